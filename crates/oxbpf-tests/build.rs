@@ -1,0 +1,93 @@
+//! Compiles every `bpf/*.bpf.c` fixture with clang-19 into `$OUT_DIR/bpf/<name>.bpf.o`.
+//!
+//! Each fixture is built once per header set: `libbpf` (libbpf 1.7's headers from libbpf-sys) and, once
+//! oxbpf ships its own, `oxbpf`. A `vmlinux.h` is generated from the running kernel's BTF.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let bpf_dir = manifest.join("bpf");
+    let obj_dir = out.join("bpf");
+    std::fs::create_dir_all(&obj_dir).unwrap();
+    println!("cargo:rerun-if-changed={}", bpf_dir.display());
+
+    let clang = find_clang();
+    let vmlinux_dir = out.join("vmlinux");
+    std::fs::create_dir_all(&vmlinux_dir).unwrap();
+    gen_vmlinux_h(&vmlinux_dir.join("vmlinux.h"));
+
+    let libbpf_inc = PathBuf::from(env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its include dir"));
+    let oxbpf_inc = oxbpf_gen::include_dir();
+    let mut header_sets = vec![("libbpf", libbpf_inc)];
+    if oxbpf_inc.join("bpf/bpf_helpers.h").exists() {
+        println!("cargo:rerun-if-changed={}", oxbpf_inc.display());
+        header_sets.push(("oxbpf", oxbpf_inc));
+    }
+
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&bpf_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".bpf.c"))
+        .collect();
+    sources.sort();
+
+    let mut index = String::from("/// (fixture name, header set, object path)\npub const FIXTURES: &[(&str, &str, &str)] = &[\n");
+    for src in &sources {
+        let name = src.file_name().unwrap().to_string_lossy().trim_end_matches(".bpf.c").to_string();
+        for (set, inc) in &header_sets {
+            let obj = obj_dir.join(format!("{name}.{set}.bpf.o"));
+            compile(&clang, src, &obj, &[&vmlinux_dir, inc, &bpf_dir]);
+            index.push_str(&format!("    ({name:?}, {set:?}, {:?}),\n", obj.display().to_string()));
+        }
+    }
+    index.push_str("];\n");
+    std::fs::write(out.join("fixtures.rs"), index).unwrap();
+}
+
+fn find_clang() -> PathBuf {
+    if let Ok(c) = env::var("CLANG") {
+        return PathBuf::from(c);
+    }
+    for c in ["clang-19", "/usr/lib/llvm-19/bin/clang"] {
+        if Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
+            return PathBuf::from(c);
+        }
+    }
+    panic!(
+        "clang-19 not found: the BPF fixtures need it. Install it with `scripts/setup.sh` \
+         (or `apt-get install clang-19 llvm-19`), or point CLANG at a BPF-capable clang."
+    );
+}
+
+fn gen_vmlinux_h(dst: &Path) {
+    if dst.exists() {
+        return;
+    }
+    let btf = "/sys/kernel/btf/vmlinux";
+    let out = Command::new("bpftool")
+        .args(["btf", "dump", "file", btf, "format", "c"])
+        .output()
+        .unwrap_or_else(|e| panic!("running bpftool to make vmlinux.h: {e}; install it with scripts/setup.sh"));
+    if !out.status.success() {
+        panic!("bpftool btf dump {btf} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::write(dst, out.stdout).unwrap();
+}
+
+fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
+    let mut cmd = Command::new(clang);
+    cmd.args(["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"]);
+    cmd.arg("-Wno-unused-function");
+    for inc in includes {
+        cmd.arg("-I").arg(inc);
+    }
+    cmd.arg("-c").arg(src).arg("-o").arg(obj);
+    let out = cmd.output().unwrap();
+    if !out.status.success() {
+        panic!("compiling {}:\n{}", src.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}

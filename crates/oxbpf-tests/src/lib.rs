@@ -1,0 +1,58 @@
+//! Shared helpers for oxbpf's kernel tests: the compiled fixtures, the libbpf reference loader used by
+//! the tag-parity harness, and small environment checks (root, bpffs, skip reporting).
+
+pub mod libbpf_ref;
+pub mod parity;
+
+mod fixtures {
+    include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+}
+
+use std::path::PathBuf;
+
+/// The header sets fixtures are compiled with: `"libbpf"` (libbpf 1.7's headers) and, once they exist,
+/// `"oxbpf"` (ours).
+pub fn header_sets() -> Vec<&'static str> {
+    let mut sets: Vec<&str> = fixtures::FIXTURES.iter().map(|f| f.1).collect();
+    sets.dedup();
+    sets.sort();
+    sets.dedup();
+    sets
+}
+
+/// Every fixture name.
+pub fn fixture_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = fixtures::FIXTURES.iter().map(|f| f.0).collect();
+    names.dedup();
+    names
+}
+
+/// The path of fixture `name` compiled with libbpf's headers.
+pub fn fixture(name: &str) -> PathBuf {
+    fixture_with(name, "libbpf")
+}
+
+/// The path of fixture `name` compiled with the header set `headers`.
+pub fn fixture_with(name: &str, headers: &str) -> PathBuf {
+    fixtures::FIXTURES
+        .iter()
+        .find(|f| f.0 == name && f.1 == headers)
+        .map(|f| PathBuf::from(f.2))
+        .unwrap_or_else(|| panic!("no fixture {name:?} built with {headers:?} headers"))
+}
+
+/// Prints the standard skip line. Tests call this only when the kernel refuses a feature.
+pub fn skip(reason: impl std::fmt::Display) {
+    println!("SKIP: {reason}");
+}
+
+/// True when running as root (the kernel tests need CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_ADMIN).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The number of open file descriptors of this process, for leak checks around a test body.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}

@@ -1,0 +1,1 @@
+//! BTF: parse, index, write, sanitize and dump the BPF Type Format. Pure: no syscalls.

@@ -1,0 +1,1 @@
+//! BPF instructions and opcodes (ISA v1–v4).

@@ -1,0 +1,1 @@
+//! Host facts, discovered once per process: kernel version, kconfig, kallsyms, BTF location, features.

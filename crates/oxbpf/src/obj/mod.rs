@@ -1,0 +1,1 @@
+//! ELF → `ObjectSpec`: programs by `SEC()`, maps, global data, externs, BTF. Pure: no syscalls.

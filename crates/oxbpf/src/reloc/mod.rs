@@ -1,0 +1,1 @@
+//! Pure relocation: subprogram calls, map and global data references, externs, CO-RE.

@@ -1,0 +1,3 @@
+//! The kernel edge: every `bpf(2)` command and the other system calls oxbpf makes, typed.
+//!
+//! Nearly all `unsafe` of the crate lives here; every block carries a `// SAFETY:` line.
