@@ -26,4 +26,6 @@ pub mod reloc;
 pub mod kernel;
 pub mod sys;
 
+pub mod attach;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
