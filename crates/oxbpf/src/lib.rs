@@ -27,5 +27,6 @@ pub mod kernel;
 pub mod sys;
 
 pub mod attach;
+pub mod link;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};

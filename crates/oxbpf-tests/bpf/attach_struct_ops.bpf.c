@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* A minimal TCP congestion control (Reno-like) registered through a struct_ops link. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+__u64 init_calls = 0;
+
+SEC("struct_ops")
+void BPF_PROG(oxcc_init, struct sock *sk)
+{
+	__sync_fetch_and_add(&init_calls, 1);
+}
+
+SEC("struct_ops")
+__u32 BPF_PROG(oxcc_ssthresh, struct sock *sk)
+{
+	const struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return tp->snd_cwnd > 4 ? tp->snd_cwnd >> 1 : 2;
+}
+
+SEC("struct_ops")
+void BPF_PROG(oxcc_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	if (tp->snd_cwnd < tp->snd_cwnd_clamp)
+		tp->snd_cwnd++;
+}
+
+SEC("struct_ops")
+__u32 BPF_PROG(oxcc_undo_cwnd, struct sock *sk)
+{
+	const struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	return tp->snd_cwnd;
+}
+
+SEC(".struct_ops.link")
+struct tcp_congestion_ops oxcc = {
+	.init = (void *)oxcc_init,
+	.ssthresh = (void *)oxcc_ssthresh,
+	.cong_avoid = (void *)oxcc_cong_avoid,
+	.undo_cwnd = (void *)oxcc_undo_cwnd,
+	.name = "oxbpf_cc",
+};
