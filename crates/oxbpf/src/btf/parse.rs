@@ -522,15 +522,20 @@ mod tests {
             println!("SKIP: no /sys/kernel/btf/vmlinux");
             return;
         };
-        let t = std::time::Instant::now();
+        // Best of a few runs: the machine is shared, the first run also pays for page faults.
+        let (mut parse_best, mut total_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let btf = Btf::parse(&bytes).unwrap();
+            parse_best = parse_best.min(t.elapsed());
+            btf.build_index();
+            total_best = total_best.min(t.elapsed());
+        }
         let btf = Btf::parse(&bytes).unwrap();
-        let parsed = t.elapsed();
-        btf.build_index();
         println!(
-            "vmlinux: {} types, parse {:?}, parse+index {:?}",
+            "vmlinux: {} types, parse {parse_best:?}, parse+index {total_best:?} (size_of Type {})",
             btf.len(),
-            parsed,
-            t.elapsed()
+            std::mem::size_of::<Type>()
         );
         let ts = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
         assert!(btf.resolve_size(ts).unwrap() > 1000);
