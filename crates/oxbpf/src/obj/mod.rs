@@ -4,6 +4,7 @@
 //! externs, maps (BTF-defined, then global data, then `.kconfig`), the programs' `SEC()`
 //! families, and finally the relocations of every code section.
 
+pub mod btf_maps;
 pub mod datasec;
 pub mod elf;
 pub mod externs;
@@ -12,6 +13,7 @@ pub mod programs;
 pub mod relocs;
 pub mod sections;
 
+use crate::btf::{Btf, BtfExt};
 use crate::error::{Error, Result};
 pub use externs::ExternSpec;
 pub use maps::{MapKind, MapSpec};
@@ -27,6 +29,8 @@ pub struct OpenOptions {
     pub sec_defs: SecDefs,
     /// Root directory for maps pinned by name (`LIBBPF_PIN_BY_NAME`); default `/sys/fs/bpf`.
     pub pin_root_path: Option<std::path::PathBuf>,
+    /// Page size used to round ring buffer sizes (default 4096).
+    pub page_size: Option<u32>,
 }
 
 /// A parsed BPF object: everything `load()` needs, before any kernel object exists.
@@ -44,10 +48,11 @@ pub struct ObjectSpec {
     pub maps: Vec<MapSpec>,
     /// Extern symbols, sorted like libbpf (`.kconfig` by alignment/size/name, then `.ksyms`).
     pub externs: Vec<ExternSpec>,
-    /// The raw `.BTF` section.
-    pub btf_raw: Option<Vec<u8>>,
-    /// The raw `.BTF.ext` section.
-    pub btf_ext_raw: Option<Vec<u8>>,
+    /// The object's BTF, already adjusted as libbpf adjusts it at open (DATASEC sizes and
+    /// offsets, extern sections); `None` when the object has none (or it is corrupt and unneeded).
+    pub btf: Option<Btf>,
+    /// The object's `.BTF.ext`, when present and valid.
+    pub btf_ext: Option<BtfExt>,
     /// Index of the `.kconfig` map in `maps`.
     pub kconfig_map_idx: Option<usize>,
     /// Index of the arena map in `maps`.
@@ -81,8 +86,8 @@ impl ObjectSpec {
         let elf = elf::Elf::parse(data)?;
         let mut license = String::new();
         let mut kern_version = None;
-        let mut btf_raw = None;
-        let mut btf_ext_raw = None;
+        let mut btf_data = None;
+        let mut btf_ext_data = None;
         for sec in &elf.sections {
             match sec.kind {
                 elf::SecKind::License => {
@@ -99,45 +104,88 @@ impl ObjectSpec {
                         sec.data.as_slice().try_into().map_err(|_| {
                             Error::malformed(format!("invalid kver section in {name}"))
                         })?;
-                    kern_version = Some(if elf.native_endian {
-                        u32::from_ne_bytes(bytes)
-                    } else {
-                        u32::from_ne_bytes(bytes).swap_bytes()
-                    });
+                    let v = u32::from_ne_bytes(bytes);
+                    kern_version = Some(if elf.native_endian { v } else { v.swap_bytes() });
                 }
-                elf::SecKind::Btf => btf_raw = Some(sec.data.clone()),
-                elf::SecKind::BtfExt => btf_ext_raw = Some(sec.data.clone()),
+                elf::SecKind::Btf => btf_data = Some(sec.data.as_slice()),
+                elf::SecKind::BtfExt => btf_ext_data = Some(sec.data.as_slice()),
                 _ => {}
             }
         }
         let mut programs = programs::collect(&elf, &opts.sec_defs)?;
 
-        // Externs and BTF-defined maps need the object's BTF.
-        let externs: Vec<ExternSpec> = Vec::new();
-        if elf
-            .symbols
-            .iter()
-            .any(|s| s.is_extern() && !s.name.is_empty())
-        {
-            return Err(Error::new(
-                crate::ErrorKind::NotSupported,
-                format!("object '{name}': extern symbols need BTF support (not built yet)"),
-            ));
-        }
-        let mut maps = Vec::new();
-        if let Some(idx) = elf.maps_shndx {
-            if btf_raw.is_none() {
-                return Err(Error::malformed(format!(
-                    "object '{name}': section '.maps' (#{idx}) needs .BTF, which is missing"
-                )));
+        let needs_btf = elf.maps_shndx.is_some()
+            || elf
+                .sections
+                .iter()
+                .any(|s| s.kind == elf::SecKind::StructOps)
+            || elf
+                .symbols
+                .iter()
+                .any(|s| s.is_extern() && !s.name.is_empty());
+        let mut btf = match btf_data.map(Btf::parse) {
+            Some(Ok(mut b)) => {
+                b.set_pointer_size(8);
+                Some(b)
             }
-            return Err(Error::new(
-                crate::ErrorKind::NotSupported,
-                format!("object '{name}': BTF-defined maps need BTF support (not built yet)"),
-            ));
+            Some(Err(e)) if needs_btf => {
+                return Err(e.context("BTF is required, but is missing or corrupted"))
+            }
+            Some(Err(e)) => {
+                crate::log::warn(format_args!("Error loading ELF section .BTF: {e}."));
+                None
+            }
+            None if needs_btf => {
+                return Err(Error::malformed(
+                    "BTF is required, but is missing or corrupted.",
+                ))
+            }
+            None => None,
+        };
+        let btf_ext = match (btf_ext_data, &btf) {
+            (Some(data), Some(b)) => match BtfExt::parse(data, b) {
+                Ok(x) => Some(x),
+                Err(e) => {
+                    crate::log::warn(format_args!(
+                        "Error loading ELF section .BTF.ext: {e}. Ignored and continue."
+                    ));
+                    None
+                }
+            },
+            _ => None,
+        };
+
+        let externs = externs::collect(&elf, btf.as_mut())?;
+        if let Some(b) = btf.as_mut() {
+            datasec::fixup_btf(&elf, b)?;
         }
-        maps.extend(datasec::global_data_maps(&elf, &name));
+
+        let page_size = opts.page_size.unwrap_or(4096);
+        let mut maps = match &btf {
+            Some(b) => btf_maps::collect(&elf, b, page_size, opts.pin_root_path.as_deref())?,
+            None => Vec::new(),
+        };
         let arena_map_idx = maps.iter().position(|m| m.map_type == maps::MAP_TYPE_ARENA);
+        maps.extend(datasec::global_data_maps(&elf, &name));
+        let kconfig_size = externs
+            .iter()
+            .rev()
+            .find_map(|e| e.kcfg)
+            .map(|k| k.data_off + k.size);
+        let kconfig_map_idx = kconfig_size.map(|size| {
+            maps.push(MapSpec::internal(
+                &name,
+                MapKind::Kconfig,
+                ".kconfig",
+                Some(elf.symtab_shndx),
+                None,
+                size as usize,
+            ));
+            maps.len() - 1
+        });
+        if let Some(b) = &btf {
+            datasec::fill_btf_info(b, &mut maps);
+        }
 
         let ctx = relocs::RelocCtx {
             elf: &elf,
@@ -146,6 +194,9 @@ impl ObjectSpec {
             arena_map_idx,
         };
         relocs::collect(&ctx, &mut programs)?;
+        if let Some(b) = &btf {
+            btf_maps::collect_map_relos(&elf, b, &mut maps, &programs)?;
+        }
 
         Ok(ObjectSpec {
             name,
@@ -154,9 +205,9 @@ impl ObjectSpec {
             programs,
             maps,
             externs,
-            btf_raw,
-            btf_ext_raw,
-            kconfig_map_idx: None,
+            btf,
+            btf_ext,
+            kconfig_map_idx,
             arena_map_idx,
             elf,
         })
