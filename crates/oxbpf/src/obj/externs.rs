@@ -1,6 +1,10 @@
 //! Extern symbols: `.kconfig` values (`CONFIG_*`, `LINUX_KERNEL_VERSION`) and `.ksyms` kernel
 //! symbols (variables and kfuncs), as libbpf's `bpf_object__collect_externs` describes them.
 
+use super::elf::Elf;
+use crate::btf::{Btf, Kind, Linkage, TypeId, TypeKind, VarSecInfo};
+use crate::error::{Error, ErrorKind, Result};
+
 /// Which extern section a symbol lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ExternKind {
@@ -78,23 +82,6 @@ pub fn essential_name(name: &str) -> &str {
     }
     name
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flavors_are_stripped() {
-        assert_eq!(essential_name("bpf_task_acquire___v2"), "bpf_task_acquire");
-        assert_eq!(essential_name("CONFIG_HZ"), "CONFIG_HZ");
-        assert_eq!(essential_name("a___b___c"), "a___b");
-        assert_eq!(essential_name("__x____y"), "__x____y");
-    }
-}
-
-use super::elf::Elf;
-use crate::btf::{Btf, Kind, Linkage, TypeId, TypeKind, VarSecInfo};
-use crate::error::{Error, ErrorKind, Result};
 
 /// The first VAR or FUNC named `name` (libbpf's `find_extern_btf_id`); it must be extern.
 fn find_extern_btf_id(btf: &Btf, name: &str) -> Result<TypeId> {
@@ -377,4 +364,17 @@ fn set_datasec(btf: &mut Btf, id: TypeId, size: u32, vars: Vec<VarSecInfo>) -> R
         d.vars = vars;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flavors_are_stripped() {
+        assert_eq!(essential_name("bpf_task_acquire___v2"), "bpf_task_acquire");
+        assert_eq!(essential_name("CONFIG_HZ"), "CONFIG_HZ");
+        assert_eq!(essential_name("a___b___c"), "a___b");
+        assert_eq!(essential_name("__x____y"), "__x____y");
+    }
 }
