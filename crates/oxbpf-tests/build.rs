@@ -20,7 +20,8 @@ fn main() {
     std::fs::create_dir_all(&vmlinux_dir).unwrap();
     gen_vmlinux_h(&vmlinux_dir.join("vmlinux.h"));
 
-    let libbpf_inc = PathBuf::from(env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its include dir"));
+    let libbpf_inc =
+        PathBuf::from(env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its include dir"));
     let oxbpf_inc = oxbpf_gen::include_dir();
     let mut header_sets = vec![("libbpf", libbpf_inc)];
     if oxbpf_inc.join("bpf/bpf_helpers.h").exists() {
@@ -37,11 +38,19 @@ fn main() {
 
     let mut index = String::from("/// (fixture name, header set, object path)\npub const FIXTURES: &[(&str, &str, &str)] = &[\n");
     for src in &sources {
-        let name = src.file_name().unwrap().to_string_lossy().trim_end_matches(".bpf.c").to_string();
+        let name = src
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches(".bpf.c")
+            .to_string();
         for (set, inc) in &header_sets {
             let obj = obj_dir.join(format!("{name}.{set}.bpf.o"));
             compile(&clang, src, &obj, &[&vmlinux_dir, inc, &bpf_dir]);
-            index.push_str(&format!("    ({name:?}, {set:?}, {:?}),\n", obj.display().to_string()));
+            index.push_str(&format!(
+                "    ({name:?}, {set:?}, {:?}),\n",
+                obj.display().to_string()
+            ));
         }
     }
     index.push_str("];\n");
@@ -53,7 +62,12 @@ fn find_clang() -> PathBuf {
         return PathBuf::from(c);
     }
     for c in ["clang-19", "/usr/lib/llvm-19/bin/clang"] {
-        if Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false) {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+        {
             return PathBuf::from(c);
         }
     }
@@ -71,16 +85,29 @@ fn gen_vmlinux_h(dst: &Path) {
     let out = Command::new("bpftool")
         .args(["btf", "dump", "file", btf, "format", "c"])
         .output()
-        .unwrap_or_else(|e| panic!("running bpftool to make vmlinux.h: {e}; install it with scripts/setup.sh"));
+        .unwrap_or_else(|e| {
+            panic!("running bpftool to make vmlinux.h: {e}; install it with scripts/setup.sh")
+        });
     if !out.status.success() {
-        panic!("bpftool btf dump {btf} failed: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "bpftool btf dump {btf} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::write(dst, out.stdout).unwrap();
 }
 
 fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
     let mut cmd = Command::new(clang);
-    cmd.args(["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-Wall", "-Werror"]);
+    cmd.args([
+        "-g",
+        "-O2",
+        "-target",
+        "bpf",
+        "-D__TARGET_ARCH_x86",
+        "-Wall",
+        "-Werror",
+    ]);
     cmd.arg("-Wno-unused-function");
     for inc in includes {
         cmd.arg("-I").arg(inc);
@@ -88,6 +115,10 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
     cmd.arg("-c").arg(src).arg("-o").arg(obj);
     let out = cmd.output().unwrap();
     if !out.status.success() {
-        panic!("compiling {}:\n{}", src.display(), String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "compiling {}:\n{}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

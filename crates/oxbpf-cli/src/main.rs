@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "oxbpf", version, about = "libbpf, rebuilt in pure Rust: inspect and load BPF objects")]
+#[command(
+    name = "oxbpf",
+    version,
+    about = "libbpf, rebuilt in pure Rust: inspect and load BPF objects"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

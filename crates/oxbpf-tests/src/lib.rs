@@ -54,5 +54,7 @@ pub fn is_root() -> bool {
 
 /// The number of open file descriptors of this process, for leak checks around a test body.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }

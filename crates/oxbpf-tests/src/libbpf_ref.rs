@@ -68,7 +68,11 @@ fn cstr(p: *const std::os::raw::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-fn verdict(p: *mut libbpf_sys::bpf_program, mode: &'static str, err: Option<String>) -> ProgVerdict {
+fn verdict(
+    p: *mut libbpf_sys::bpf_program,
+    mode: &'static str,
+    err: Option<String>,
+) -> ProgVerdict {
     // SAFETY: p is a program of a live object.
     let (name, section, fd) = unsafe {
         (

@@ -21,7 +21,8 @@ pub fn oxbpf_load(_path: &Path) -> Result<Vec<ProgVerdict>, String> {
 /// Asserts that libbpf and oxbpf agree on every program of `path`: same set of programs, same verdict,
 /// same tag and xlated length. Panics with a per-program table otherwise.
 pub fn assert_tag_parity(path: &Path) -> Parity {
-    let libbpf = libbpf_ref::load(path).unwrap_or_else(|e| panic!("libbpf: {}: {e}", path.display()));
+    let libbpf =
+        libbpf_ref::load(path).unwrap_or_else(|e| panic!("libbpf: {}: {e}", path.display()));
     let oxbpf = oxbpf_load(path).unwrap_or_else(|e| panic!("oxbpf: {}: {e}", path.display()));
     let mut problems = Vec::new();
     for l in &libbpf {
@@ -49,7 +50,12 @@ pub fn assert_tag_parity(path: &Path) -> Parity {
             problems.push(format!("{}: oxbpf has it, libbpf does not", o.name));
         }
     }
-    assert!(problems.is_empty(), "tag parity failed for {}:\n{}", path.display(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "tag parity failed for {}:\n{}",
+        path.display(),
+        problems.join("\n")
+    );
     Parity { libbpf, oxbpf }
 }
 

@@ -67,7 +67,13 @@ impl Error {
     /// A new error of `kind` with a human message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            inner: Box::new(Inner { kind, message: message.into(), errno: None, log: None, source: None }),
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                errno: None,
+                log: None,
+                source: None,
+            }),
         }
     }
 
@@ -96,7 +102,10 @@ impl Error {
 
     /// A failed system call, reading `errno` from the calling thread.
     pub fn last_os_error(op: &str) -> Self {
-        Error::from_errno(op, std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        Error::from_errno(
+            op,
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        )
     }
 
     /// An I/O error while doing `what` (e.g. `"read /proc/kallsyms"`).
@@ -177,7 +186,8 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.inner.kind).field("message", &self.inner.message);
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
         if let Some(e) = self.inner.errno {
             d.field("errno", &e);
         }
@@ -190,7 +200,10 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.inner.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -226,7 +239,11 @@ mod tests {
         let e = Error::from_errno("BPF_PROG_LOAD", libc::EPERM).context("prog 'handle'");
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
         assert_eq!(e.errno(), Some(libc::EPERM));
-        assert!(e.to_string().starts_with("prog 'handle': BPF_PROG_LOAD failed"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("prog 'handle': BPF_PROG_LOAD failed"),
+            "{e}"
+        );
     }
 
     #[test]
