@@ -27,6 +27,8 @@ pub mod kernel;
 pub mod sys;
 
 pub mod map;
+pub mod object;
 pub mod program;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use object::{Object, OpenObject};

@@ -28,3 +28,39 @@ pub fn vmlinux_btf_path() -> Option<PathBuf> {
 pub fn module_btf_dir() -> PathBuf {
     PathBuf::from("/sys/kernel/btf")
 }
+
+use crate::btf::Btf;
+use crate::error::{Error, Result};
+use std::sync::{Arc, OnceLock};
+
+/// Parses BTF from a file: raw BTF (`/sys/kernel/btf/vmlinux`) or an ELF image with a `.BTF` section.
+pub fn parse_btf_file(path: &std::path::Path) -> Result<Btf> {
+    let data = std::fs::read(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+    if data.starts_with(b"\x7fELF") {
+        use object::read::elf::{FileHeader, SectionHeader};
+        let bad = |e: object::read::Error| Error::malformed(format!("{}: {e}", path.display()));
+        let hdr =
+            object::elf::FileHeader64::<object::Endianness>::parse(data.as_slice()).map_err(bad)?;
+        let endian = hdr.endian().map_err(bad)?;
+        let sections = hdr.sections(endian, data.as_slice()).map_err(bad)?;
+        let (_, sec) = sections
+            .section_by_name(endian, b".BTF")
+            .ok_or_else(|| Error::not_found(format!("{}: no .BTF section", path.display())))?;
+        let bytes = sec.data(endian, data.as_slice()).map_err(bad)?;
+        return Btf::parse(bytes).map_err(|e| e.context(path.display()));
+    }
+    Btf::parse(&data).map_err(|e| e.context(path.display()))
+}
+
+/// The running kernel's BTF, parsed once per process and shared.
+pub fn vmlinux_btf() -> Result<Arc<Btf>> {
+    static BTF: OnceLock<std::result::Result<Arc<Btf>, String>> = OnceLock::new();
+    BTF.get_or_init(|| {
+        let path = vmlinux_btf_path().ok_or("failed to find valid kernel BTF")?;
+        parse_btf_file(&path)
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(Error::not_found)
+}

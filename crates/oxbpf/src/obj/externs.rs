@@ -366,6 +366,156 @@ fn set_datasec(btf: &mut Btf, id: TypeId, size: u32, vars: Vec<VarSecInfo>) -> R
     Ok(())
 }
 
+/// Where `ext`'s value lives in the `.kconfig` map value `data`.
+fn kcfg_slot<'a>(ext: &ExternSpec, data: &'a mut [u8]) -> Result<(&'a mut [u8], Kcfg)> {
+    let k = ext
+        .kcfg
+        .ok_or_else(|| Error::invalid(format!("extern '{}' is not a .kconfig extern", ext.name)))?;
+    let start = k.data_off as usize;
+    let slot = data
+        .get_mut(start..start + k.size as usize)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "extern (kcfg) '{}': outside the .kconfig map",
+                ext.name
+            ))
+        })?;
+    Ok((slot, k))
+}
+
+/// Stores integer `value` for a `.kconfig` extern (libbpf's `set_kcfg_value_num`).
+pub fn set_kcfg_num(ext: &ExternSpec, data: &mut [u8], value: u64) -> Result<()> {
+    let (slot, k) = kcfg_slot(ext, data)?;
+    let name = &ext.name;
+    if !matches!(k.typ, KcfgType::Int | KcfgType::Char | KcfgType::Bool) {
+        return Err(Error::invalid(format!(
+            "extern (kcfg) '{name}': value '{value}' implies integer, char, or boolean type"
+        )));
+    }
+    if k.typ == KcfgType::Bool && value > 1 {
+        return Err(Error::invalid(format!(
+            "extern (kcfg) '{name}': value '{value}' isn't boolean compatible"
+        )));
+    }
+    let bits = k.size * 8;
+    let fits = bits >= 64
+        || if k.is_signed {
+            value.wrapping_add(1u64 << (bits - 1)) < (1u64 << bits)
+        } else {
+            value >> bits == 0
+        };
+    if !fits {
+        return Err(Error::invalid(format!(
+            "extern (kcfg) '{name}': value '{value}' doesn't fit in {} bytes",
+            k.size
+        ))
+        .with_kind(ErrorKind::InvalidInput));
+    }
+    match k.size {
+        1 | 2 | 4 | 8 => slot.copy_from_slice(&value.to_ne_bytes()[..k.size as usize]),
+        _ => {
+            return Err(Error::invalid(format!(
+                "extern (kcfg) '{name}': size {} is not 1, 2, 4 or 8",
+                k.size
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// `libbpf_tristate` values.
+const TRI_NO: u64 = 0;
+const TRI_YES: u64 = 1;
+const TRI_MODULE: u64 = 2;
+
+/// Parses an integer the way `strtoull(.., 0)` does: decimal, `0x` hex or leading-`0` octal.
+fn parse_c_u64(v: &str) -> Option<u64> {
+    let (neg, body) = match v.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, v.strip_prefix('+').unwrap_or(v)),
+    };
+    let n = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        u64::from_str_radix(&body[1..], 8).ok()?
+    } else {
+        body.parse().ok()?
+    };
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
+/// Stores a raw Kconfig value (`y`/`n`/`m`, `"string"`, or an integer) for a `.kconfig` extern
+/// (libbpf's `bpf_object__process_kconfig_line` for one matching line).
+pub fn set_kcfg_value(ext: &ExternSpec, data: &mut [u8], value: &str) -> Result<()> {
+    let name = ext.name.clone();
+    let (slot, k) = kcfg_slot(ext, data)?;
+    match value.as_bytes().first() {
+        Some(&c @ (b'y' | b'n' | b'm')) => match k.typ {
+            KcfgType::Bool => {
+                if c == b'm' {
+                    return Err(Error::invalid(format!(
+                        "extern (kcfg) '{name}': value 'm' implies tristate or char type"
+                    )));
+                }
+                slot[0] = u8::from(c == b'y');
+            }
+            KcfgType::Tristate => {
+                let v = match c {
+                    b'y' => TRI_YES,
+                    b'm' => TRI_MODULE,
+                    _ => TRI_NO,
+                };
+                let n = slot.len().min(8);
+                slot[..n].copy_from_slice(&v.to_ne_bytes()[..n]);
+            }
+            KcfgType::Char => slot[0] = c,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "extern (kcfg) '{name}': value '{}' implies bool, tristate, or char type",
+                    c as char
+                )))
+            }
+        },
+        Some(b'"') => {
+            if k.typ != KcfgType::CharArr {
+                return Err(Error::invalid(format!(
+                    "extern (kcfg) '{name}': value '{value}' implies char array type"
+                )));
+            }
+            if value.len() < 2 || !value.ends_with('"') {
+                return Err(Error::invalid(format!(
+                    "extern (kcfg) '{name}': invalid string config '{value}'"
+                )));
+            }
+            let inner = &value.as_bytes()[1..value.len() - 1];
+            let mut len = inner.len();
+            if len >= k.size as usize {
+                crate::log::warn(format_args!(
+                    "extern (kcfg) '{name}': long string '{value}' of ({len} bytes) truncated to {} bytes",
+                    k.size - 1
+                ));
+                len = k.size as usize - 1;
+            }
+            slot[..len].copy_from_slice(&inner[..len]);
+            slot[len] = 0;
+        }
+        _ => {
+            let num = parse_c_u64(value).ok_or_else(|| {
+                Error::invalid(format!(
+                    "extern (kcfg) '{name}': value '{value}' isn't a valid integer"
+                ))
+            })?;
+            if !matches!(k.typ, KcfgType::Int | KcfgType::Char) {
+                return Err(Error::invalid(format!(
+                    "extern (kcfg) '{name}': value '{value}' implies integer type"
+                )));
+            }
+            set_kcfg_num(ext, data, num)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +526,43 @@ mod tests {
         assert_eq!(essential_name("CONFIG_HZ"), "CONFIG_HZ");
         assert_eq!(essential_name("a___b___c"), "a___b");
         assert_eq!(essential_name("__x____y"), "__x____y");
+    }
+
+    fn kext(typ: KcfgType, size: u32, is_signed: bool) -> ExternSpec {
+        ExternSpec {
+            name: "CONFIG_X".into(),
+            essent_name: None,
+            sym_idx: 0,
+            btf_id: 0,
+            sec_btf_id: 0,
+            is_weak: false,
+            kind: ExternKind::Kconfig,
+            kcfg: Some(Kcfg {
+                typ,
+                size,
+                align: size,
+                data_off: 0,
+                is_signed,
+            }),
+            ksym_type_id: 0,
+            is_func: false,
+        }
+    }
+
+    #[test]
+    fn kconfig_values_like_libbpf() {
+        let mut d = [0u8; 8];
+        set_kcfg_value(&kext(KcfgType::Tristate, 4, false), &mut d, "m").unwrap();
+        assert_eq!(d[..4], 2u32.to_ne_bytes());
+        set_kcfg_value(&kext(KcfgType::Bool, 1, false), &mut d, "y").unwrap();
+        assert_eq!(d[0], 1);
+        assert!(set_kcfg_value(&kext(KcfgType::Bool, 1, false), &mut d, "m").is_err());
+        set_kcfg_value(&kext(KcfgType::Int, 4, true), &mut d, "0x10").unwrap();
+        assert_eq!(d[..4], 16u32.to_ne_bytes());
+        assert!(set_kcfg_value(&kext(KcfgType::Int, 1, false), &mut d, "300").is_err());
+        let mut s = [0xffu8; 4];
+        set_kcfg_value(&kext(KcfgType::CharArr, 4, false), &mut s, "\"abcdef\"").unwrap();
+        assert_eq!(&s, b"abc\0");
+        assert!(set_kcfg_value(&kext(KcfgType::Int, 4, false), &mut d, "\"x\"").is_err());
     }
 }

@@ -113,6 +113,12 @@ pub fn relocate_data(
                         insn::set_imm(insns, i, fd);
                         insn::set_imm(insns, i + 1, data_off as i32);
                     }
+                    (false, ExternValue::Kfunc { btf_id, .. }) => {
+                        // A kfunc's address (bpf_ksym_exists): its BTF id, vmlinux (fd 0).
+                        insn::set_src_reg(insns, i, insn::PSEUDO_BTF_ID);
+                        insn::set_imm(insns, i, btf_id as i32);
+                        insn::set_imm(insns, i + 1, 0);
+                    }
                     (false, ExternValue::KsymBtf { btf_id, btf_obj_fd }) => {
                         insn::set_src_reg(insns, i, insn::PSEUDO_BTF_ID);
                         insn::set_imm(insns, i, btf_id as i32);
