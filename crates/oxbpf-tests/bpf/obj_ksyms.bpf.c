@@ -20,9 +20,7 @@ u64 out[4];
 SEC("raw_tp/sys_enter")
 int typed_var(void *ctx)
 {
-	struct rq *rq = bpf_this_cpu_ptr(&runqueues);
-
-	out[0] = rq->cpu;
+	out[0] = (u64)bpf_this_cpu_ptr(&runqueues);
 	return 0;
 }
 
