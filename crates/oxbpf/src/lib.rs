@@ -26,4 +26,7 @@ pub mod reloc;
 pub mod kernel;
 pub mod sys;
 
+pub mod map;
+pub mod program;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
