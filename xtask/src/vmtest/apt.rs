@@ -215,6 +215,25 @@ impl Apt {
         write_atomic(&self.dir.join("updated"), b"")
     }
 
+    /// A value remembered from the current package lists (dropped when the lists are refreshed).
+    pub fn memo(&self, key: &str) -> Option<String> {
+        let updated = fs::metadata(self.dir.join("updated")).and_then(|m| m.modified());
+        let path = self.dir.join(key);
+        let written = fs::metadata(&path).and_then(|m| m.modified());
+        match (updated, written) {
+            (Ok(u), Ok(w)) if w >= u => fs::read_to_string(path)
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// Remembers `value` under `key` until the lists are refreshed.
+    pub fn set_memo(&self, key: &str, value: &str) -> Result<()> {
+        write_atomic(&self.dir.join(key), value.as_bytes())
+    }
+
     /// Every package name that starts with `prefix`.
     pub fn pkgnames(&self, prefix: &str) -> Result<Vec<String>> {
         let out = run_stdout(self.apt_cache().args(["pkgnames", prefix]))?;

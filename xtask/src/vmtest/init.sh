@@ -52,10 +52,19 @@ mkdir -p $r/boot
 cp /lib/vmtest-config "$r/boot/config-$(uname -r)"
 ip link set lo up
 
-# The command's output must not pass through the tty's line discipline (no \n -> \r\n).
+# The command's output must not pass through the tty's line discipline (no \n -> \r\n), and the
+# command must not see a terminal (no colours): it writes into pipes that are copied to the ports.
 stty -F /dev/ttyS1 raw -echo
 stty -F /dev/ttyS2 raw -echo
-chroot $r /bin/sh "$cmd" </dev/null >/dev/ttyS1 2>/dev/ttyS2
+mkfifo /tmp/stdout /tmp/stderr
+cat /tmp/stdout >/dev/ttyS1 &
+out=$!
+cat /tmp/stderr >/dev/ttyS2 &
+err=$!
+chroot $r /bin/sh "$cmd" </dev/null >/tmp/stdout 2>/tmp/stderr
 rc=$?
+# Wait until everything is copied out (a leftover background process holding the pipe open keeps
+# the guest alive until the host's timeout).
+wait $out $err
 echo "VMTEST-EXIT: $rc"
 poweroff -f

@@ -68,6 +68,16 @@ impl Series {
 
     /// The newest ABI (`6.1.0-56-amd64`) of this series in the package lists.
     pub fn resolve(&self, apt: &Apt) -> Result<String> {
+        let memo = format!("resolved-{}", self.name);
+        if let Some(abi) = apt.memo(&memo) {
+            return Ok(abi);
+        }
+        let abi = self.resolve_uncached(apt)?;
+        apt.set_memo(&memo, &abi)?;
+        Ok(abi)
+    }
+
+    fn resolve_uncached(&self, apt: &Apt) -> Result<String> {
         let mut abis: Vec<String> = apt
             .pkgnames(&format!("linux-image-{}", self.name))?
             .iter()

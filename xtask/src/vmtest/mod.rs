@@ -326,7 +326,7 @@ fn matrix_script(series: &Series, bins: &[TestBinary], opts: &Options) -> String
     let filter = opts.filter.as_deref().map(sh_quote).unwrap_or_default();
     for (i, b) in bins.iter().enumerate() {
         s.push_str(&format!(
-            "echo '{BEGIN}{i}'\ncd {cwd}\nCARGO_MANIFEST_DIR={cwd} timeout -k 10 {t} {bin} --test-threads=1 --show-output {filter}\necho \"{END}{i} $?\"\n",
+            "echo '{BEGIN}{i}'\ncd {cwd}\nCARGO_MANIFEST_DIR={cwd} timeout -k 10 {t} {bin} --test-threads=1 --show-output --color never {filter}\necho \"{END}{i} $?\"\n",
             cwd = sh_quote(&b.cwd),
             t = opts.test_timeout.as_secs(),
             bin = sh_quote(&b.path),
@@ -346,10 +346,14 @@ fn run(opts: &Options) -> Result<i32> {
     };
     let mirrors = Mirrors::from_host();
     let t = Instant::now();
-    let tool_apt = SERIES[1].apt(&cache, &mirrors)?;
-    tool_apt.ensure_fresh()?;
-    let tools = Tools::prepare(&cache, &tool_apt)?;
+    let tools = {
+        let _lock = CacheLock::take(&cache)?;
+        let tool_apt = SERIES[1].apt(&cache, &mirrors)?;
+        tool_apt.ensure_fresh()?;
+        Tools::prepare(&cache, &tool_apt)?
+    };
     eprintln!("vmtest: QEMU and busybox ready ({})", secs(t.elapsed()));
+    clean_stale_runs(&cache.join("runs"));
     let vm = VmConfig {
         mem: opts.mem.clone(),
         accel: opts.accel.clone(),
@@ -361,11 +365,17 @@ fn run(opts: &Options) -> Result<i32> {
     let mut exit_code = 0;
     for series in &opts.kernels {
         let t = Instant::now();
-        let apt = series.apt(&cache, &mirrors)?;
-        apt.ensure_fresh()?;
-        let abi = series.resolve(&apt)?;
-        let kernel = Kernel::prepare(&cache, &apt, &abi)?;
-        let rundir = cache.join("runs").join(series.name);
+        let kernel = {
+            let _lock = CacheLock::take(&cache)?;
+            let apt = series.apt(&cache, &mirrors)?;
+            apt.ensure_fresh()?;
+            let abi = series.resolve(&apt)?;
+            Kernel::prepare(&cache, &apt, &abi)?
+        };
+        // Per process, so that concurrent runs (a developer and CI) do not share files.
+        let rundir = cache
+            .join("runs")
+            .join(format!("{}.{}", series.name, std::process::id()));
         mkdirs(&rundir)?;
         let initrd = rundir.join("initramfs.cpio");
         let image = initramfs::build(
@@ -467,6 +477,43 @@ fn run(opts: &Options) -> Result<i32> {
     }
     eprintln!("vmtest: total {}", secs(total.elapsed()));
     Ok(exit_code)
+}
+
+/// Serializes cache preparation between concurrent vmtest processes (released on drop).
+struct CacheLock {
+    _file: std::fs::File,
+}
+
+impl CacheLock {
+    fn take(cache: &Path) -> Result<CacheLock> {
+        let path = cache.join("lock");
+        let f = std::fs::File::create(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        f.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        Ok(CacheLock { _file: f })
+    }
+}
+
+/// Removes run directories (`<series>.<pid>`) of processes that no longer exist; a finished run's
+/// logs stay until the next run.
+fn clean_stale_runs(runs: &Path) {
+    let Ok(rd) = std::fs::read_dir(runs) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.rsplit_once('.'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = util::remove_tree(&e.path());
+        }
+    }
 }
 
 /// Live progress for the matrix mode.
