@@ -29,4 +29,6 @@ pub mod sys;
 pub mod map;
 pub mod program;
 
+pub mod attach;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
