@@ -30,5 +30,7 @@ pub mod map;
 pub mod object;
 pub mod program;
 
+pub mod attach;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use object::{Object, OpenObject};

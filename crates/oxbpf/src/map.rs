@@ -588,6 +588,10 @@ impl MapHandle {
         if let Some(k) = key {
             self.check_key(k)?;
         }
+        // Keyless maps (queue, stack, bloom filter, ring buffers) have nothing to walk.
+        if self.key_size == 0 {
+            return Ok(None);
+        }
         let mut next = vec![0u8; self.key_size as usize];
         // SAFETY: key (if any) and next have the map's key size.
         match unsafe { sys::map_get_next_key(self.fd.as_fd(), key, &mut next) }

@@ -11,6 +11,12 @@ use super::attr::*;
 use super::{bpf_call, bpf_fd, fd_u32, len_u32, mut_ptr_of, opt_fd_u32, ptr_of, sys_bpf, Cmd};
 use crate::error::{Error, Result};
 
+/// `BPF_F_ALLOW_OVERRIDE`: a cgroup program that descendants may override.
+pub const BPF_F_ALLOW_OVERRIDE: u32 = 1;
+/// `BPF_F_ALLOW_MULTI`: one of several programs of a cgroup hook.
+pub const BPF_F_ALLOW_MULTI: u32 = 1 << 1;
+/// `BPF_F_PREORDER`: run before the programs of parent cgroups.
+pub const BPF_F_PREORDER: u32 = 1 << 6;
 /// `BPF_F_REPLACE`: replace the program given as `replace`/`old`.
 pub const BPF_F_REPLACE: u32 = 1 << 2;
 /// `BPF_F_BEFORE`: insert before the relative program/link.

@@ -12,6 +12,9 @@ pub mod attr;
 pub mod bpf;
 pub mod link;
 pub mod mmap;
+pub mod netlink;
+pub mod perf;
+pub mod tracefs;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
