@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* uprobe, uretprobe and USDT programs for the attach tests. */
+/* uprobe and uretprobe programs for the attach tests. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
-enum { C_UPROBE, C_URETPROBE, C_URET_SUM, C_LIBC, C_USDT, C_GATED, C_MAX };
+enum { C_UPROBE, C_URETPROBE, C_URET_SUM, C_LIBC, C_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -15,20 +14,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counts SEC(".maps");
-
-/* One record per USDT firing: the probe's argument values as usdt.bpf.h decodes them. */
-struct usdt_rec {
-	long arg0, arg1, arg2;
-	long cnt;
-	__u64 cookie;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16);
-	__type(key, __u32);
-	__type(value, struct usdt_rec);
-} usdt_recs SEC(".maps");
 
 static __always_inline void bump(__u32 slot, __u64 by)
 {
@@ -39,15 +24,18 @@ static __always_inline void bump(__u32 slot, __u64 by)
 }
 
 SEC("uprobe")
-int BPF_UPROBE(on_add, int a, int b)
+int on_add(void *ctx)
 {
 	bump(C_UPROBE, 1);
 	return 0;
 }
 
 SEC("uretprobe")
-int BPF_URETPROBE(on_add_ret, int ret)
+int on_add_ret(__u64 *regs)
 {
+	/* The return value is in rax, slot 10 of x86-64's struct pt_regs (read without CO-RE). */
+	int ret = (int)regs[10];
+
 	bump(C_URETPROBE, 1);
 	bump(C_URET_SUM, ret);
 	return 0;
@@ -64,31 +52,5 @@ SEC("uprobe")
 int on_libc(void *ctx)
 {
 	bump(C_LIBC, 1);
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(on_args, int i, long long big, short neg)
-{
-	__u32 slot;
-	struct usdt_rec *r;
-
-	slot = i;
-	bump(C_USDT, 1);
-	r = bpf_map_lookup_elem(&usdt_recs, &slot);
-	if (!r)
-		return 0;
-	r->arg0 = i;
-	r->arg1 = big;
-	r->arg2 = neg;
-	r->cnt = bpf_usdt_arg_cnt(ctx);
-	r->cookie = bpf_usdt_cookie(ctx);
-	return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(on_gated, int v)
-{
-	bump(C_GATED, v + 1);
 	return 0;
 }

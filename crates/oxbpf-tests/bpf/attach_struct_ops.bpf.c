@@ -14,29 +14,23 @@ void BPF_PROG(oxcc_init, struct sock *sk)
 	__sync_fetch_and_add(&init_calls, 1);
 }
 
+/* A fixed window: enough for the test's loopback connection, and no tcp_sock field access (so the
+ * object needs no CO-RE relocation). */
 SEC("struct_ops")
 __u32 BPF_PROG(oxcc_ssthresh, struct sock *sk)
 {
-	const struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	return tp->snd_cwnd > 4 ? tp->snd_cwnd >> 1 : 2;
+	return 10;
 }
 
 SEC("struct_ops")
 void BPF_PROG(oxcc_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	if (tp->snd_cwnd < tp->snd_cwnd_clamp)
-		tp->snd_cwnd++;
 }
 
 SEC("struct_ops")
 __u32 BPF_PROG(oxcc_undo_cwnd, struct sock *sk)
 {
-	const struct tcp_sock *tp = (struct tcp_sock *)sk;
-
-	return tp->snd_cwnd;
+	return 10;
 }
 
 SEC(".struct_ops.link")

@@ -48,10 +48,10 @@ int tp_getppid(void *ctx)
 }
 
 SEC("raw_tp/sys_enter")
-int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+int raw_sys_enter(__u64 *args)
 {
-	/* args[1] is the syscall number */
-	if (is_target() && ctx->args[1] == 110 /* __NR_getppid on x86_64 */)
+	/* args[1] is the syscall number (plain u64 array: no CO-RE relocation) */
+	if (is_target() && args[1] == 110 /* __NR_getppid on x86_64 */)
 		bump(C_RAW_TP, 1);
 	return 0;
 }
@@ -78,14 +78,28 @@ int kp_unlinkat(void *ctx)
 	return 0;
 }
 
+/* The iterator context and task fields read at this kernel's offsets (the fixture is compiled against
+ * the running kernel's vmlinux.h), so the object needs no CO-RE relocation. */
+struct iter_meta_local {
+	struct seq_file *seq;
+};
+struct iter_task_ctx_local {
+	struct iter_meta_local *meta;
+	struct task_struct *task;
+};
+
 SEC("iter/task")
-int dump_task(struct bpf_iter__task *ctx)
+int dump_task(struct iter_task_ctx_local *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *task = ctx->task;
+	char *task = (char *)ctx->task;
+	int tgid;
+	char comm[16];
 
 	if (!task)
 		return 0;
-	BPF_SEQ_PRINTF(seq, "%d %s\n", task->tgid, task->comm);
+	tgid = *(int *)(task + __builtin_offsetof(struct task_struct, tgid));
+	bpf_probe_read_kernel_str(comm, sizeof(comm), task + __builtin_offsetof(struct task_struct, comm));
+	BPF_SEQ_PRINTF(seq, "%d %s\n", tgid, comm);
 	return 0;
 }

@@ -16,8 +16,8 @@ const C_UPROBE: u32 = 0;
 const C_URETPROBE: u32 = 1;
 const C_URET_SUM: u32 = 2;
 const C_LIBC: u32 = 3;
-const C_USDT: u32 = 4;
-const C_GATED: u32 = 5;
+const C_USDT: u32 = 0; // in attach_usdt's counts
+const C_GATED: u32 = 1;
 const ROUNDS: u32 = 7;
 
 fn sum_0_to(n: u32) -> u64 {
@@ -181,7 +181,7 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
     assert_ne!(sites[0].sema_off, 0);
     println!("oxbpf:args spec: {}", sites[0].args);
 
-    let obj = Loaded::load("attach_probes", &["on_args", "on_gated"]).unwrap();
+    let obj = Loaded::load("attach_usdt", &["on_args", "on_gated"]).unwrap();
     let counts = obj.map("counts");
     let recs = obj.map("usdt_recs");
     let usdt = UsdtManager::new(obj.map("__bpf_usdt_specs")).unwrap();

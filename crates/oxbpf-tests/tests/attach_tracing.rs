@@ -178,6 +178,11 @@ fn task_iterator_lists_this_process() {
     let link = iter::attach_iter(prog.as_fd(), iter::IterTarget::All).unwrap();
     assert_eq!(link.info().unwrap().link_type, link_type::ITER);
     let child = Target::spawn(1);
+    // Wait until the child has exec'd (its comm changes then).
+    let comm = format!("/proc/{}/comm", child.pid());
+    while std::fs::read_to_string(&comm).unwrap_or_default().trim() != "attach_target" {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let out = String::from_utf8(iter::read_iter(&link).unwrap()).unwrap();
     let me = std::process::id().to_string();
     assert!(
