@@ -48,7 +48,8 @@ int on_add_multi(void *ctx)
 	return 0;
 }
 
-SEC("uprobe")
+/* Auto-attachable: the section names the library and function. */
+SEC("uprobe/libc.so.6:getppid")
 int on_libc(void *ctx)
 {
 	bump(C_LIBC, 1);

@@ -10,6 +10,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod auto;
 pub mod cgroup;
 pub mod elf_sym;
 pub mod iter;
