@@ -54,6 +54,17 @@ impl Loaded {
         MapHandle::from_fd(m.as_fd().try_clone_to_owned().unwrap()).unwrap()
     }
 
+    /// Has libbpf write the kernel value of struct_ops map `name` (program fds and all) by attaching it
+    /// once and detaching again, so that oxbpf can then register the map with its own link. (Stand-in
+    /// until the oxbpf loader fills struct_ops maps itself.)
+    pub fn prime_struct_ops(&mut self, name: &str) {
+        let mut m = self.obj.maps_mut().find(|m| m.name() == name).unwrap();
+        let link = m
+            .attach_struct_ops()
+            .expect("libbpf attaches the struct_ops map once");
+        drop(link);
+    }
+
     /// Sets u32 slot `key` of array map `name`.
     pub fn set_u32(&self, name: &str, key: u32, value: u32) {
         let m = self.obj.maps().find(|m| m.name() == name).unwrap();
