@@ -281,3 +281,40 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
         "{err}"
     );
 }
+
+#[test]
+fn usdt_falls_back_to_one_uprobe_per_site() {
+    let Some(_serial) = setup() else { return };
+    // A plain uprobe program (not loaded for uprobe.multi) makes the multi link fail; USDT then
+    // attaches one perf-event uprobe per site, with the semaphore as reference counter.
+    let probes = Loaded::load("attach_probes", &["on_add"]).unwrap();
+    let usdt_obj = Loaded::load("attach_usdt", &["on_args"]).unwrap();
+    let counts = probes.map("counts");
+    reset_u64(&counts, C_UPROBE);
+    let usdt = UsdtManager::new(usdt_obj.map("__bpf_usdt_specs")).unwrap();
+    let before = oxbpf_tests::open_fds();
+    let t = Target::spawn(ROUNDS);
+    let bin = target_binary();
+    let link = usdt
+        .attach(
+            probes.prog("on_add").as_fd(),
+            bin.to_str().unwrap(),
+            "oxbpf",
+            "gated",
+            &UsdtOpts {
+                pid: Some(t.pid() as i32),
+                cookie: 0,
+            },
+        )
+        .unwrap();
+    assert_eq!(link.members().len(), 1);
+    assert!(
+        link.members()[0].perf_event_fd().is_some(),
+        "per-site perf-event uprobe"
+    );
+    t.run();
+    // oxbpf:gated fires only while the kernel holds its semaphore up.
+    assert_eq!(read_u64(&counts, C_UPROBE), u64::from(ROUNDS));
+    drop(link);
+    assert_eq!(oxbpf_tests::open_fds(), before);
+}
