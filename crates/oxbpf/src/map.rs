@@ -17,139 +17,7 @@ use crate::sys::attr::BpfMapInfo;
 use crate::sys::bpf::{self as sys, BatchOpts, IdKind, MapCreateOpts};
 use crate::sys::mmap::{page_size, Mmap};
 
-macro_rules! kernel_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:literal => $s:literal,)* }) => {
-        $(#[$m])*
-        #[repr(u32)]
-        #[non_exhaustive]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vm])* $v = $n,)* }
-
-        impl $name {
-            /// Every value this build knows, in UAPI order.
-            pub const ALL: &'static [$name] = &[$($name::$v,)*];
-
-            /// The UAPI number.
-            pub const fn as_u32(self) -> u32 { self as u32 }
-
-            /// The value for a UAPI number, if this build knows it.
-            pub fn from_u32(n: u32) -> Option<Self> {
-                match n { $($n => Some($name::$v),)* _ => None }
-            }
-
-            /// libbpf's name for the value (what `libbpf_bpf_*_type_str` returns).
-            pub const fn name(self) -> &'static str {
-                match self { $($name::$v => $s,)* }
-            }
-
-            /// The value for a libbpf name.
-            pub fn from_name(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$v),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-pub(crate) use kernel_enum;
-
-kernel_enum! {
-    /// `enum bpf_map_type`, with libbpf's names (`"hash"`, `"percpu_array"`, `"ringbuf"`, ...).
-    MapType {
-        /// Invalid / unspecified.
-        Unspec = 0 => "unspec",
-        /// Hash table.
-        Hash = 1 => "hash",
-        /// Array indexed by u32.
-        Array = 2 => "array",
-        /// Program array for tail calls.
-        ProgArray = 3 => "prog_array",
-        /// Per-CPU perf event ring buffers.
-        PerfEventArray = 4 => "perf_event_array",
-        /// Per-CPU hash table.
-        PercpuHash = 5 => "percpu_hash",
-        /// Per-CPU array.
-        PercpuArray = 6 => "percpu_array",
-        /// Stack traces.
-        StackTrace = 7 => "stack_trace",
-        /// cgroup fds.
-        CgroupArray = 8 => "cgroup_array",
-        /// LRU hash.
-        LruHash = 9 => "lru_hash",
-        /// LRU per-CPU hash.
-        LruPercpuHash = 10 => "lru_percpu_hash",
-        /// Longest-prefix-match trie.
-        LpmTrie = 11 => "lpm_trie",
-        /// Array of maps.
-        ArrayOfMaps = 12 => "array_of_maps",
-        /// Hash of maps.
-        HashOfMaps = 13 => "hash_of_maps",
-        /// XDP redirect to devices.
-        Devmap = 14 => "devmap",
-        /// Sockets for redirection.
-        Sockmap = 15 => "sockmap",
-        /// XDP redirect to CPUs.
-        Cpumap = 16 => "cpumap",
-        /// AF_XDP sockets.
-        Xskmap = 17 => "xskmap",
-        /// Sockets by key.
-        Sockhash = 18 => "sockhash",
-        /// cgroup local storage (deprecated flavour).
-        CgroupStorage = 19 => "cgroup_storage",
-        /// SO_REUSEPORT socket array.
-        ReuseportSockarray = 20 => "reuseport_sockarray",
-        /// Per-CPU cgroup local storage.
-        PercpuCgroupStorage = 21 => "percpu_cgroup_storage",
-        /// FIFO queue.
-        Queue = 22 => "queue",
-        /// LIFO stack.
-        Stack = 23 => "stack",
-        /// Socket local storage.
-        SkStorage = 24 => "sk_storage",
-        /// Devices by key.
-        DevmapHash = 25 => "devmap_hash",
-        /// Kernel struct implemented in BPF.
-        StructOps = 26 => "struct_ops",
-        /// BPF ring buffer.
-        Ringbuf = 27 => "ringbuf",
-        /// Inode local storage.
-        InodeStorage = 28 => "inode_storage",
-        /// Task local storage.
-        TaskStorage = 29 => "task_storage",
-        /// Bloom filter.
-        BloomFilter = 30 => "bloom_filter",
-        /// User-space-produced ring buffer.
-        UserRingbuf = 31 => "user_ringbuf",
-        /// cgroup local storage.
-        CgrpStorage = 32 => "cgrp_storage",
-        /// Sparse shared memory region.
-        Arena = 33 => "arena",
-        /// Instruction array (jump tables).
-        InsnArray = 34 => "insn_array",
-    }
-}
-
-impl MapType {
-    /// True for the types that store one value per possible CPU.
-    pub fn is_percpu(self) -> bool {
-        matches!(
-            self,
-            MapType::PercpuHash
-                | MapType::PercpuArray
-                | MapType::LruPercpuHash
-                | MapType::PercpuCgroupStorage
-        )
-    }
-
-    /// True for the types whose elements have no key (queue, stack, bloom filter).
-    pub fn is_keyless(self) -> bool {
-        matches!(self, MapType::Queue | MapType::Stack | MapType::BloomFilter)
-    }
-}
+pub use crate::sys::types::MapType;
 
 bitflags! {
     /// Flags of element operations (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`, ...).
@@ -840,7 +708,8 @@ impl Iterator for MapKeys<'_> {
     }
 }
 
-/// Every map in the kernel, by id (what `bpftool map list` walks). Maps that vanish mid-walk are skipped.
+/// The ids of every map in the kernel, ascending (what `bpftool map list` walks); open one with
+/// [`MapHandle::from_id`], which fails with `NotFound` if it vanished meanwhile.
 pub fn map_ids() -> Result<Vec<u32>> {
     sys::ids(IdKind::Map)
 }
@@ -857,17 +726,5 @@ mod tests {
         assert!(parse_cpu_list("").is_err());
         assert!(parse_cpu_list("3-1").is_err());
         assert!(parse_cpu_list("x").is_err());
-    }
-
-    #[test]
-    fn names_match_libbpf() {
-        assert_eq!(MapType::PercpuArray.name(), "percpu_array");
-        assert_eq!(MapType::from_name("ringbuf"), Some(MapType::Ringbuf));
-        assert_eq!(MapType::from_u32(33), Some(MapType::Arena));
-        assert_eq!(MapType::from_u32(1000), None);
-        assert!(MapType::ALL
-            .iter()
-            .enumerate()
-            .all(|(i, t)| t.as_u32() as usize == i));
     }
 }

@@ -19,6 +19,11 @@ use super::{
 use crate::error::{Error, Result};
 use crate::insn::Insn;
 
+pub use super::info::{
+    btf_data, btf_info, get_fd_by_id, get_next_id, ids, link_info, map_info, obj_get_info_by_fd,
+    prog_info, prog_insns, prog_map_ids, IdKind,
+};
+
 /// `BPF_F_NUMA_NODE`: honour `numa_node` at map creation.
 pub const BPF_F_NUMA_NODE: u32 = 1 << 2;
 /// `BPF_F_VTYPE_BTF_OBJ_FD`: `value_type_btf_obj_fd` is set.
@@ -560,118 +565,6 @@ pub fn obj_get(path: &Path, file_flags: u32) -> Result<OwnedFd> {
         .map_err(|e| e.context(format_args!("open pinned {}", path.display())))
 }
 
-/// `BPF_OBJ_GET_INFO_BY_FD`—fill `info` (a `bpf_*_info`); returns the length the kernel wrote.
-///
-/// # Safety
-/// Every pointer field of `info` must be 0 or point to memory valid for the length in its count field.
-pub unsafe fn obj_get_info_by_fd<T: bytemuck::Pod>(
-    fd: BorrowedFd<'_>,
-    info: &mut T,
-) -> Result<u32> {
-    let bytes = bytemuck::bytes_of_mut(info);
-    let mut attr = InfoAttr {
-        bpf_fd: fd_u32(fd),
-        info_len: len_u32(bytes.len(), "info")?,
-        info: bytes.as_mut_ptr() as usize as u64,
-    };
-    bpf_call(Cmd::ObjGetInfoByFd, &mut attr)?;
-    Ok(attr.info_len)
-}
-
-/// The `bpf_prog_info` of a program (counts and scalar fields only).
-pub fn prog_info(fd: BorrowedFd<'_>) -> Result<BpfProgInfo> {
-    let mut info = BpfProgInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_map_info` of a map.
-pub fn map_info(fd: BorrowedFd<'_>) -> Result<BpfMapInfo> {
-    let mut info = BpfMapInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_btf_info` of a BTF object (size and id; see [`btf_data`] for the bytes).
-pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BpfBtfInfo> {
-    let mut info = BpfBtfInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_link_info` of a link (scalar fields; name buffers stay empty).
-pub fn link_info(fd: BorrowedFd<'_>) -> Result<BpfLinkInfo> {
-    let mut info = BpfLinkInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The raw BTF bytes and the name (`"vmlinux"`, a module name, or empty) of a BTF object.
-pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(Vec<u8>, String)> {
-    let first = btf_info(fd)?;
-    let mut data = vec![0u8; first.btf_size as usize];
-    let mut name = vec![0u8; 64];
-    let mut info = BpfBtfInfo {
-        btf: mut_ptr_of(&mut data),
-        btf_size: first.btf_size,
-        name: mut_ptr_of(&mut name),
-        name_len: len_u32(name.len(), "name")?,
-        ..Default::default()
-    };
-    // SAFETY: `btf` points to `btf_size` writable bytes and `name` to `name_len`; both live until return.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    data.truncate(info.btf_size as usize);
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    Ok((data, String::from_utf8_lossy(&name[..end]).into_owned()))
-}
-
-/// Instructions of a loaded program as the kernel rewrote them (`xlated`), or as JIT output bytes.
-pub fn prog_insns(fd: BorrowedFd<'_>, jited: bool) -> Result<Vec<u8>> {
-    let first = prog_info(fd)?;
-    let len = if jited {
-        first.jited_prog_len
-    } else {
-        first.xlated_prog_len
-    };
-    let mut buf = vec![0u8; len as usize];
-    let mut info = BpfProgInfo::default();
-    if jited {
-        info.jited_prog_len = len;
-        info.jited_prog_insns = mut_ptr_of(&mut buf);
-    } else {
-        info.xlated_prog_len = len;
-        info.xlated_prog_insns = mut_ptr_of(&mut buf);
-    }
-    // SAFETY: the one pointer set points to `len` writable bytes, as its count field says.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    let got = if jited {
-        info.jited_prog_len
-    } else {
-        info.xlated_prog_len
-    };
-    buf.truncate((got as usize).min(len as usize));
-    Ok(buf)
-}
-
-/// The ids of the maps a loaded program uses.
-pub fn prog_map_ids(fd: BorrowedFd<'_>) -> Result<Vec<u32>> {
-    let first = prog_info(fd)?;
-    let mut ids = vec![0u32; first.nr_map_ids as usize];
-    let mut info = BpfProgInfo {
-        nr_map_ids: first.nr_map_ids,
-        map_ids: mut_ptr_of(&mut ids),
-        ..Default::default()
-    };
-    // SAFETY: `map_ids` points to `nr_map_ids` writable u32s.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    ids.truncate((info.nr_map_ids as usize).min(first.nr_map_ids as usize));
-    Ok(ids)
-}
-
 /// Inputs and outputs of `BPF_PROG_TEST_RUN` (libbpf's `bpf_test_run_opts`).
 #[derive(Debug, Default)]
 pub struct TestRunOpts<'a> {
@@ -729,74 +622,6 @@ pub fn prog_test_run(fd: BorrowedFd<'_>, opts: &mut TestRunOpts<'_>) -> Result<(
     opts.data_size_out = attr.data_size_out;
     opts.ctx_size_out = attr.ctx_size_out;
     r.map(drop)
-}
-
-/// The kind of kernel object an id names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IdKind {
-    /// A program.
-    Prog,
-    /// A map.
-    Map,
-    /// A BTF object.
-    Btf,
-    /// A link.
-    Link,
-}
-
-/// `BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID`—the next id after `start` (`Ok(None)` past the last).
-pub fn get_next_id(kind: IdKind, start: u32) -> Result<Option<u32>> {
-    let cmd = match kind {
-        IdKind::Prog => Cmd::ProgGetNextId,
-        IdKind::Map => Cmd::MapGetNextId,
-        IdKind::Btf => Cmd::BtfGetNextId,
-        IdKind::Link => Cmd::LinkGetNextId,
-    };
-    let mut attr = GetIdAttr {
-        start_id: start,
-        ..Default::default()
-    };
-    match sys_bpf(cmd, &mut attr) {
-        Ok(_) => Ok(Some(attr.next_id)),
-        Err(libc::ENOENT) => Ok(None),
-        Err(e) => Err(Error::from_errno(cmd.name(), e)),
-    }
-}
-
-/// Every id of `kind` currently in the kernel, ascending.
-pub fn ids(kind: IdKind) -> Result<Vec<u32>> {
-    let mut out = Vec::new();
-    let mut id = 0;
-    while let Some(next) = get_next_id(kind, id)? {
-        out.push(next);
-        id = next;
-    }
-    Ok(out)
-}
-
-/// `BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID`—open an object by id (`open_flags`: `BPF_F_RDONLY`, ... for maps).
-pub fn get_fd_by_id(
-    kind: IdKind,
-    id: u32,
-    open_flags: u32,
-    token_fd: Option<BorrowedFd<'_>>,
-) -> Result<OwnedFd> {
-    let cmd = match kind {
-        IdKind::Prog => Cmd::ProgGetFdById,
-        IdKind::Map => Cmd::MapGetFdById,
-        IdKind::Btf => Cmd::BtfGetFdById,
-        IdKind::Link => Cmd::LinkGetFdById,
-    };
-    let mut attr = GetIdAttr {
-        start_id: id,
-        open_flags,
-        ..Default::default()
-    };
-    if let Some(fd) = token_fd {
-        attr.fd_by_id_token_fd = fd_u32(fd) as i32;
-        attr.open_flags |= BPF_F_TOKEN_FD;
-    }
-    bpf_fd(cmd, &mut attr).map_err(|e| e.context(format_args!("id {id}")))
 }
 
 /// `BPF_PROG_BIND_MAP`—keep `map` alive as long as `prog` (for maps only user space touches).

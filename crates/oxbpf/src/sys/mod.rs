@@ -10,8 +10,10 @@
 
 pub mod attr;
 pub mod bpf;
+pub mod info;
 pub mod link;
 pub mod mmap;
+pub mod types;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -128,6 +130,21 @@ pub(crate) fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64
             size,
         )
     };
+    if ret < 0 {
+        Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// A system call without arguments (used by feature probes, e.g. x86-64's `uprobe()`); returns its
+/// result or the errno.
+pub(crate) fn raw_syscall0(nr: libc::c_long) -> std::result::Result<i64, i32> {
+    // SAFETY: a syscall without arguments passes no pointers; the callers only name calls that are
+    // harmless outside their intended context (they fail with an errno).
+    let ret = unsafe { libc::syscall(nr) };
     if ret < 0 {
         Err(std::io::Error::last_os_error()
             .raw_os_error()
