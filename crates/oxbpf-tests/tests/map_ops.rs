@@ -200,6 +200,8 @@ fn info_ids_and_reopen_by_id() {
         map_ids().unwrap().contains(&info.id),
         "the map is listed by id"
     );
+    let listed = oxbpf::map::list_maps().unwrap();
+    assert_eq!(listed.iter().find(|i| i.id == info.id), Some(&info));
     let by_id = MapHandle::from_id(info.id).unwrap();
     assert_eq!(by_id.info().unwrap(), info);
     let dup = m.try_clone().unwrap();

@@ -70,6 +70,11 @@ fn info_tag_xlated_jited() {
     assert_eq!(a.jited().unwrap().len(), ia.jited_prog_len as usize);
     assert!(ia.verified_insns >= 2);
     assert!(program_ids().unwrap().contains(&ia.id));
+    let listed = oxbpf::program::list_programs().unwrap();
+    assert_eq!(
+        listed.iter().find(|i| i.id == ia.id).map(|i| i.tag),
+        Some(ia.tag)
+    );
     let again = ProgramHandle::from_id(ia.id).unwrap();
     assert_eq!(again.tag().unwrap(), ia.tag);
     assert_eq!(again.prog_type(), Some(ProgramType::SocketFilter));
@@ -154,6 +159,20 @@ fn btf_load_with_log_and_info() {
     assert_eq!(bytes, good, "the kernel hands back the BTF it was given");
     assert_eq!(name, "");
     assert!(oxbpf::program::btf_ids().unwrap().contains(&info.id));
+    let all = sys::list_btf().unwrap();
+    let vmlinux = all
+        .iter()
+        .find(|b| b.name == "vmlinux")
+        .expect("vmlinux BTF is listed");
+    assert!(
+        vmlinux.kernel_btf && vmlinux.size > 1_000_000,
+        "{vmlinux:?}"
+    );
+    let ours = all
+        .iter()
+        .find(|b| b.id == info.id)
+        .expect("our BTF is listed");
+    assert!(!ours.kernel_btf && ours.name.is_empty());
     // Corrupt the INT encoding (64 bits in 4 bytes): the BTF verifier rejects it and explains in the log.
     let mut bad = good.clone();
     let n = bad.len();

@@ -175,9 +175,10 @@ impl MapHandle {
         max_entries: u32,
         opts: &MapCreateOpts<'_>,
     ) -> Result<MapHandle> {
+        let kname = crate::program::kernel_name(name);
         let fd = sys::map_create(
             map_type.as_u32(),
-            name,
+            kname,
             key_size,
             value_size,
             max_entries,
@@ -288,6 +289,17 @@ impl MapHandle {
 
     /// The bytes the kernel writes for one element's value.
     fn value_buf_len(&self, flags: MapFlags) -> Result<usize> {
+        // A map type newer than this build might be per-CPU; without knowing how much the kernel
+        // writes, element access is refused rather than risking a short buffer.
+        if self.map_type().is_none() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!(
+                    "map '{}': map type {} is unknown to this oxbpf build",
+                    self.name, self.map_type
+                ),
+            ));
+        }
         if self.is_percpu() && !flags.contains(MapFlags::CPU) {
             Ok(self.percpu_stride() * possible_cpus()?)
         } else {
@@ -302,6 +314,16 @@ impl MapHandle {
                 self.name,
                 key.len(),
                 self.key_size
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_keyless(&self) -> Result<()> {
+        if self.key_size != 0 {
+            return Err(Error::invalid(format!(
+                "map '{}': push/pop/peek need a keyless map (queue, stack, bloom filter)",
+                self.name
             )));
         }
         Ok(())
@@ -370,7 +392,8 @@ impl MapHandle {
 
     /// Queue/stack/bloom filter: adds `value` (`MapFlags::EXIST` overwrites the oldest when full).
     pub fn push(&self, value: &[u8], flags: MapFlags) -> Result<()> {
-        if value.len() != self.value_size as usize {
+        self.check_keyless()?;
+        if value.len() != self.value_buf_len(MapFlags::ANY)? {
             return Err(Error::invalid(format!(
                 "map '{}': value must be {} bytes",
                 self.name, self.value_size
@@ -383,7 +406,8 @@ impl MapHandle {
 
     /// Queue/stack: removes and returns the next value; `Ok(None)` when empty.
     pub fn pop(&self) -> Result<Option<Vec<u8>>> {
-        let mut value = vec![0u8; self.value_size as usize];
+        self.check_keyless()?;
+        let mut value = vec![0u8; self.value_buf_len(MapFlags::ANY)?];
         // SAFETY: keyless map (no key read) and value has the map's value size.
         match unsafe { sys::map_lookup_and_delete_elem(self.fd.as_fd(), &[], &mut value, 0) } {
             Ok(()) => Ok(Some(value)),
@@ -394,6 +418,7 @@ impl MapHandle {
 
     /// Queue/stack: the next value without removing it; bloom filter: `Some` when `value` may be present.
     pub fn peek(&self, value_for_bloom: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        self.check_keyless()?;
         let mut value = match value_for_bloom {
             Some(v) if v.len() == self.value_size as usize => v.to_vec(),
             Some(_) => {
@@ -402,7 +427,7 @@ impl MapHandle {
                     self.name, self.value_size
                 )))
             }
-            None => vec![0u8; self.value_size as usize],
+            None => vec![0u8; self.value_buf_len(MapFlags::ANY)?],
         };
         // SAFETY: keyless map (no key read) and value has the map's value size.
         match unsafe { sys::map_lookup_elem(self.fd.as_fd(), &[], &mut value, 0) } {
@@ -712,6 +737,20 @@ impl Iterator for MapKeys<'_> {
 /// [`MapHandle::from_id`], which fails with `NotFound` if it vanished meanwhile.
 pub fn map_ids() -> Result<Vec<u32>> {
     sys::ids(IdKind::Map)
+}
+
+/// Info of every map in the kernel (what `bpftool map list` shows); maps freed between listing and
+/// opening are skipped.
+pub fn list_maps() -> Result<Vec<MapInfo>> {
+    let mut out = Vec::new();
+    for id in map_ids()? {
+        match MapHandle::from_id(id) {
+            Ok(m) => out.push(m.info()?),
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

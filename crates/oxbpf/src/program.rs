@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
+use crate::kernel::features::{self, Feature};
 use crate::map::cstr_field;
 use crate::sys::attr::{BpfProgInfo, BPF_TAG_SIZE};
 use crate::sys::bpf::{self as sys, IdKind, LoadLog, TestRunOpts};
@@ -54,6 +55,13 @@ pub fn load_with_growing_log(
             (size * 4).min(LOG_SIZE_MAX)
         };
     }
+}
+
+/// The object name to pass to the kernel: none on kernels without object names (before 4.15), as libbpf
+/// does. Also raises RLIMIT_MEMLOCK where the kernel still needs it.
+pub(crate) fn kernel_name(name: Option<&str>) -> Option<&str> {
+    features::bump_memlock_rlimit();
+    name.filter(|_| features::kernel_supports(Feature::ProgName))
 }
 
 /// Turns a failed load with its log into the error callers see: kind `Verifier` when the kernel wrote a
@@ -179,6 +187,7 @@ impl ProgramHandle {
     ) -> Result<ProgramHandle> {
         let ctx = || format!("prog '{}' ({prog_type})", name.unwrap_or(""));
         let t = prog_type.as_u32();
+        let name = kernel_name(name);
         match sys::prog_load(t, name, license, insns, opts, None) {
             Ok(fd) => Ok(ProgramHandle { fd, prog_type: t }),
             Err(first) => {
@@ -206,6 +215,7 @@ impl ProgramHandle {
         log_level: u32,
     ) -> Result<(ProgramHandle, String)> {
         let t = prog_type.as_u32();
+        let name = kernel_name(name);
         let (r, log) = load_with_growing_log(log_level.max(1), |log| {
             sys::prog_load(t, name, license, insns, opts, Some(log))
         });
@@ -350,4 +360,51 @@ pub fn link_ids() -> Result<Vec<u32>> {
 /// Every BTF object in the kernel, by id (vmlinux, modules, loaded programs' BTF).
 pub fn btf_ids() -> Result<Vec<u32>> {
     sys::ids(IdKind::Btf)
+}
+
+/// Info of every program in the kernel (what `bpftool prog list` shows); programs unloaded between
+/// listing and opening are skipped.
+pub fn list_programs() -> Result<Vec<ProgramInfo>> {
+    let mut out = Vec::new();
+    for id in program_ids()? {
+        match ProgramHandle::from_id(id) {
+            Ok(p) => out.push(p.info()?),
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// One link of the kernel, as `bpftool link list` summarises it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSummary {
+    /// Kernel id.
+    pub id: u32,
+    /// Raw UAPI link type.
+    pub link_type_raw: u32,
+    /// The link type, if this build knows it.
+    pub link_type: Option<LinkType>,
+    /// The attached program's id.
+    pub prog_id: u32,
+}
+
+/// Every link in the kernel; links released between listing and opening are skipped.
+pub fn list_links() -> Result<Vec<LinkSummary>> {
+    let mut out = Vec::new();
+    for id in link_ids()? {
+        let fd = match sys::get_fd_by_id(IdKind::Link, id, 0, None) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        };
+        let i = sys::link_info(fd.as_fd())?;
+        out.push(LinkSummary {
+            id: i.id,
+            link_type_raw: i.type_,
+            link_type: LinkType::from_u32(i.type_),
+            prog_id: i.prog_id,
+        });
+    }
+    Ok(out)
 }

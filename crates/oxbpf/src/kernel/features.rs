@@ -180,6 +180,26 @@ pub fn kernel_supports(feature: Feature) -> bool {
     })
 }
 
+/// Raises `RLIMIT_MEMLOCK` to unlimited once per process, on kernels that still charge BPF memory to it
+/// (before memcg accounting, 5.11), as libbpf does before creating maps or loading programs. Failure
+/// is ignored: the kernel then reports EPERM on the load itself.
+pub fn bump_memlock_rlimit() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        if !kernel_supports(Feature::MemcgAccount) {
+            let unlimited = rustix::process::Rlimit {
+                current: None,
+                maximum: None,
+            };
+            if let Err(e) =
+                rustix::process::setrlimit(rustix::process::Resource::Memlock, unlimited)
+            {
+                log::warn!("could not raise RLIMIT_MEMLOCK: {e}");
+            }
+        }
+    });
+}
+
 // ---- BTF encoding for probes ----
 
 const KIND_INT: u32 = 1;

@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::insn::Insn;
 
 pub use super::info::{
-    btf_data, btf_info, get_fd_by_id, get_next_id, ids, link_info, map_info, obj_get_info_by_fd,
-    prog_info, prog_insns, prog_map_ids, IdKind,
+    btf_data, btf_info, btf_name, get_fd_by_id, get_next_id, ids, link_info, list_btf, map_info,
+    obj_get_info_by_fd, prog_info, prog_insns, prog_map_ids, BtfObjectInfo, IdKind,
 };
 
 /// `BPF_F_NUMA_NODE`: honour `numa_node` at map creation.
@@ -698,4 +698,15 @@ pub fn prog_stream_read(prog: BorrowedFd<'_>, stream_id: u32, buf: &mut [u8]) ->
     };
     let n = bpf_call(Cmd::ProgStreamReadByFd, &mut attr)?;
     Ok(n as usize)
+}
+
+/// `BPF_PROG_ASSOC_STRUCT_OPS`—associate a program with a struct_ops map (newer than 6.18: expect
+/// `InvalidInput` there).
+pub fn prog_assoc_struct_ops(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<()> {
+    let mut attr = ProgAssocStructOpsAttr {
+        map_fd: fd_u32(map),
+        prog_fd: fd_u32(prog),
+        flags: 0,
+    };
+    bpf_call(Cmd::ProgAssocStructOps, &mut attr).map(drop)
 }

@@ -189,3 +189,51 @@ pub fn get_fd_by_id(
     }
     bpf_fd(cmd, &mut attr).map_err(|e| e.context(format_args!("id {id}")))
 }
+
+/// The name of a BTF object (`"vmlinux"`, a module name, or empty for BTF loaded by programs), without
+/// copying its data.
+pub fn btf_name(fd: BorrowedFd<'_>) -> Result<String> {
+    let mut name = vec![0u8; 64];
+    let mut info = BpfBtfInfo {
+        name: mut_ptr_of(&mut name),
+        name_len: len_u32(name.len(), "name")?,
+        ..Default::default()
+    };
+    // SAFETY: `name` points to `name_len` writable bytes; `btf` is 0, so no data is copied.
+    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Ok(String::from_utf8_lossy(&name[..end]).into_owned())
+}
+
+/// One BTF object of the kernel, as `bpftool btf list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BtfObjectInfo {
+    /// Kernel id.
+    pub id: u32,
+    /// `"vmlinux"`, a module name, or empty.
+    pub name: String,
+    /// Size of the raw BTF in bytes.
+    pub size: u32,
+    /// True for vmlinux and module BTF.
+    pub kernel_btf: bool,
+}
+
+/// Every BTF object in the kernel; objects freed between listing and opening are skipped.
+pub fn list_btf() -> Result<Vec<BtfObjectInfo>> {
+    let mut out = Vec::new();
+    for id in ids(IdKind::Btf)? {
+        let fd = match get_fd_by_id(IdKind::Btf, id, 0, None) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        };
+        let info = btf_info(std::os::fd::AsFd::as_fd(&fd))?;
+        out.push(BtfObjectInfo {
+            id: info.id,
+            name: btf_name(std::os::fd::AsFd::as_fd(&fd))?,
+            size: info.btf_size,
+            kernel_btf: info.kernel_btf != 0,
+        });
+    }
+    Ok(out)
+}

@@ -64,6 +64,7 @@ pub enum Cmd {
     ProgBindMap = 35,
     TokenCreate = 36,
     ProgStreamReadByFd = 37,
+    ProgAssocStructOps = 38,
 }
 
 impl Cmd {
@@ -108,6 +109,7 @@ impl Cmd {
             Cmd::ProgBindMap => "BPF_PROG_BIND_MAP",
             Cmd::TokenCreate => "BPF_TOKEN_CREATE",
             Cmd::ProgStreamReadByFd => "BPF_PROG_STREAM_READ_BY_FD",
+            Cmd::ProgAssocStructOps => "BPF_PROG_ASSOC_STRUCT_OPS",
         }
     }
 }
