@@ -205,3 +205,36 @@ fn stats_and_stream_read() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn isa_v4_instructions_run() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    use oxbpf::insn::{BPF_ADD, BPF_DIV};
+    let insns = [
+        Insn::mov64_imm(R1, 0x1234),
+        Insn::bswap(R1, 16), // 0x3412
+        Insn::mov64_reg(R0, R1),
+        Insn::mov64_imm(R2, 0xff),
+        Insn::movsx64(R3, R2, 8), // (s8)0xff = -1
+        Insn::alu64_imm(BPF_ADD, R3, 1),
+        Insn::alu64_reg(BPF_ADD, R0, R3),
+        Insn::mov64_imm(R4, -10),
+        Insn::alu64_signed_imm(BPF_DIV, R4, 3), // -3
+        Insn::alu64_imm(BPF_ADD, R4, 3),
+        Insn::alu64_reg(BPF_ADD, R0, R4),
+        Insn::ja32(0),
+        Insn::exit(),
+    ];
+    let p = ProgramHandle::load(
+        ProgramType::SocketFilter,
+        Some("v4"),
+        "GPL",
+        &insns,
+        &ProgLoadOpts::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(p.test_run(&[0u8; 64], &[], 1, 0, 0).unwrap().retval, 0x3412);
+}

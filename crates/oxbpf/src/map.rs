@@ -524,7 +524,7 @@ impl MapHandle {
         chunk: u32,
         opts: &BatchOpts,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let chunk = chunk.max(1);
+        let mut chunk = chunk.max(1);
         let ks = self.key_size as usize;
         let vs = self.value_buf_len(MapFlags::ANY)?;
         let mut out = Vec::new();
@@ -559,8 +559,16 @@ impl MapHandle {
                         opts,
                     )
                 }
-            }
-            .context(self.ctx())?;
+            };
+            let r = match r {
+                // A hash bucket holds more elements than `chunk`: the kernel copies nothing and asks for
+                // a bigger batch at the same position.
+                Err(e) if e.errno() == Some(libc::ENOSPC) && chunk < self.max_entries.max(1) => {
+                    chunk = chunk.saturating_mul(2).min(self.max_entries.max(1));
+                    continue;
+                }
+                r => r.context(self.ctx())?,
+            };
             let n = (r.count as usize).min(chunk as usize);
             for i in 0..n {
                 out.push((

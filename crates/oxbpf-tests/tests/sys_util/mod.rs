@@ -89,34 +89,44 @@ pub fn cgroup2_dir() -> Option<PathBuf> {
         .map(|(d, _)| PathBuf::from(d))
 }
 
-/// Raw BTF with one type: [1] INT 'int' size 4, 32 bits, signed.
-pub fn int_btf_bytes() -> Vec<u8> {
-    let strings = b"\0int\0";
-    let mut types = Vec::new();
-    for w in [
-        1u32,           /* name_off */
-        1 << 24,        /* kind INT */
-        4,              /* size */
-        (1 << 24) | 32, /* signed, 32 bits */
-    ] {
-        types.extend_from_slice(&w.to_ne_bytes());
-    }
+/// Raw BTF from type words and a string section (header computed).
+pub fn btf_bytes(type_words: &[u32], strings: &[u8]) -> Vec<u8> {
+    let types: Vec<u8> = type_words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let mut b = Vec::new();
     b.extend_from_slice(&0xeb9fu16.to_ne_bytes());
     b.push(1); // version
     b.push(0); // flags
+    let (tl, sl) = (types.len() as u32, strings.len() as u32);
     for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
+        24u32, /* hdr_len */
+        0,     /* type_off */
+        tl, tl, /* str_off */
+        sl,
     ] {
         b.extend_from_slice(&w.to_ne_bytes());
     }
     b.extend_from_slice(&types);
     b.extend_from_slice(strings);
     b
+}
+
+/// Raw BTF with one type: [1] INT 'int' size 4, 32 bits, signed.
+pub fn int_btf_bytes() -> Vec<u8> {
+    // name_off, info (kind INT), size, encoding (signed, 32 bits)
+    btf_bytes(&[1, 1 << 24, 4, (1 << 24) | 32], b"\0int\0")
+}
+
+/// BTF for a program with one callback: [1] int, [2] int(void), [3] FUNC main, [4] void *,
+/// [5] int(void *, void *), [6] FUNC cb. Use func_info {0, 3} and {cb_insn, 6}.
+pub fn callback_btf() -> OwnedFd {
+    let int = [1, 1 << 24, 4, (1 << 24) | 32];
+    let proto0 = [0, 13 << 24, 1];
+    let main = [5, 12 << 24, 2];
+    let ptr = [0, 2 << 24, 0];
+    let proto2 = [0, (13 << 24) | 2, 1, 13, 4, 15, 4]; // params named (FUNC requires it)
+    let cb = [10, 12 << 24, 5];
+    let words: Vec<u32> = [&int[..], &proto0, &main, &ptr, &proto2, &cb].concat();
+    btf_load(&btf_bytes(&words, b"\0int\0main\0cb\0a\0b\0"), None, None).expect("load callback BTF")
 }
 
 /// [`int_btf_bytes`] loaded into the kernel.
