@@ -13,6 +13,9 @@ pub mod bpf;
 pub mod info;
 pub mod link;
 pub mod mmap;
+pub mod netlink;
+pub mod perf;
+pub mod tracefs;
 pub mod types;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
