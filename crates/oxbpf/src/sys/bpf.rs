@@ -103,7 +103,9 @@ pub fn map_create(
         attr.map_token_fd = fd_u32(fd) as i32;
         attr.map_flags |= BPF_F_TOKEN_FD;
     }
-    bpf_fd(Cmd::MapCreate, &mut attr)
+    // SAFETY: the only pointer, `excl_prog_hash`, borrows `opts.excl_prog_hash` (size alongside) for the
+    // call.
+    unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
 }
 
 fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<()> {
@@ -114,7 +116,8 @@ fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Re
         flags,
         ..Default::default()
     };
-    bpf_call(cmd, &mut attr).map(drop)
+    // SAFETY: `key`/`value` come from the unsafe element functions, whose callers vouch for their sizes.
+    unsafe { bpf_call(cmd, &mut attr) }.map(drop)
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`—copy the value stored under `key` into `value`.
@@ -194,7 +197,8 @@ pub unsafe fn map_get_next_key(
         value: mut_ptr_of(next_key),
         ..Default::default()
     };
-    match sys_bpf(Cmd::MapGetNextKey, &mut attr) {
+    // SAFETY: `key` and `next_key` are slices the caller sized to the map's key size (see # Safety).
+    match unsafe { sys_bpf(Cmd::MapGetNextKey, &mut attr) } {
         Ok(_) => Ok(true),
         Err(libc::ENOENT) => Ok(false),
         Err(e) => Err(Error::from_errno(Cmd::MapGetNextKey.name(), e)),
@@ -245,7 +249,8 @@ fn batch(
         elem_flags: opts.elem_flags,
         flags: opts.flags,
     };
-    match sys_bpf(cmd, &mut attr) {
+    // SAFETY: the buffers come from the unsafe batch functions, whose callers sized them (see # Safety).
+    match unsafe { sys_bpf(cmd, &mut attr) } {
         Ok(_) => Ok(BatchResult {
             count: attr.count,
             done: false,
@@ -492,7 +497,9 @@ pub fn prog_load(
     let mut attempt = 0;
     let result = loop {
         attempt += 1;
-        match sys_bpf(Cmd::ProgLoad, &mut attr) {
+        // SAFETY: every pointer borrows `insns`, `license`, a slice of `opts`, `fd_array` or `log.buf`, all
+        // alive across the call, with matching counts.
+        match unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) } {
             Err(libc::EAGAIN) if attempt < PROG_LOAD_ATTEMPTS => continue,
             r => break r,
         }
@@ -526,7 +533,8 @@ pub fn btf_load(
             attr.btf_log_buf = log.buf.as_ptr() as usize as u64;
         }
     }
-    let result = sys_bpf(Cmd::BtfLoad, &mut attr);
+    // SAFETY: `btf` borrows `data` and `btf_log_buf` borrows `log.buf`, with their lengths, across the call.
+    let result = unsafe { sys_bpf(Cmd::BtfLoad, &mut attr) };
     if let Some(log) = log {
         log.true_size = attr.btf_log_true_size;
     }
@@ -548,7 +556,8 @@ pub fn obj_pin(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
         bpf_fd: fd_u32(fd),
         ..Default::default()
     };
-    bpf_call(Cmd::ObjPin, &mut attr)
+    // SAFETY: `pathname` borrows the NUL-terminated `c`, alive across the call.
+    unsafe { bpf_call(Cmd::ObjPin, &mut attr) }
         .map(drop)
         .map_err(|e| e.context(format_args!("pin {}", path.display())))
 }
@@ -561,7 +570,8 @@ pub fn obj_get(path: &Path, file_flags: u32) -> Result<OwnedFd> {
         file_flags,
         ..Default::default()
     };
-    bpf_fd(Cmd::ObjGet, &mut attr)
+    // SAFETY: `pathname` borrows the NUL-terminated `c`, alive across the call.
+    unsafe { bpf_fd(Cmd::ObjGet, &mut attr) }
         .map_err(|e| e.context(format_args!("open pinned {}", path.display())))
 }
 
@@ -616,7 +626,9 @@ pub fn prog_test_run(fd: BorrowedFd<'_>, opts: &mut TestRunOpts<'_>) -> Result<(
         attr.ctx_size_out = len_u32(out.len(), "ctx_out")?;
         attr.ctx_out = mut_ptr_of(out);
     }
-    let r = bpf_call(Cmd::ProgTestRun, &mut attr);
+    // SAFETY: data/ctx pointers borrow `opts`' slices with their lengths; the kernel writes at most the
+    // given out sizes.
+    let r = unsafe { bpf_call(Cmd::ProgTestRun, &mut attr) };
     opts.retval = attr.retval;
     opts.duration = attr.duration;
     opts.data_size_out = attr.data_size_out;
@@ -631,13 +643,15 @@ pub fn prog_bind_map(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<()> {
         map_fd: fd_u32(map),
         flags: 0,
     };
-    bpf_call(Cmd::ProgBindMap, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgBindMap, &mut attr) }.map(drop)
 }
 
 /// `BPF_ENABLE_STATS`—turn on run-time statistics (`BPF_STATS_RUN_TIME` = 0) while the fd is open.
 pub fn enable_stats(stats_type: u32) -> Result<OwnedFd> {
     let mut attr = EnableStatsAttr { type_: stats_type };
-    bpf_fd(Cmd::EnableStats, &mut attr)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(Cmd::EnableStats, &mut attr) }
 }
 
 /// `BPF_TOKEN_CREATE`—a BPF token from a bpffs mounted with delegation options.
@@ -646,7 +660,8 @@ pub fn token_create(bpffs: BorrowedFd<'_>, flags: u32) -> Result<OwnedFd> {
         flags,
         bpffs_fd: fd_u32(bpffs),
     };
-    bpf_fd(Cmd::TokenCreate, &mut attr)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(Cmd::TokenCreate, &mut attr) }
 }
 
 /// What `BPF_TASK_FD_QUERY` reports about a perf event / raw tracepoint fd of a task.
@@ -675,7 +690,8 @@ pub fn task_fd_query(pid: u32, fd: u32, flags: u32) -> Result<TaskFdInfo> {
         buf: mut_ptr_of(&mut buf),
         ..Default::default()
     };
-    bpf_call(Cmd::TaskFdQuery, &mut attr)?;
+    // SAFETY: `buf` borrows `buf` with `buf_len` writable bytes, across the call.
+    unsafe { bpf_call(Cmd::TaskFdQuery, &mut attr) }?;
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(TaskFdInfo {
         prog_id: attr.prog_id,
@@ -696,7 +712,8 @@ pub fn prog_stream_read(prog: BorrowedFd<'_>, stream_id: u32, buf: &mut [u8]) ->
         prog_fd: fd_u32(prog),
         _pad0: 0,
     };
-    let n = bpf_call(Cmd::ProgStreamReadByFd, &mut attr)?;
+    // SAFETY: `stream_buf` borrows `buf` with its length, across the call.
+    let n = unsafe { bpf_call(Cmd::ProgStreamReadByFd, &mut attr) }?;
     Ok(n as usize)
 }
 
@@ -708,5 +725,6 @@ pub fn prog_assoc_struct_ops(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Resul
         prog_fd: fd_u32(prog),
         flags: 0,
     };
-    bpf_call(Cmd::ProgAssocStructOps, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgAssocStructOps, &mut attr) }.map(drop)
 }

@@ -24,7 +24,9 @@ pub unsafe fn obj_get_info_by_fd<T: bytemuck::Pod>(
         info_len: len_u32(bytes.len(), "info")?,
         info: bytes.as_mut_ptr() as usize as u64,
     };
-    bpf_call(Cmd::ObjGetInfoByFd, &mut attr)?;
+    // SAFETY: `info` points to the caller's `info_len`-byte struct; its inner pointers are the caller's
+    // promise (# Safety).
+    unsafe { bpf_call(Cmd::ObjGetInfoByFd, &mut attr) }?;
     Ok(attr.info_len)
 }
 
@@ -147,7 +149,8 @@ pub fn get_next_id(kind: IdKind, start: u32) -> Result<Option<u32>> {
         start_id: start,
         ..Default::default()
     };
-    match sys_bpf(cmd, &mut attr) {
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    match unsafe { sys_bpf(cmd, &mut attr) } {
         Ok(_) => Ok(Some(attr.next_id)),
         Err(libc::ENOENT) => Ok(None),
         Err(e) => Err(Error::from_errno(cmd.name(), e)),
@@ -187,7 +190,8 @@ pub fn get_fd_by_id(
         attr.fd_by_id_token_fd = fd_u32(fd) as i32;
         attr.open_flags |= BPF_F_TOKEN_FD;
     }
-    bpf_fd(cmd, &mut attr).map_err(|e| e.context(format_args!("id {id}")))
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(cmd, &mut attr) }.map_err(|e| e.context(format_args!("id {id}")))
 }
 
 /// The name of a BTF object (`"vmlinux"`, a module name, or empty for BTF loaded by programs), without

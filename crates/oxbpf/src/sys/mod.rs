@@ -120,9 +120,11 @@ impl Cmd {
 /// Issues `bpf(cmd, attr, sizeof attr)`; returns the non-negative result or the errno.
 ///
 /// The kernel may write results back into `attr` (ids, counts, log sizes), which is why it is `&mut`.
-/// Every pointer inside `attr` must be valid for the access the command makes; the callers in this module
-/// fill them from borrows that live across the call.
-pub(crate) fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64, i32> {
+///
+/// # Safety
+/// Every pointer inside `attr` must be 0 or valid for the access `cmd` makes through it (reads of the
+/// given length, writes of the given capacity) until this returns.
+pub(crate) unsafe fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64, i32> {
     let size = std::mem::size_of::<A>();
     // SAFETY: `attr` points to `size` initialised, writable bytes for the whole call; the kernel copies
     // at most `size` bytes in and writes back only inside them. Pointers embedded in `attr` were taken
@@ -160,13 +162,21 @@ pub(crate) fn raw_syscall0(nr: libc::c_long) -> std::result::Result<i64, i32> {
 }
 
 /// [`sys_bpf`] with the errno turned into an [`Error`] naming the command.
-pub(crate) fn bpf_call<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<i64> {
-    sys_bpf(cmd, attr).map_err(|errno| Error::from_errno(cmd.name(), errno))
+///
+/// # Safety
+/// As for [`sys_bpf`].
+pub(crate) unsafe fn bpf_call<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<i64> {
+    // SAFETY: forwarded; the caller upholds sys_bpf's contract.
+    unsafe { sys_bpf(cmd, attr) }.map_err(|errno| Error::from_errno(cmd.name(), errno))
 }
 
 /// [`bpf_call`] for commands that return a new file descriptor.
-pub(crate) fn bpf_fd<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<OwnedFd> {
-    let ret = bpf_call(cmd, attr)?;
+///
+/// # Safety
+/// As for [`sys_bpf`].
+pub(crate) unsafe fn bpf_fd<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<OwnedFd> {
+    // SAFETY: forwarded; the caller upholds sys_bpf's contract.
+    let ret = unsafe { bpf_call(cmd, attr) }?;
     owned_fd(cmd, ret)
 }
 
