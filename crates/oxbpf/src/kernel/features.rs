@@ -455,9 +455,8 @@ fn probe_uprobe_multi_link() -> Result<bool> {
     if let LinkExtra::UprobeMulti { pid, .. } = &mut extra {
         *pid = u32::MAX;
     }
-    Ok(
-        matches!(link::link_create(prog.as_fd(), Target::None, at, 0, &extra), Err(e) if e.errno() == Some(libc::EINVAL)),
-    )
+    let r = link::link_create(prog.as_fd(), Target::None, at, 0, &extra);
+    Ok(matches!(r, Err(e) if e.errno() == Some(libc::EINVAL)))
 }
 
 fn probe_memcg_account() -> Result<bool> {

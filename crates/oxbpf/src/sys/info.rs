@@ -168,7 +168,8 @@ pub fn ids(kind: IdKind) -> Result<Vec<u32>> {
     Ok(out)
 }
 
-/// `BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID`—open an object by id (`open_flags`: `BPF_F_RDONLY`, ... for maps).
+/// `BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID`—open an object by id (`open_flags`: `BPF_F_RDONLY`, ...
+/// for maps).
 pub fn get_fd_by_id(
     kind: IdKind,
     id: u32,
