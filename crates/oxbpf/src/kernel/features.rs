@@ -503,12 +503,31 @@ fn probe_syscall_wrapper() -> Result<bool> {
     let Some(pfx) = syscall_prefix() else {
         return Ok(false);
     };
-    let want = format!("__{pfx}_sys_bpf");
-    let text = std::fs::read_to_string("/proc/kallsyms")
-        .map_err(|e| Error::io("read /proc/kallsyms", e))?;
-    Ok(text
-        .lines()
-        .any(|l| l.split_whitespace().nth(2) == Some(want.as_str())))
+    // Lines are "addr type name[\t[module]]": vmlinux symbols end the line with their name.
+    let want = format!(" __{pfx}_sys_bpf");
+    // Stream and stop at the first match, one reused buffer: producing and scanning all of kallsyms is
+    // the expensive part of this probe.
+    use std::io::BufRead;
+    let f =
+        std::fs::File::open("/proc/kallsyms").map_err(|e| Error::io("open /proc/kallsyms", e))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io("read /proc/kallsyms", e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if line
+            .strip_suffix(b"\n")
+            .unwrap_or(&line)
+            .ends_with(want.as_bytes())
+        {
+            return Ok(true);
+        }
+    }
 }
 
 fn probe_arg_ctx_tag() -> Result<bool> {
