@@ -373,3 +373,40 @@ fn info_structs_match_bindgen() {
     same_layout!(BpfLinkInfo, c::bpf_link_info, [id, prog_id]);
     same_offset_in_anon!(BpfLinkInfo, extra, c::bpf_link_info, __bindgen_anon_1);
 }
+
+fn libbpf_str(p: *const std::os::raw::c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: libbpf returns pointers to static NUL-terminated strings (or NULL, handled above).
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(p) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+#[test]
+fn type_names_match_libbpf() {
+    use oxbpf::sys::types::{AttachType, LinkType, MapType, ProgramType};
+    for t in ProgramType::ALL {
+        // SAFETY: libbpf's name lookups take any enum value and return a static string or NULL.
+        let theirs = libbpf_str(unsafe { c::libbpf_bpf_prog_type_str(t.as_u32()) });
+        assert_eq!(theirs.as_deref(), Some(t.name()), "{t:?}");
+    }
+    for t in MapType::ALL {
+        // SAFETY: as above.
+        let theirs = libbpf_str(unsafe { c::libbpf_bpf_map_type_str(t.as_u32()) });
+        assert_eq!(theirs.as_deref(), Some(t.name()), "{t:?}");
+    }
+    for t in AttachType::ALL {
+        // SAFETY: as above.
+        let theirs = libbpf_str(unsafe { c::libbpf_bpf_attach_type_str(t.as_u32()) });
+        assert_eq!(theirs.as_deref(), Some(t.name()), "{t:?}");
+    }
+    for t in LinkType::ALL {
+        // SAFETY: as above.
+        let theirs = libbpf_str(unsafe { c::libbpf_bpf_link_type_str(t.as_u32()) });
+        assert_eq!(theirs.as_deref(), Some(t.name()), "{t:?}");
+    }
+}
