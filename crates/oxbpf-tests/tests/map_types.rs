@@ -354,22 +354,37 @@ fn devmap_and_cpumap() {
 }
 
 #[test]
-fn xskmap_is_created_and_iterated() {
+fn xskmap_holds_af_xdp_sockets() {
     if !root() {
         return;
     }
     let _g = FdGuard::new();
     let m = create(MapType::Xskmap, 4, 4, 4);
-    // An XSK slot only takes a bound AF_XDP socket; a UDP socket is refused, and slots are not readable.
-    let sock = sys_util::udp_socket();
-    assert!(m
-        .update(&u32b(0), &u32b(raw(&sock)), MapFlags::ANY)
-        .is_err());
+    // An XSK slot only takes a bound AF_XDP socket: a UDP socket is refused.
+    let udp = sys_util::udp_socket();
+    assert!(m.update(&u32b(0), &u32b(raw(&udp)), MapFlags::ANY).is_err());
+    assert_eq!(keys(&m).len(), 4);
+    let Some((xsk, _umem)) = sys_util::xsk_socket(1 /* lo */) else {
+        return oxbpf_tests::skip("AF_XDP socket on lo refused by the kernel");
+    };
+    m.update(&u32b(2), &u32b(raw(&xsk)), MapFlags::ANY).unwrap();
+    // Slots are not readable from user space; the update flags show whether one is taken: EXIST
+    // succeeds while the slot holds a socket and fails once it is empty.
     assert_eq!(
-        m.lookup(&u32b(0), MapFlags::ANY).unwrap_err().kind(),
+        m.lookup(&u32b(2), MapFlags::ANY).unwrap_err().kind(),
         ErrorKind::NotSupported
     );
-    assert_eq!(keys(&m).len(), 4);
+    m.update(&u32b(2), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap();
+    let err = m
+        .update(&u32b(1), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "slot 1 is empty: {err}");
+    assert!(m.delete(&u32b(2)).unwrap());
+    let err = m
+        .update(&u32b(2), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
 #[test]

@@ -173,3 +173,70 @@ pub fn pidfd_self() -> OwnedFd {
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, std::process::id() as libc::c_long, 0) };
     owned(fd as i32, "pidfd_open")
 }
+
+/// An AF_XDP socket bound (copy mode) to queue 0 of `ifindex`, with its UMEM; `None` when the kernel
+/// has no AF_XDP or refuses the bind. The UMEM memory must outlive the socket, so both are returned.
+pub fn xsk_socket(ifindex: u32) -> Option<(OwnedFd, Vec<u8>)> {
+    // SAFETY: socket() takes plain integers and returns a new fd or -1.
+    let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is a fresh socket we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut umem = vec![0u8; 16 * 4096 + 4096];
+    // Page-align the UMEM inside the buffer.
+    let base = umem.as_mut_ptr() as usize;
+    let addr = (base + 4095) & !4095;
+    let reg = libc::xdp_umem_reg {
+        addr: addr as u64,
+        len: 16 * 4096,
+        chunk_size: 2048,
+        headroom: 0,
+        flags: 0,
+        tx_metadata_len: 0,
+    };
+    let ring: u32 = 64;
+    let set = |opt: libc::c_int, val: *const libc::c_void, len: usize| -> bool {
+        // SAFETY: `val` points to `len` readable bytes for the call.
+        unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_XDP,
+                opt,
+                val,
+                len as libc::socklen_t,
+            ) == 0
+        }
+    };
+    let ok = set(
+        libc::XDP_UMEM_REG,
+        (&reg as *const libc::xdp_umem_reg).cast(),
+        std::mem::size_of_val(&reg),
+    ) && set(libc::XDP_UMEM_FILL_RING, (&ring as *const u32).cast(), 4)
+        && set(
+            libc::XDP_UMEM_COMPLETION_RING,
+            (&ring as *const u32).cast(),
+            4,
+        )
+        && set(libc::XDP_RX_RING, (&ring as *const u32).cast(), 4);
+    if !ok {
+        return None;
+    }
+    let sa = libc::sockaddr_xdp {
+        sxdp_family: libc::AF_XDP as u16,
+        sxdp_flags: libc::XDP_COPY,
+        sxdp_ifindex: ifindex,
+        sxdp_queue_id: 0,
+        sxdp_shared_umem_fd: 0,
+    };
+    // SAFETY: `sa` is a valid sockaddr_xdp of the given length for the call.
+    let r = unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            (&sa as *const libc::sockaddr_xdp).cast(),
+            std::mem::size_of_val(&sa) as libc::socklen_t,
+        )
+    };
+    (r == 0).then_some((sock, umem))
+}
