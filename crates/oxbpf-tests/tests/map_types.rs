@@ -291,11 +291,47 @@ fn stack_trace_is_kernel_written() {
         return;
     }
     let _g = FdGuard::new();
-    let m = create(MapType::StackTrace, 4, 8 * 16, 8);
+    let m = create(MapType::StackTrace, 4, 8 * 16, 64);
     assert_eq!(m.lookup(&u32b(0), MapFlags::ANY).unwrap(), None);
     let err = m.update(&u32b(0), &[0u8; 128], MapFlags::ANY).unwrap_err();
-    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert_eq!(
+        err.errno(),
+        Some(libc::EINVAL),
+        "user space cannot write stacks"
+    );
     assert!(keys(&m).is_empty());
+    // The kernel writes them: bpf_get_stackid(ctx, &m, 0) from a raw tracepoint on sys_enter.
+    let mut insns = vec![Insn::mov64_reg(R6, R1)];
+    insns.extend(Insn::ld_map_fd(R2, raw(&m) as i32));
+    insns.extend([
+        Insn::mov64_reg(R1, R6),
+        Insn::mov64_imm(R3, 0),
+        Insn::call_helper(27), // bpf_get_stackid
+        Insn::mov64_imm(R0, 0),
+        Insn::exit(),
+    ]);
+    let p = ProgramHandle::load(
+        ProgramType::RawTracepoint,
+        Some("stacks"),
+        "GPL",
+        &insns,
+        &ProgLoadOpts::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let link = oxbpf::sys::link::raw_tracepoint_open(p.as_fd(), Some("sys_enter"), 0).unwrap();
+    for _ in 0..10 {
+        let _ = std::fs::metadata("/");
+    }
+    drop(link);
+    let ks = keys(&m);
+    assert!(!ks.is_empty(), "syscalls were traced");
+    let stack = m.lookup(&ks[0], MapFlags::ANY).unwrap().unwrap();
+    let first_ip = u64::from_ne_bytes(stack[..8].try_into().unwrap());
+    assert!(
+        first_ip >= 0xffff_0000_0000_0000,
+        "a kernel address: {first_ip:#x}"
+    );
+    assert!(m.delete(&ks[0]).unwrap());
 }
 
 #[test]
