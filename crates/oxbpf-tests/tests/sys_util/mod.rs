@@ -240,3 +240,41 @@ pub fn xsk_socket(ifindex: u32) -> Option<(OwnedFd, Vec<u8>)> {
     };
     (r == 0).then_some((sock, umem))
 }
+
+/// A listening TCP socket on 127.0.0.1 with SO_REUSEPORT set (reuseport_sockarray members).
+pub fn reuseport_listener() -> OwnedFd {
+    // SAFETY: socket() takes plain integers and returns a new fd or -1.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    let sock = owned(fd, "socket");
+    let one: libc::c_int = 1;
+    let sa = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 0,
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: `one` and `sa` are valid for the sizes passed, for the duration of each call.
+    let ok = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of_val(&one) as libc::socklen_t,
+        ) == 0
+            && libc::bind(
+                sock.as_raw_fd(),
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of_val(&sa) as libc::socklen_t,
+            ) == 0
+            && libc::listen(sock.as_raw_fd(), 8) == 0
+    };
+    assert!(
+        ok,
+        "reuseport listener: {}",
+        std::io::Error::last_os_error()
+    );
+    sock
+}
