@@ -31,3 +31,35 @@ fn tag_parity_all_fixtures() {
         parity::assert_tag_parity(&fixture(name));
     }
 }
+
+/// Third-party objects: the clang-built BPF objects Debian's xdp-tools, xdp-tests and libxdp ship.
+const THIRD_PARTY_DIRS: &[&str] = &["/usr/lib/x86_64-linux-gnu/bpf", "/usr/libexec/xdp-tools"];
+
+#[test]
+fn tag_parity_debian_xdp_tools_objects() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    let mut objs: Vec<_> = THIRD_PARTY_DIRS
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        .collect();
+    objs.sort();
+    assert!(
+        objs.len() >= 15,
+        "xdp-tools objects missing ({} found): scripts/setup.sh installs xdp-tools and xdp-tests",
+        objs.len()
+    );
+    let mut programs = 0;
+    for obj in &objs {
+        programs += parity::assert_tag_parity(obj).libbpf.len();
+    }
+    println!(
+        "tag parity on {} Debian xdp-tools objects, {programs} programs",
+        objs.len()
+    );
+    assert!(programs >= objs.len());
+}
