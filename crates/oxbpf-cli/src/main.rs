@@ -1,5 +1,7 @@
 //! `oxbpf`: check BPF objects, dump BTF, generate skeletons, list kernel BPF objects.
 
+mod btf;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -19,6 +21,9 @@ enum Command {
     /// Work with BPF object files (.bpf.o).
     #[command(subcommand)]
     Object(ObjectCmd),
+    /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
+    #[command(subcommand)]
+    Btf(btf::BtfCmd),
 }
 
 #[derive(Subcommand)]
@@ -41,5 +46,12 @@ fn main() -> ExitCode {
             eprintln!("oxbpf: object check: the object loader is not built yet (issue 6)");
             ExitCode::from(1)
         }
+        Command::Btf(cmd) => match btf::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oxbpf: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }

@@ -16,6 +16,8 @@
 //! # Ok(()) }
 //! ```
 
+mod dump_c;
+mod dump_raw;
 mod ext;
 mod index;
 mod parse;
@@ -23,6 +25,7 @@ mod resolve;
 mod types;
 mod write;
 
+pub use dump_c::CDumper;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtSection, FuncInfo, LineInfo};
 pub use parse::{BTF_HEADER_LEN, BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, BTF_VERSION};
 pub use types::*;

@@ -1,0 +1,99 @@
+//! `oxbpf btf dump file PATH [--base BASE] format c|raw`: print BTF as a C header or bpftool's raw
+//! listing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+use oxbpf::btf::Btf;
+use oxbpf::{Error, Result, ResultExt};
+
+/// `oxbpf btf ...`
+#[derive(Subcommand)]
+pub enum BtfCmd {
+    /// Dump BTF from a file: raw BTF (`/sys/kernel/btf/*`) or an ELF object's `.BTF` section.
+    Dump(DumpArgs),
+}
+
+/// Output formats of `btf dump`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Compilable C declarations (vmlinux.h).
+    C,
+    /// One line per type, as bpftool prints it.
+    Raw,
+}
+
+/// Arguments of `btf dump`, in bpftool's word order: `file PATH format c`.
+#[derive(Args)]
+pub struct DumpArgs {
+    /// The source kind; only `file` is supported.
+    #[arg(value_parser = ["file"])]
+    source: String,
+    /// The BTF file or ELF object.
+    path: PathBuf,
+    /// The `format` keyword.
+    #[arg(value_parser = ["format"], requires = "format")]
+    format_kw: Option<String>,
+    /// The output format (default: raw).
+    #[arg(value_enum)]
+    format: Option<Format>,
+    /// Base BTF for split BTF (e.g. `/sys/kernel/btf/vmlinux` for module BTF).
+    #[arg(long = "base", short = 'B', alias = "base-btf")]
+    base: Option<PathBuf>,
+}
+
+/// Reads BTF bytes from a raw BTF file or from the `.BTF` section of an ELF file.
+fn read_btf_bytes(path: &Path) -> Result<Vec<u8>> {
+    let data = std::fs::read(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+    if data.starts_with(b"\x7fELF") {
+        return elf_btf_section(&data).with_context(|| path.display().to_string());
+    }
+    Ok(data)
+}
+
+/// The `.BTF` section of an ELF file.
+fn elf_btf_section(data: &[u8]) -> Result<Vec<u8>> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(data).map_err(|e| Error::malformed(format!("ELF: {e}")))?;
+    let sec = file
+        .section_by_name(".BTF")
+        .ok_or_else(|| Error::not_found("ELF has no .BTF section"))?;
+    let bytes = sec
+        .data()
+        .map_err(|e| Error::malformed(format!("ELF .BTF section: {e}")))?;
+    Ok(bytes.to_vec())
+}
+
+/// Loads the BTF at `path`, split on `base` when given.
+pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
+    let bytes = read_btf_bytes(path)?;
+    match base {
+        Some(b) => {
+            let base_bytes = read_btf_bytes(b)?;
+            let base = Arc::new(Btf::parse(&base_bytes).with_context(|| b.display().to_string())?);
+            Btf::parse_split(&bytes, base)
+        }
+        None => Btf::parse(&bytes),
+    }
+    .with_context(|| path.display().to_string())
+}
+
+/// Runs a `btf` subcommand, writing to stdout.
+pub fn run(cmd: BtfCmd) -> Result<()> {
+    match cmd {
+        BtfCmd::Dump(args) => {
+            let btf = load(&args.path, args.base.as_deref())?;
+            let text = match args.format.unwrap_or(Format::Raw) {
+                Format::C => btf.to_c_header()?,
+                Format::Raw => btf.to_raw_listing()?,
+            };
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| Error::io("write stdout", e)),
+            }
+        }
+    }
+}
