@@ -66,6 +66,10 @@ fn elf_btf_section(data: &[u8]) -> Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
+/// `EPIPE` (32 on every Linux architecture): the reader of our output went away (`... | head`),
+/// which is not an error for a dump.
+const EPIPE: i32 = 32;
+
 /// Loads the BTF at `path`, split on `base` when given.
 pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
     let bytes = read_btf_bytes(path)?;
@@ -73,9 +77,9 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
         Some(b) => {
             let base_bytes = read_btf_bytes(b)?;
             let base = Arc::new(Btf::parse(&base_bytes).with_context(|| b.display().to_string())?);
-            Btf::parse_split(&bytes, base)
+            Btf::parse_owned(bytes, Some(base))
         }
-        None => Btf::parse(&bytes),
+        None => Btf::parse_owned(bytes, None),
     }
     .with_context(|| path.display().to_string())
 }
@@ -85,14 +89,24 @@ pub fn run(cmd: BtfCmd) -> Result<()> {
     match cmd {
         BtfCmd::Dump(args) => {
             let btf = load(&args.path, args.base.as_deref())?;
-            let text = match args.format.unwrap_or(Format::Raw) {
-                Format::C => btf.to_c_header()?,
-                Format::Raw => btf.to_raw_listing()?,
-            };
+            if std::env::var_os("OXBPF_MEMDBG").is_some() {
+                let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+                eprintln!(
+                    "after load: {}",
+                    st.lines()
+                        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+            }
             let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| Error::io("write stdout", e)),
+            let r = match args.format.unwrap_or(Format::Raw) {
+                Format::C => btf.write_c_header(&mut out),
+                Format::Raw => btf.write_raw_listing(&mut out),
+            };
+            match r.and_then(|_| out.flush().map_err(|e| Error::io("write stdout", e))) {
+                Err(e) if e.errno() == Some(EPIPE) => Ok(()),
+                r => r,
             }
         }
     }

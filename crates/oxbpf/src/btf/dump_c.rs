@@ -7,12 +7,17 @@
 //! before it is defined. Declarators are built from a stack of the chain's types because C writes
 //! pointers, arrays and function prototypes inside-out.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 
+use super::index::FastHasher;
 use super::types::*;
 use super::Btf;
 use crate::error::{Error, Result};
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// Deepest type chain (or nesting of inline definitions) the dumper follows before calling it a loop.
 const MAX_DEPTH: usize = 512;
@@ -53,11 +58,13 @@ pub struct CDumper<'a> {
     out: String,
     ptr_bits: i64,
     states: Vec<State>,
-    cached_names: HashMap<TypeId, String>,
+    cached_names: FastMap<TypeId, String>,
     emit_queue: Vec<TypeId>,
     decl_stack: Vec<TypeId>,
-    type_names: HashMap<&'a str, usize>,
-    ident_names: HashMap<&'a str, usize>,
+    type_names: FastMap<&'a str, usize>,
+    ident_names: FastMap<&'a str, usize>,
+    /// Memoized alignments (`u32::MAX` = not computed yet); struct layouts ask for them repeatedly.
+    aligns: Vec<u32>,
 }
 
 impl<'a> CDumper<'a> {
@@ -95,11 +102,12 @@ impl<'a> CDumper<'a> {
             out: String::with_capacity(1 << 16),
             ptr_bits: btf.pointer_size() as i64 * 8,
             states,
-            cached_names: HashMap::new(),
+            cached_names: FastMap::default(),
             emit_queue: Vec::new(),
             decl_stack: Vec::new(),
-            type_names: HashMap::new(),
-            ident_names: HashMap::new(),
+            type_names: FastMap::with_capacity_and_hasher(n / 8, Default::default()),
+            ident_names: FastMap::with_capacity_and_hasher(n / 4, Default::default()),
+            aligns: vec![u32::MAX; n],
         }
     }
 
@@ -348,11 +356,62 @@ impl<'a> CDumper<'a> {
         }
     }
 
-    /// Whether struct `t` needs `__attribute__((packed))` to get its BTF layout.
-    fn is_packed(&self, c: &Composite) -> bool {
+    /// [`Btf::align_of`], memoized per type (struct layouts ask for the same types over and over);
+    /// 0 when the type has no alignment.
+    fn align_of(&mut self, id: TypeId) -> u32 {
+        self.align_rec(id, 0)
+    }
+
+    fn align_rec(&mut self, id: TypeId, depth: usize) -> u32 {
+        match self.aligns.get(id as usize) {
+            Some(&a) if a != u32::MAX => return a,
+            Some(_) if depth <= MAX_DEPTH => {}
+            _ => return 0,
+        }
+        let Ok(t) = self.ty(id) else { return 0 };
+        let ptr = (self.ptr_bits / 8) as u32;
+        let a = match &t.kind {
+            TypeKind::Int(Int { size, .. })
+            | TypeKind::Enum(Enum { size, .. })
+            | TypeKind::Enum64(Enum { size, .. })
+            | TypeKind::Float(size) => ptr.min(*size),
+            TypeKind::Ptr(_) => ptr,
+            TypeKind::Typedef(n)
+            | TypeKind::Volatile(n)
+            | TypeKind::Const(n)
+            | TypeKind::Restrict(n)
+            | TypeKind::TypeTag(TypeTag { target: n, .. }) => self.align_rec(*n, depth + 1),
+            TypeKind::Array(a) => self.align_rec(a.elem_type, depth + 1),
+            TypeKind::Struct(c) | TypeKind::Union(c) => self.composite_align(c, depth),
+            _ => 0,
+        };
+        self.aligns[id as usize] = a;
+        a
+    }
+
+    fn composite_align(&mut self, c: &Composite, depth: usize) -> u32 {
         let mut max_align = 1;
         for m in &c.members {
-            let align = self.btf.align_of(m.type_id).unwrap_or(0);
+            let a = self.align_rec(m.type_id, depth + 1);
+            if a == 0 {
+                return 0;
+            }
+            max_align = max_align.max(a);
+            if m.bitfield_size == 0 && m.bit_offset % (8 * a) != 0 {
+                return 1;
+            }
+        }
+        if c.size % max_align != 0 {
+            return 1;
+        }
+        max_align
+    }
+
+    /// Whether struct `t` needs `__attribute__((packed))` to get its BTF layout.
+    fn is_packed(&mut self, c: &Composite) -> bool {
+        let mut max_align = 1;
+        for m in &c.members {
+            let align = self.align_of(m.type_id);
             if align != 0 && m.bitfield_size == 0 && m.bit_offset % (8 * align) != 0 {
                 return true;
             }
@@ -450,7 +509,7 @@ impl<'a> CDumper<'a> {
             TypeKind::Union(c) => (c, false),
             _ => return Ok(()),
         };
-        let align = self.btf.align_of(id).unwrap_or(1) as i64;
+        let align = self.align_of(id).max(1) as i64;
         let packed = is_struct && self.is_packed(c);
         self.struct_fwd(id, t);
         self.out.push_str(" {");
@@ -754,26 +813,25 @@ impl<'a> CDumper<'a> {
         Ok(())
     }
 
-    fn name_dups(map: &mut HashMap<&'a str, usize>, name: &'a str) -> usize {
+    fn name_dups(map: &mut FastMap<&'a str, usize>, name: &'a str) -> usize {
         let n = map.entry(name).or_insert(0);
         *n += 1;
         *n
     }
 
-    fn resolve_name(&mut self, id: TypeId, ident: bool) -> String {
+    fn resolve_name(&mut self, id: TypeId, ident: bool) -> Cow<'a, str> {
         let Ok(t) = self.ty(id) else {
-            return String::new();
+            return Cow::Borrowed("");
         };
         if t.name_off == 0 {
-            return String::new();
+            return Cow::Borrowed("");
         }
         let orig = self.name(t.name_off);
         if self.state(id).name_resolved {
-            return self
-                .cached_names
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| orig.to_string());
+            return match self.cached_names.get(&id) {
+                Some(n) => Cow::Owned(n.clone()),
+                None => Cow::Borrowed(orig),
+            };
         }
         self.state(id).name_resolved = true;
         let no_dedup = match &t.kind {
@@ -782,7 +840,7 @@ impl<'a> CDumper<'a> {
             _ => false,
         };
         if no_dedup {
-            return orig.to_string();
+            return Cow::Borrowed(orig);
         }
         let map = if ident {
             &mut self.ident_names
@@ -793,38 +851,54 @@ impl<'a> CDumper<'a> {
         if dups > 1 {
             let name = format!("{orig}___{dups}");
             self.cached_names.insert(id, name.clone());
-            return name;
+            return Cow::Owned(name);
         }
-        orig.to_string()
+        Cow::Borrowed(orig)
     }
 
-    fn type_name(&mut self, id: TypeId) -> String {
+    fn type_name(&mut self, id: TypeId) -> Cow<'a, str> {
         self.resolve_name(id, false)
     }
 
-    fn ident_name(&mut self, id: TypeId) -> String {
+    fn ident_name(&mut self, id: TypeId) -> Cow<'a, str> {
         self.resolve_name(id, true)
     }
 }
+
+const HEADER_PROLOGUE: &str = "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n\
+#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n\
+#endif\n\n";
+
+const HEADER_EPILOGUE: &str =
+    "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n\
+#endif /* __VMLINUX_H__ */\n";
 
 impl Btf {
     /// The whole type table as a C header, like `bpftool btf dump file ... format c`: every named
     /// struct/union/enum/typedef/forward declaration in dependency order, inside the `__VMLINUX_H__`
     /// guard and the `preserve_access_index` pragma.
     pub fn to_c_header(&self) -> Result<String> {
+        let mut out = Vec::new();
+        self.write_c_header(&mut out)?;
+        String::from_utf8(out).map_err(|_| Error::malformed("BTF names are not UTF-8"))
+    }
+
+    /// Writes [`Btf::to_c_header`]'s text to `w` as it is produced (bounded memory for large BTF).
+    pub fn write_c_header(&self, w: &mut dyn std::io::Write) -> Result<()> {
+        const CHUNK: usize = 1 << 16;
+        let io = |e| Error::io("write C header", e);
         let mut d = CDumper::new(self);
-        d.out.push_str(
-            "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n\
-             #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n\
-             #endif\n\n",
-        );
+        d.out.push_str(HEADER_PROLOGUE);
         for id in 1..self.len() as TypeId {
             d.dump_type(id)?;
+            if d.out.len() >= CHUNK {
+                w.write_all(d.out.as_bytes()).map_err(io)?;
+                d.out.clear();
+            }
         }
-        d.out.push_str(
-            "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n#endif /* __VMLINUX_H__ */\n",
-        );
-        Ok(d.out)
+        d.out.push_str(HEADER_EPILOGUE);
+        w.write_all(d.out.as_bytes()).map_err(io)
     }
 
     /// C definitions of type `id` and everything it depends on (no guard, no pragma).

@@ -18,6 +18,20 @@ impl Btf {
         Ok(out)
     }
 
+    /// Writes [`Btf::to_raw_listing`]'s text to `w` as it is produced.
+    pub fn write_raw_listing(&self, w: &mut dyn std::io::Write) -> Result<()> {
+        let io = |e| crate::Error::io("write raw listing", e);
+        let mut out = String::with_capacity(1 << 17);
+        for (id, t) in self.types() {
+            self.raw_type(&mut out, id, t)?;
+            if out.len() >= 1 << 16 {
+                w.write_all(out.as_bytes()).map_err(io)?;
+                out.clear();
+            }
+        }
+        w.write_all(out.as_bytes()).map_err(io)
+    }
+
     fn raw_name(&self, off: u32) -> Result<&str> {
         if off == 0 {
             return Ok("(anon)");

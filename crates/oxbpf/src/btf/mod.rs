@@ -22,6 +22,7 @@ mod ext;
 mod index;
 mod parse;
 mod resolve;
+mod strtab;
 mod types;
 mod write;
 
@@ -35,6 +36,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use index::NameIndex;
+use strtab::StrTab;
 
 /// Byte order of encoded BTF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,7 +71,7 @@ pub struct Btf {
     /// String offsets below this belong to the base.
     start_str_off: u32,
     types: Vec<Type>,
-    strings: Vec<u8>,
+    strings: StrTab,
     endian: Endian,
     /// Header bytes past the 24 known ones (kept for byte-identical re-encoding).
     hdr_extra: Vec<u8>,
@@ -127,7 +129,7 @@ impl Btf {
             start_id,
             start_str_off,
             types,
-            strings,
+            strings: StrTab::new(strings),
             endian,
             hdr_extra,
             index: OnceLock::new(),
@@ -241,21 +243,15 @@ impl Btf {
                 return b.str_at(off);
             }
         }
-        let rel = (off - self.start_str_off) as usize;
-        let tail = self
-            .strings
-            .get(rel..)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::malformed(format!(
-                    "BTF string offset {off} outside the string section"
-                ))
-            })?;
-        let s = std::ffi::CStr::from_bytes_until_nul(tail).map_err(|_| {
-            Error::malformed(format!("BTF string at offset {off} is not NUL-terminated"))
-        })?;
-        s.to_str()
-            .map_err(|_| Error::malformed(format!("BTF string at offset {off} is not UTF-8")))
+        match self.strings.str_at((off - self.start_str_off) as usize) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(())) => Err(Error::malformed(format!(
+                "BTF string at offset {off} is not UTF-8"
+            ))),
+            None => Err(Error::malformed(format!(
+                "BTF string offset {off} outside the string section or unterminated"
+            ))),
+        }
     }
 
     /// The raw bytes of the string at `off` without the NUL, or `None` when out of range.
@@ -263,9 +259,7 @@ impl Btf {
         if off < self.start_str_off {
             return self.base.as_ref()?.str_bytes(off);
         }
-        let tail = self.strings.get((off - self.start_str_off) as usize..)?;
-        let n = tail.iter().position(|&b| b == 0)?;
-        Some(&tail[..n])
+        self.strings.bytes_at((off - self.start_str_off) as usize)
     }
 
     /// The name of type `id` ("" for anonymous types).
@@ -280,7 +274,7 @@ impl Btf {
 
     /// This BTF's own string section (without the base's).
     pub fn strings(&self) -> &[u8] {
-        &self.strings
+        self.strings.bytes()
     }
 
     /// One past the last string offset, counting the base's strings.

@@ -59,17 +59,58 @@ pub(crate) fn detect_endian(data: &[u8], what: &str) -> Result<Endian> {
 impl Btf {
     /// Parses standalone BTF (a `.BTF` section or `/sys/kernel/btf/vmlinux`).
     pub fn parse(data: &[u8]) -> Result<Btf> {
-        parse_impl(data, None)
+        let (parts, range) = parse_impl(data, None)?;
+        parts.finish(data[range].to_vec())
+    }
+
+    /// Like [`Btf::parse`], taking ownership of the bytes: the string section is kept in place
+    /// (moved to the front of the buffer, the rest released) instead of copied, which lowers the
+    /// peak memory of parsing a large file such as vmlinux.
+    pub fn parse_owned(data: Vec<u8>, base: Option<Arc<Btf>>) -> Result<Btf> {
+        let (parts, range) = parse_impl(&data, base)?;
+        let mut data = data;
+        let len = range.len();
+        data.copy_within(range, 0);
+        data.truncate(len);
+        data.shrink_to_fit();
+        parts.finish(data)
     }
 
     /// Parses split BTF (e.g. `/sys/kernel/btf/<module>`) on top of `base`: type ids and string
     /// offsets continue from the base's.
     pub fn parse_split(data: &[u8], base: Arc<Btf>) -> Result<Btf> {
-        parse_impl(data, Some(base))
+        let (parts, range) = parse_impl(data, Some(base))?;
+        parts.finish(data[range].to_vec())
     }
 }
 
-fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
+/// Everything parsed but the string section, which the caller supplies (copied or moved).
+struct Parts {
+    base: Option<Arc<Btf>>,
+    types: Vec<Type>,
+    endian: Endian,
+    hdr_extra: Vec<u8>,
+    start_id: TypeId,
+    start_str_off: u32,
+}
+
+impl Parts {
+    fn finish(self, strings: Vec<u8>) -> Result<Btf> {
+        let btf = Btf::from_parts(
+            self.base,
+            self.types,
+            strings,
+            self.endian,
+            self.hdr_extra,
+            self.start_id,
+            self.start_str_off,
+        );
+        btf.validate_refs()?;
+        Ok(btf)
+    }
+}
+
+fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<(Parts, std::ops::Range<usize>)> {
     let endian = detect_endian(data, "BTF")?;
     let r = Reader { data, endian };
     if data.len() < BTF_HEADER_LEN as usize {
@@ -147,23 +188,21 @@ fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
     };
     let types = parse_types(type_data, start_id, hdr_len as usize + type_off as usize)?;
 
-    let btf = Btf::from_parts(
+    let str_start = hdr_len as usize + str_off as usize;
+    let parts = Parts {
         base,
         types,
-        strings.to_vec(),
         endian,
         hdr_extra,
         start_id,
         start_str_off,
-    );
-    btf.validate_refs()?;
-    Ok(btf)
+    };
+    Ok((parts, str_start..str_start + str_len as usize))
 }
 
 fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<Type>> {
     let data = r.data;
-    // A cheap lower bound on the count: vmlinux averages ~45 bytes per type.
-    let mut types = Vec::with_capacity(data.len() / 32);
+    let mut types = Vec::with_capacity(count_types(r));
     let mut off = 0usize;
     while off < data.len() {
         let id = start_id as u64 + types.len() as u64;
@@ -179,6 +218,25 @@ fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<T
         off += len;
     }
     Ok(types)
+}
+
+/// The number of types in the section, from a quick walk over the type headers (exact for well-formed
+/// data; only a capacity hint otherwise). Allocating the table once keeps the peak memory down.
+fn count_types(r: Reader<'_>) -> usize {
+    let (mut off, mut n) = (0usize, 0usize);
+    while let Some(info) = r.u32(off + 4) {
+        let vlen = (info & 0xffff) as usize;
+        off += 12
+            + match (info >> 24) & 0x1f {
+                1 | 14 | 17 => 4,
+                3 => 12,
+                4 | 5 | 15 | 19 => 12 * vlen,
+                6 | 13 => 8 * vlen,
+                _ => 0,
+            };
+        n += 1;
+    }
+    n
 }
 
 fn trunc(what: &str) -> Error {
