@@ -89,16 +89,6 @@ pub fn run(cmd: BtfCmd) -> Result<()> {
     match cmd {
         BtfCmd::Dump(args) => {
             let btf = load(&args.path, args.base.as_deref())?;
-            if std::env::var_os("OXBPF_MEMDBG").is_some() {
-                let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-                eprintln!(
-                    "after load: {}",
-                    st.lines()
-                        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-            }
             let mut out = std::io::stdout().lock();
             let r = match args.format.unwrap_or(Format::Raw) {
                 Format::C => btf.write_c_header(&mut out),
