@@ -22,6 +22,7 @@ mod ext;
 mod index;
 mod parse;
 mod resolve;
+mod sanitize;
 mod strtab;
 mod types;
 mod write;
@@ -29,6 +30,7 @@ mod write;
 pub use dump_c::CDumper;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtSection, FuncInfo, LineInfo};
 pub use parse::{BTF_HEADER_LEN, BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, BTF_VERSION};
+pub use sanitize::BtfFeatures;
 pub use types::*;
 
 use std::collections::HashMap;
@@ -260,6 +262,18 @@ impl Btf {
             return self.base.as_ref()?.str_bytes(off);
         }
         self.strings.bytes_at((off - self.start_str_off) as usize)
+    }
+
+    /// Renames the string at `off` in place to `new`, which has the same length. Every type using
+    /// that offset sees the new text. Strings of the base are left alone.
+    pub(crate) fn overwrite_str(&mut self, off: u32, new: &[u8]) {
+        if off < self.start_str_off || self.str_bytes(off).map(<[u8]>::len) != Some(new.len()) {
+            return;
+        }
+        self.strings
+            .overwrite((off - self.start_str_off) as usize, new);
+        self.str_dedup = None;
+        self.index = OnceLock::new();
     }
 
     /// The name of type `id` ("" for anonymous types).

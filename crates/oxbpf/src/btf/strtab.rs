@@ -68,4 +68,28 @@ impl StrTab {
             }
         }
     }
+
+    /// Overwrites `new.len()` bytes at `rel` with `new` (same-length rename of a string in place).
+    pub fn overwrite(&mut self, rel: usize, new: &[u8]) {
+        let end = rel + new.len();
+        match self {
+            StrTab::Utf8(s) => match std::str::from_utf8(new) {
+                Ok(n) if s.is_char_boundary(rel) && s.is_char_boundary(end) && end <= s.len() => {
+                    s.replace_range(rel..end, n)
+                }
+                _ => {
+                    let mut v = std::mem::take(s).into_bytes();
+                    if let Some(dst) = v.get_mut(rel..end) {
+                        dst.copy_from_slice(new);
+                    }
+                    *self = StrTab::new(v);
+                }
+            },
+            StrTab::Raw(v) => {
+                if let Some(dst) = v.get_mut(rel..end) {
+                    dst.copy_from_slice(new);
+                }
+            }
+        }
+    }
 }

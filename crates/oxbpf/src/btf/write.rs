@@ -33,7 +33,7 @@ impl Out {
 }
 
 /// The encoded size in bytes of `ty` in the type section.
-pub fn encoded_len(ty: &Type) -> usize {
+pub(crate) fn encoded_len(ty: &Type) -> usize {
     12 + match &ty.kind {
         TypeKind::Int(_) | TypeKind::Var(_) | TypeKind::DeclTag(_) => 4,
         TypeKind::Array(_) => 12,
