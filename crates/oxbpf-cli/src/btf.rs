@@ -44,13 +44,34 @@ pub struct DumpArgs {
     base: Option<PathBuf>,
 }
 
-/// Reads BTF bytes from a raw BTF file or from the `.BTF` section of an ELF file.
-fn read_btf_bytes(path: &Path) -> Result<Vec<u8>> {
-    let data = std::fs::read(path).map_err(|e| Error::io(format!("read {}", path.display()), e))?;
-    if data.starts_with(b"\x7fELF") {
-        return elf_btf_section(&data).with_context(|| path.display().to_string());
+/// Parses the BTF in `path`: raw BTF (read header and types first, then the strings, to keep the
+/// peak memory low on vmlinux) or the `.BTF` section of an ELF object.
+fn parse_file(path: &Path, base: Option<Arc<Btf>>) -> Result<Btf> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e| Error::io(format!("read {}", path.display()), e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let total = f.metadata().map_err(io)?.len() as usize;
+    let mut head = vec![0u8; 24.min(total)];
+    f.read_exact(&mut head).map_err(io)?;
+    if head.starts_with(b"\x7fELF") {
+        let mut data = head;
+        f.read_to_end(&mut data).map_err(io)?;
+        let bytes = elf_btf_section(&data)?;
+        drop(data);
+        return match base {
+            Some(b) => Btf::parse_split(&bytes, b),
+            None => Btf::parse_owned(bytes, None),
+        };
     }
-    Ok(data)
+    let head_len = Btf::head_len(&head)?.min(total);
+    head.resize(head_len, 0);
+    f.read_exact(&mut head[24..]).map_err(io)?;
+    Btf::parse_in_parts(head, total, base, |range| {
+        let mut strings = vec![0u8; range.len()];
+        f.seek(SeekFrom::Start(range.start as u64)).map_err(io)?;
+        f.read_exact(&mut strings).map_err(io)?;
+        Ok(strings)
+    })
 }
 
 /// The `.BTF` section of an ELF file.
@@ -72,16 +93,13 @@ const EPIPE: i32 = 32;
 
 /// Loads the BTF at `path`, split on `base` when given.
 pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
-    let bytes = read_btf_bytes(path)?;
-    match base {
-        Some(b) => {
-            let base_bytes = read_btf_bytes(b)?;
-            let base = Arc::new(Btf::parse(&base_bytes).with_context(|| b.display().to_string())?);
-            Btf::parse_owned(bytes, Some(base))
-        }
-        None => Btf::parse_owned(bytes, None),
-    }
-    .with_context(|| path.display().to_string())
+    let base = match base {
+        Some(b) => Some(Arc::new(
+            parse_file(b, None).with_context(|| b.display().to_string())?,
+        )),
+        None => None,
+    };
+    parse_file(path, base).with_context(|| path.display().to_string())
 }
 
 /// Runs a `btf` subcommand, writing to stdout.

@@ -41,13 +41,34 @@ fn too_deep(id: TypeId) -> Error {
     ))
 }
 
+/// Per-type dumper state packed in one byte (vmlinux has 126k types): order state (2 bits), emit
+/// state (2 bits) and three flags.
 #[derive(Default, Clone, Copy)]
-struct State {
-    order: u8,
-    emit: u8,
-    fwd_emitted: bool,
-    name_resolved: bool,
-    referenced: bool,
+struct State(u8);
+
+const FWD_EMITTED: u8 = 1 << 4;
+const NAME_RESOLVED: u8 = 1 << 5;
+const REFERENCED: u8 = 1 << 6;
+
+impl State {
+    fn order(self) -> u8 {
+        self.0 & 3
+    }
+    fn set_order(&mut self, v: u8) {
+        self.0 = (self.0 & !3) | v;
+    }
+    fn emit(self) -> u8 {
+        (self.0 >> 2) & 3
+    }
+    fn set_emit(&mut self, v: u8) {
+        self.0 = (self.0 & !(3 << 2)) | (v << 2);
+    }
+    fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+    fn set(&mut self, flag: u8) {
+        self.0 |= flag;
+    }
 }
 
 /// Dumps BTF types as C declarations into a string buffer; state persists across calls, so a type
@@ -63,8 +84,8 @@ pub struct CDumper<'a> {
     decl_stack: Vec<TypeId>,
     type_names: FastMap<&'a str, usize>,
     ident_names: FastMap<&'a str, usize>,
-    /// Memoized alignments (`u32::MAX` = not computed yet); struct layouts ask for them repeatedly.
-    aligns: Vec<u32>,
+    /// Memoized alignments (`u8::MAX` = not computed yet; alignments are at most 8).
+    aligns: Vec<u8>,
 }
 
 impl<'a> CDumper<'a> {
@@ -72,11 +93,11 @@ impl<'a> CDumper<'a> {
     pub fn new(btf: &'a Btf) -> CDumper<'a> {
         let n = btf.len();
         let mut states = vec![State::default(); n];
-        states[0].order = ORDERED;
-        states[0].emit = EMITTED;
+        states[0].set_order(ORDERED);
+        states[0].set_emit(EMITTED);
         let mut mark = |id: TypeId| {
             if let Some(s) = states.get_mut(id as usize) {
-                s.referenced = true;
+                s.set(REFERENCED);
             }
         };
         for (_, t) in btf.all_types() {
@@ -105,9 +126,9 @@ impl<'a> CDumper<'a> {
             cached_names: FastMap::default(),
             emit_queue: Vec::new(),
             decl_stack: Vec::new(),
-            type_names: FastMap::with_capacity_and_hasher(n / 8, Default::default()),
-            ident_names: FastMap::with_capacity_and_hasher(n / 4, Default::default()),
-            aligns: vec![u32::MAX; n],
+            type_names: FastMap::default(),
+            ident_names: FastMap::default(),
+            aligns: vec![u8::MAX; n],
         }
     }
 
@@ -166,7 +187,7 @@ impl<'a> CDumper<'a> {
         if depth > MAX_DEPTH {
             return Err(too_deep(id));
         }
-        let st = self.state(id).order;
+        let st = self.state(id).order();
         if st == ORDERED {
             return Ok(true);
         }
@@ -182,12 +203,12 @@ impl<'a> CDumper<'a> {
         let d = depth + 1;
         match &t.kind {
             TypeKind::Int(_) | TypeKind::Float(_) => {
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 Ok(false)
             }
             TypeKind::Ptr(target) => {
                 let r = self.order_type(*target, true, d);
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 r
             }
             TypeKind::Array(a) => self.order_type(a.elem_type, false, d),
@@ -195,21 +216,21 @@ impl<'a> CDumper<'a> {
                 if through_ptr && t.name_off != 0 {
                     return Ok(false);
                 }
-                self.state(id).order = ORDERING;
+                self.state(id).set_order(ORDERING);
                 for m in &c.members {
                     self.order_type(m.type_id, false, d)?;
                 }
                 if t.name_off != 0 {
                     self.emit_queue.push(id);
                 }
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 Ok(true)
             }
             TypeKind::Enum(_) | TypeKind::Enum64(_) | TypeKind::Fwd(_) => {
-                if t.name_off != 0 || !self.state(id).referenced {
+                if t.name_off != 0 || !self.state(id).has(REFERENCED) {
                     self.emit_queue.push(id);
                 }
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 Ok(true)
             }
             TypeKind::Typedef(target) => {
@@ -218,7 +239,7 @@ impl<'a> CDumper<'a> {
                     return Ok(false);
                 }
                 self.emit_queue.push(id);
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 Ok(true)
             }
             TypeKind::Volatile(n) | TypeKind::Const(n) | TypeKind::Restrict(n) => {
@@ -233,7 +254,7 @@ impl<'a> CDumper<'a> {
                 Ok(strong)
             }
             TypeKind::Func(_) | TypeKind::Var(_) | TypeKind::Datasec(_) | TypeKind::DeclTag(_) => {
-                self.state(id).order = ORDERED;
+                self.state(id).set_order(ORDERED);
                 Ok(false)
             }
             TypeKind::Void => Ok(false),
@@ -250,13 +271,13 @@ impl<'a> CDumper<'a> {
             return Err(too_deep(id));
         }
         let st = *self.state(id);
-        if st.emit == EMITTED {
+        if st.emit() == EMITTED {
             return Ok(());
         }
         let t = self.ty(id)?;
         let d = depth + 1;
-        if st.emit == EMITTING {
-            if st.fwd_emitted {
+        if st.emit() == EMITTING {
+            if st.has(FWD_EMITTED) {
                 return Ok(());
             }
             match &t.kind {
@@ -266,14 +287,14 @@ impl<'a> CDumper<'a> {
                     }
                     self.struct_fwd(id, t);
                     self.out.push_str(";\n\n");
-                    self.state(id).fwd_emitted = true;
+                    self.state(id).set(FWD_EMITTED);
                 }
                 TypeKind::Typedef(_) => {
                     if !self.is_blacklisted(t) {
                         self.typedef_def(id, t, 0, d)?;
                         self.out.push_str(";\n\n");
                     }
-                    self.state(id).fwd_emitted = true;
+                    self.state(id).set(FWD_EMITTED);
                 }
                 _ => {}
             }
@@ -283,14 +304,14 @@ impl<'a> CDumper<'a> {
         match &t.kind {
             TypeKind::Int(_) => {
                 self.missing_aliases(id);
-                self.state(id).emit = EMITTED;
+                self.state(id).set_emit(EMITTED);
             }
             TypeKind::Enum(_) | TypeKind::Enum64(_) => {
                 if top_level {
                     self.enum_def(id, t, 0);
                     self.out.push_str(";\n\n");
                 }
-                self.state(id).emit = EMITTED;
+                self.state(id).set_emit(EMITTED);
             }
             TypeKind::Ptr(n)
             | TypeKind::Volatile(n)
@@ -301,35 +322,35 @@ impl<'a> CDumper<'a> {
             TypeKind::Fwd(_) => {
                 self.fwd_def(id, t);
                 self.out.push_str(";\n\n");
-                self.state(id).emit = EMITTED;
+                self.state(id).set_emit(EMITTED);
             }
             TypeKind::Typedef(target) => {
-                self.state(id).emit = EMITTING;
+                self.state(id).set_emit(EMITTING);
                 self.emit_type(*target, id, d)?;
-                if !self.state(id).fwd_emitted && !self.is_blacklisted(t) {
+                if !self.state(id).has(FWD_EMITTED) && !self.is_blacklisted(t) {
                     self.typedef_def(id, t, 0, d)?;
                     self.out.push_str(";\n\n");
                 }
-                self.state(id).emit = EMITTED;
+                self.state(id).set_emit(EMITTED);
             }
             TypeKind::Struct(c) | TypeKind::Union(c) => {
-                self.state(id).emit = EMITTING;
+                self.state(id).set_emit(EMITTING);
                 if top_level || t.name_off == 0 {
                     let new_cont = if t.name_off == 0 { cont_id } else { id };
                     for m in &c.members {
                         self.emit_type(m.type_id, new_cont, d)?;
                     }
-                } else if !self.state(id).fwd_emitted && id != cont_id {
+                } else if !self.state(id).has(FWD_EMITTED) && id != cont_id {
                     self.struct_fwd(id, t);
                     self.out.push_str(";\n\n");
-                    self.state(id).fwd_emitted = true;
+                    self.state(id).set(FWD_EMITTED);
                 }
                 if top_level {
                     self.struct_def(id, t, 0, d)?;
                     self.out.push_str(";\n\n");
-                    self.state(id).emit = EMITTED;
+                    self.state(id).set_emit(EMITTED);
                 } else {
-                    self.state(id).emit = NOT_EMITTED;
+                    self.state(id).set_emit(NOT_EMITTED);
                 }
             }
             TypeKind::FuncProto(p) => {
@@ -364,7 +385,7 @@ impl<'a> CDumper<'a> {
 
     fn align_rec(&mut self, id: TypeId, depth: usize) -> u32 {
         match self.aligns.get(id as usize) {
-            Some(&a) if a != u32::MAX => return a,
+            Some(&a) if a != u8::MAX => return a as u32,
             Some(_) if depth <= MAX_DEPTH => {}
             _ => return 0,
         }
@@ -385,7 +406,7 @@ impl<'a> CDumper<'a> {
             TypeKind::Struct(c) | TypeKind::Union(c) => self.composite_align(c, depth),
             _ => 0,
         };
-        self.aligns[id as usize] = a;
+        self.aligns[id as usize] = a.min(u8::MAX as u32 - 1) as u8;
         a
     }
 
@@ -827,13 +848,13 @@ impl<'a> CDumper<'a> {
             return Cow::Borrowed("");
         }
         let orig = self.name(t.name_off);
-        if self.state(id).name_resolved {
+        if self.state(id).has(NAME_RESOLVED) {
             return match self.cached_names.get(&id) {
                 Some(n) => Cow::Owned(n.clone()),
                 None => Cow::Borrowed(orig),
             };
         }
-        self.state(id).name_resolved = true;
+        self.state(id).set(NAME_RESOLVED);
         let no_dedup = match &t.kind {
             TypeKind::Fwd(_) => true,
             TypeKind::Enum(e) => e.values.is_empty(),
