@@ -1,6 +1,7 @@
 //! `oxbpf`: check BPF objects, dump BTF, generate skeletons, list kernel BPF objects.
 
 mod kernel_objects;
+mod btf;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ enum Command {
     /// BPF maps in the running kernel.
     #[command(subcommand)]
     Map(ListCmd),
+    /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
+    #[command(subcommand)]
+    Btf(btf::BtfCmd),
 }
 
 #[derive(Subcommand)]
@@ -76,5 +80,12 @@ fn main() -> ExitCode {
         }
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
+        Command::Btf(cmd) => match btf::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oxbpf: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
