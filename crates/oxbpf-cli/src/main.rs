@@ -27,6 +27,18 @@ enum Command {
     /// BPF maps in the running kernel.
     #[command(subcommand)]
     Map(ListCmd),
+    /// Generate files: the BPF-side C headers (skeletons later).
+    #[command(subcommand)]
+    Gen(GenCmd),
+}
+
+#[derive(Subcommand)]
+enum GenCmd {
+    /// Write oxbpf's BPF-side headers to DIR/bpf/ (bpf_helpers.h, ...); compile with `-I DIR`.
+    Headers {
+        /// Destination directory (created if missing).
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,5 +88,17 @@ fn main() -> ExitCode {
         }
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
+        Command::Gen(GenCmd::Headers { dir }) => match oxbpf_gen::write_headers(&dir) {
+            Ok(paths) => {
+                for p in paths {
+                    println!("{}", p.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("oxbpf: gen headers: writing to {}: {e}", dir.display());
+                ExitCode::from(1)
+            }
+        },
     }
 }
