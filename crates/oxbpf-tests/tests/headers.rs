@@ -223,18 +223,16 @@ fn clang() -> PathBuf {
     PathBuf::from(env!("OXBPF_TESTS_CLANG"))
 }
 
-/// Compiles `source` with clang -target bpf -Wall -Werror -fsyntax-only against `include`.
+/// Compiles `source` with clang -target bpf -Wall -Werror against `include`: -fsyntax-only, unless
+/// `extra` asks for an object with -c.
 fn syntax_check(source: &str, include: &Path, extra: &[&str]) -> Result<(), String> {
     let mut child = Command::new(clang())
-        .args([
-            "-target",
-            "bpf",
-            "-Wall",
-            "-Werror",
-            "-fsyntax-only",
-            "-x",
-            "c",
-        ])
+        .args(["-target", "bpf", "-Wall", "-Werror", "-x", "c"])
+        .args(if extra.contains(&"-c") {
+            &[][..]
+        } else {
+            &["-fsyntax-only"][..]
+        })
         .args(extra)
         .arg("-I")
         .arg(include)
@@ -299,6 +297,74 @@ fn each_header_compiles_on_its_own() {
         e.contains("Must specify a BPF target arch via __TARGET_ARCH_xxx"),
         "{e}"
     );
+}
+
+#[test]
+fn usdt_spec_layout_is_the_documented_contract_under_both_headers() {
+    // The layout written down in usdt.bpf.h (and DESIGN.md), checked by the compiler for both header
+    // sets; the arg_type/idx_reg_off/scale_bitshift bit positions are checked through a union.
+    let src = r#"
+#include "vmlinux.h"
+#include <bpf/usdt.bpf.h>
+#define AT(type, field, off) _Static_assert(__builtin_offsetof(type, field) == off, #field)
+_Static_assert(sizeof(struct __bpf_usdt_arg_spec) == 24, "arg spec size");
+_Static_assert(sizeof(struct __bpf_usdt_spec) == 304, "spec size");
+_Static_assert(_Alignof(struct __bpf_usdt_spec) == 8, "spec align");
+_Static_assert(BPF_USDT_MAX_ARG_CNT == 12, "max args");
+_Static_assert(BPF_USDT_ARG_CONST == 0 && BPF_USDT_ARG_REG == 1 && BPF_USDT_ARG_REG_DEREF == 2 &&
+	       BPF_USDT_ARG_SIB == 3, "arg types");
+AT(struct __bpf_usdt_arg_spec, val_off, 0);
+AT(struct __bpf_usdt_arg_spec, reg_off, 14);
+AT(struct __bpf_usdt_arg_spec, arg_signed, 16);
+AT(struct __bpf_usdt_arg_spec, arg_bitshift, 17);
+AT(struct __bpf_usdt_spec, args, 0);
+AT(struct __bpf_usdt_spec, usdt_cookie, 288);
+AT(struct __bpf_usdt_spec, arg_cnt, 296);
+/* Bitfield placement, read back from the object's .data by the test. */
+struct __bpf_usdt_arg_spec probe = {
+	.val_off = 0x1122334455667788ULL, .arg_type = 3, .idx_reg_off = 0xabc, .scale_bitshift = 2,
+	.__reserved = 0x5a, .reg_off = -2, .arg_signed = 1, .arg_bitshift = 56,
+};
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    for (set, inc) in [
+        (OURS, oxbpf_gen::include_dir()),
+        (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+    ] {
+        let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+        let obj = dir.path().join(format!("{set}.o"));
+        let o = obj.to_str().unwrap();
+        syntax_check(
+            src,
+            &inc,
+            &[
+                "-D__TARGET_ARCH_x86",
+                "-idirafter",
+                &multiarch,
+                "-c",
+                "-o",
+                o,
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{set}:\n{e}"));
+        let bytes = std::fs::read(&obj).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        let data = file
+            .section_by_name(".data")
+            .unwrap()
+            .data()
+            .unwrap()
+            .to_vec();
+        let mut want = vec![0u8; 24];
+        want[0..8].copy_from_slice(&0x1122334455667788u64.to_le_bytes());
+        want[8] = 3; // arg_type
+        want[10..12].copy_from_slice(&(0xabcu16 | 2 << 12).to_le_bytes()); // idx_reg_off | scale << 12
+        want[12] = 0x5a; // __reserved
+        want[14..16].copy_from_slice(&(-2i16).to_le_bytes()); // reg_off
+        want[16] = 1; // arg_signed
+        want[17] = 56; // arg_bitshift
+        assert_eq!(data, want, "{set}: struct __bpf_usdt_arg_spec bytes");
+    }
 }
 
 /// `name -> declaration` of every `static ... (* const name)(...) = (void *) id;` line, whitespace

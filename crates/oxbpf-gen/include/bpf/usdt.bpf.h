@@ -24,24 +24,26 @@
  * Both maps are __weak, so every object file linked together shares one pair.
  * Kconfig extern LINUX_HAS_BPF_COOKIE (virtual, filled in by the loader) picks the lookup path.
  *
- * struct __bpf_usdt_spec (208 bytes, 8-aligned):
- *   offset   0  struct __bpf_usdt_arg_spec args[12]   (16 bytes each)
- *   offset 192  __u64 usdt_cookie                     user cookie, returned by bpf_usdt_cookie()
- *   offset 200  short arg_cnt                         number of valid args[] entries
+ * struct __bpf_usdt_spec (304 bytes, 8-aligned):
+ *   offset   0  struct __bpf_usdt_arg_spec args[12]   (24 bytes each)
+ *   offset 288  __u64 usdt_cookie                     user cookie, returned by bpf_usdt_cookie()
+ *   offset 296  short arg_cnt                         number of valid args[] entries
  *   (6 bytes tail padding)
  *
- * struct __bpf_usdt_arg_spec (16 bytes), little-endian layout:
+ * struct __bpf_usdt_arg_spec (24 bytes, 8-aligned), little endian:
  *   offset  0  __u64 val_off     CONST: the value; REG_DEREF and SIB: the memory offset added
- *   offset  8  bits 0-7          arg_type (enum __bpf_usdt_arg_type, see below)
- *              bits 8-19         idx_reg_off: offsetof(struct pt_regs, index register) (SIB only)
- *              bits 20-23        scale_bitshift: log2 of the SIB scale (0..3)
- *              bits 24-31        reserved, zero
- *   offset 12  short reg_off     offsetof(struct pt_regs, register) (REG, REG_DEREF, SIB base)
- *   offset 14  _Bool arg_signed  sign-extend the value
- *   offset 15  char arg_bitshift 64 - 8 * argument size in bytes (0, 32, 48 or 56)
- * On big-endian targets the 32-bit word at offset 8 holds, from its most significant bit down:
- *   reserved (8), idx_reg_off (12), scale_bitshift (4), arg_type (8): the C declaration order is
- *   reversed so that arg_type stays in the same byte-order-independent position of the word.
+ *   offset  8  __u8 (bitfield)   arg_type (enum __bpf_usdt_arg_type, see below); byte 9 unused
+ *   offset 10  __u16 (bitfields) bits 0-11: idx_reg_off = offsetof(struct pt_regs, index register)
+ *                                (SIB only); bits 12-15: scale_bitshift = log2 of the SIB scale (0..3)
+ *   offset 12  __u8 (bitfield)   reserved, zero; byte 13 unused
+ *   offset 14  short reg_off     offsetof(struct pt_regs, register) (REG, REG_DEREF, SIB base)
+ *   offset 16  bool arg_signed   sign-extend the value
+ *   offset 17  char arg_bitshift 64 - 8 * argument size in bytes (0, 32, 48 or 56)
+ *   (6 bytes tail padding)
+ * Big endian declares the bitfields in reverse order: reserved in byte 8, idx_reg_off in the top 12
+ * bits and scale_bitshift in the low 4 bits of the big-endian __u16 at offset 10, arg_type in byte 12.
+ * Everything else is at the same offset. This is exactly the layout of libbpf 1.7's declaration
+ * (tests/headers.rs has the compiler check every offset above under both header sets).
  *
  * enum __bpf_usdt_arg_type: 0 CONST, 1 REG, 2 REG_DEREF, 3 SIB (SIB needs libbpf 1.7+ / oxbpf).
  *
