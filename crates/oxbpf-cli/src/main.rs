@@ -1,6 +1,7 @@
 //! `oxbpf`: check BPF objects, dump BTF, generate skeletons, list kernel BPF objects.
 
 mod kernel_objects;
+mod object;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -70,10 +71,7 @@ enum ObjectCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Object(ObjectCmd::Check { .. }) => {
-            eprintln!("oxbpf: object check: the object loader is not built yet (issue 6)");
-            ExitCode::from(1)
-        }
+        Command::Object(ObjectCmd::Check { json, objects }) => object::run(&objects, json),
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
     }
