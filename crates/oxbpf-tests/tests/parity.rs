@@ -14,10 +14,20 @@ fn libbpf_reference_loads_minimal() {
     assert!(v[0].xlated_len.unwrap() > 0);
 }
 
+/// Fixtures left out of the all-fixtures parity run, with the reason. Empty today; a fixture that
+/// needs CO-RE goes here until the CO-RE engine lands.
+const EXCLUDED: &[(&str, &str)] = &[];
+
 #[test]
-#[ignore = "waiting on issue 6: the oxbpf object loader does not exist yet"]
 fn tag_parity_all_fixtures() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
     for name in oxbpf_tests::fixture_names() {
+        if let Some((_, why)) = EXCLUDED.iter().find(|(n, _)| *n == name) {
+            println!("excluded {name}: {why}");
+            continue;
+        }
         parity::assert_tag_parity(&fixture(name));
     }
 }

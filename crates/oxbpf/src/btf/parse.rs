@@ -1,0 +1,666 @@
+//! Raw BTF bytes → [`Btf`]: header, type section and string section, in either byte order, standalone
+//! or split on a base.
+//!
+//! Every rule the bytes can break is checked here, so the rest of the module can trust a parsed `Btf`:
+//! sections inside the data, known kinds, reserved bits clear, name offsets inside the string section
+//! and referenced type ids inside the type table.
+
+use std::sync::Arc;
+
+use super::types::*;
+use super::{Btf, Endian};
+use crate::error::{Error, Result};
+
+/// The BTF magic number.
+pub const BTF_MAGIC: u16 = 0xeb9f;
+/// The only BTF version there is.
+pub const BTF_VERSION: u8 = 1;
+/// Size of `struct btf_header`.
+pub const BTF_HEADER_LEN: u32 = 24;
+/// The largest type id the kernel accepts (`BTF_MAX_TYPE`).
+pub const BTF_MAX_TYPE: u32 = 0x000f_ffff;
+/// The largest string offset the kernel accepts (`BTF_MAX_NAME_OFFSET`).
+pub const BTF_MAX_NAME_OFFSET: u32 = 0x00ff_ffff;
+
+/// Bounds-checked reads of 16/32-bit words in a fixed byte order.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    pub data: &'a [u8],
+    pub endian: Endian,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    pub fn u32(&self, off: usize) -> Option<u32> {
+        let b: [u8; 4] = self.data.get(off..off.checked_add(4)?)?.try_into().ok()?;
+        Some(match self.endian {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        })
+    }
+}
+
+/// Which byte order `magic` (the first two bytes) says the data is in.
+pub(crate) fn detect_endian(data: &[u8], what: &str) -> Result<Endian> {
+    match data.get(0..2) {
+        Some(m) if u16::from_le_bytes([m[0], m[1]]) == BTF_MAGIC => Ok(Endian::Little),
+        Some(m) if u16::from_be_bytes([m[0], m[1]]) == BTF_MAGIC => Ok(Endian::Big),
+        Some(m) => Err(Error::malformed(format!(
+            "{what}: bad magic {:#04x}{:02x} at offset 0 (expected 0xeb9f)",
+            m[0], m[1]
+        ))),
+        None => Err(Error::malformed(format!(
+            "{what}: {} bytes, too short for a header",
+            data.len()
+        ))),
+    }
+}
+
+impl Btf {
+    /// Parses standalone BTF (a `.BTF` section or `/sys/kernel/btf/vmlinux`).
+    pub fn parse(data: &[u8]) -> Result<Btf> {
+        parse_impl(data, None)
+    }
+
+    /// Parses split BTF (e.g. `/sys/kernel/btf/<module>`) on top of `base`: type ids and string
+    /// offsets continue from the base's.
+    pub fn parse_split(data: &[u8], base: Arc<Btf>) -> Result<Btf> {
+        parse_impl(data, Some(base))
+    }
+}
+
+fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
+    let endian = detect_endian(data, "BTF")?;
+    let r = Reader { data, endian };
+    if data.len() < BTF_HEADER_LEN as usize {
+        return Err(Error::malformed(format!(
+            "BTF: {} bytes, too short for the 24-byte header",
+            data.len()
+        )));
+    }
+    let version = data[2];
+    if version != BTF_VERSION {
+        return Err(Error::malformed(format!(
+            "BTF: unsupported version {version} at offset 2"
+        )));
+    }
+    let flags = data[3];
+    if flags != 0 {
+        return Err(Error::malformed(format!(
+            "BTF: unsupported flags {flags:#x} at offset 3"
+        )));
+    }
+    let word = |off: usize| r.u32(off).unwrap_or(0);
+    let (hdr_len, type_off, type_len, str_off, str_len) =
+        (word(4), word(8), word(12), word(16), word(20));
+    if hdr_len < BTF_HEADER_LEN || hdr_len as usize > data.len() {
+        return Err(Error::malformed(format!(
+            "BTF: header length {hdr_len} at offset 4 outside 24..={}",
+            data.len()
+        )));
+    }
+    let hdr_extra = data[BTF_HEADER_LEN as usize..hdr_len as usize].to_vec();
+    let meta = &data[hdr_len as usize..];
+    let meta_len = meta.len() as u64;
+    if str_off as u64 + str_len as u64 > meta_len {
+        return Err(Error::malformed(format!(
+            "BTF: string section {str_off}+{str_len} runs past the data end ({meta_len} bytes after the header)"
+        )));
+    }
+    if type_off as u64 + type_len as u64 > str_off as u64 {
+        return Err(Error::malformed(format!(
+            "BTF: type section {type_off}+{type_len} overlaps the string section at {str_off}"
+        )));
+    }
+    if type_off % 4 != 0 {
+        return Err(Error::malformed(format!(
+            "BTF: type section offset {type_off} not 4-byte aligned"
+        )));
+    }
+    let strings = &meta[str_off as usize..(str_off + str_len) as usize];
+    let is_split = base.is_some();
+    if !(is_split && strings.is_empty()) {
+        if strings.last() != Some(&0) {
+            return Err(Error::malformed(
+                "BTF: string section empty or not NUL-terminated",
+            ));
+        }
+        if str_len - 1 > BTF_MAX_NAME_OFFSET {
+            return Err(Error::malformed(format!(
+                "BTF: string section of {str_len} bytes is too large"
+            )));
+        }
+        if !is_split && strings.first() != Some(&0) {
+            return Err(Error::malformed(
+                "BTF: string section does not start with an empty string (split BTF without its base?)",
+            ));
+        }
+    }
+
+    let (start_id, start_str_off) = match &base {
+        Some(b) => (b.len() as u32, b.strings_end()),
+        None => (1, 0),
+    };
+    let type_data = Reader {
+        data: &meta[type_off as usize..(type_off + type_len) as usize],
+        endian,
+    };
+    let types = parse_types(type_data, start_id, hdr_len as usize + type_off as usize)?;
+
+    let btf = Btf::from_parts(
+        base,
+        types,
+        strings.to_vec(),
+        endian,
+        hdr_extra,
+        start_id,
+        start_str_off,
+    );
+    btf.validate_refs()?;
+    Ok(btf)
+}
+
+fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<Type>> {
+    let data = r.data;
+    // A cheap lower bound on the count: vmlinux averages ~45 bytes per type.
+    let mut types = Vec::with_capacity(data.len() / 32);
+    let mut off = 0usize;
+    while off < data.len() {
+        let id = start_id as u64 + types.len() as u64;
+        if id > BTF_MAX_TYPE as u64 {
+            return Err(Error::malformed(format!(
+                "BTF: more than {BTF_MAX_TYPE} types"
+            )));
+        }
+        let id = id as TypeId;
+        let (ty, len) = parse_one(r, off)
+            .map_err(|e| e.context(format!("BTF type [{id}] at offset {}", file_off + off)))?;
+        types.push(ty);
+        off += len;
+    }
+    Ok(types)
+}
+
+fn trunc(what: &str) -> Error {
+    Error::malformed(format!("truncated {what}"))
+}
+
+/// Parses the type at `off`; returns it and its encoded length.
+fn parse_one(r: Reader<'_>, off: usize) -> Result<(Type, usize)> {
+    let name_off = r.u32(off).ok_or_else(|| trunc("type header"))?;
+    let info = r.u32(off + 4).ok_or_else(|| trunc("type header"))?;
+    let size_type = r.u32(off + 8).ok_or_else(|| trunc("type header"))?;
+    if info & 0x60ff_0000 != 0 {
+        return Err(Error::malformed(format!(
+            "reserved bits set in info {info:#010x}"
+        )));
+    }
+    let vlen = (info & 0xffff) as usize;
+    let kind_flag = info >> 31 != 0;
+    let kind_n = (info >> 24) & 0x1f;
+    let kind =
+        Kind::from_u32(kind_n).ok_or_else(|| Error::malformed(format!("unknown kind {kind_n}")))?;
+    let mut p = off + 12;
+    let no_vlen = |k: Kind| -> Result<()> {
+        if vlen != 0 {
+            return Err(Error::malformed(format!(
+                "{k} with vlen {vlen} (must be 0)"
+            )));
+        }
+        Ok(())
+    };
+    let no_flag = |k: Kind| -> Result<()> {
+        if kind_flag {
+            return Err(Error::malformed(format!("{k} with kind_flag set")));
+        }
+        Ok(())
+    };
+    let zero_size_type = |k: Kind| -> Result<()> {
+        if size_type != 0 {
+            return Err(Error::malformed(format!(
+                "{k} with size/type field {size_type} (must be 0)"
+            )));
+        }
+        Ok(())
+    };
+    if !matches!(
+        kind,
+        Kind::Struct
+            | Kind::Union
+            | Kind::Enum
+            | Kind::Enum64
+            | Kind::Fwd
+            | Kind::DeclTag
+            | Kind::TypeTag
+    ) {
+        no_flag(kind)?;
+    }
+    if !matches!(
+        kind,
+        Kind::Struct
+            | Kind::Union
+            | Kind::Enum
+            | Kind::Enum64
+            | Kind::FuncProto
+            | Kind::Datasec
+            | Kind::Func
+    ) {
+        no_vlen(kind)?;
+    }
+    let tk = match kind {
+        Kind::Void => return Err(Error::malformed("kind 0 (void) in the type section")),
+        Kind::Int => {
+            let v = r.u32(p).ok_or_else(|| trunc("INT data"))?;
+            p += 4;
+            if v & 0xf000_ff00 != 0 {
+                return Err(Error::malformed(format!(
+                    "INT data {v:#010x} has reserved bits set"
+                )));
+            }
+            TypeKind::Int(Int {
+                size: size_type,
+                encoding: ((v >> 24) & 0xf) as u8,
+                offset: ((v >> 16) & 0xff) as u8,
+                bits: (v & 0xff) as u8,
+            })
+        }
+        Kind::Ptr => TypeKind::Ptr(size_type),
+        Kind::Array => {
+            zero_size_type(kind)?;
+            let a = Array {
+                elem_type: r.u32(p).ok_or_else(|| trunc("ARRAY data"))?,
+                index_type: r.u32(p + 4).ok_or_else(|| trunc("ARRAY data"))?,
+                nelems: r.u32(p + 8).ok_or_else(|| trunc("ARRAY data"))?,
+            };
+            p += 12;
+            TypeKind::Array(a)
+        }
+        Kind::Struct | Kind::Union => {
+            let end = p
+                .checked_add(vlen * 12)
+                .filter(|&e| e <= r.data.len())
+                .ok_or_else(|| trunc("member list"))?;
+            let mut members = Vec::with_capacity(vlen);
+            while p < end {
+                let (m_name, m_type, m_off) = (
+                    r.u32(p).unwrap_or(0),
+                    r.u32(p + 4).unwrap_or(0),
+                    r.u32(p + 8).unwrap_or(0),
+                );
+                let (bit_offset, bitfield_size) = if kind_flag {
+                    (m_off & 0x00ff_ffff, (m_off >> 24) as u8)
+                } else {
+                    (m_off, 0)
+                };
+                members.push(Member {
+                    name_off: m_name,
+                    type_id: m_type,
+                    bit_offset,
+                    bitfield_size,
+                });
+                p += 12;
+            }
+            let c = Composite {
+                size: size_type,
+                bitfield_encoding: kind_flag,
+                members,
+            };
+            if kind == Kind::Struct {
+                TypeKind::Struct(c)
+            } else {
+                TypeKind::Union(c)
+            }
+        }
+        Kind::Enum => {
+            let end = p
+                .checked_add(vlen * 8)
+                .filter(|&e| e <= r.data.len())
+                .ok_or_else(|| trunc("enum values"))?;
+            let mut values = Vec::with_capacity(vlen);
+            while p < end {
+                let v = r.u32(p + 4).unwrap_or(0);
+                let value = if kind_flag {
+                    v as i32 as i64 as u64
+                } else {
+                    v as u64
+                };
+                values.push(EnumValue {
+                    name_off: r.u32(p).unwrap_or(0),
+                    value,
+                });
+                p += 8;
+            }
+            TypeKind::Enum(Enum {
+                size: size_type,
+                signed: kind_flag,
+                values,
+            })
+        }
+        Kind::Enum64 => {
+            let end = p
+                .checked_add(vlen * 12)
+                .filter(|&e| e <= r.data.len())
+                .ok_or_else(|| trunc("enum64 values"))?;
+            let mut values = Vec::with_capacity(vlen);
+            while p < end {
+                let lo = r.u32(p + 4).unwrap_or(0) as u64;
+                let hi = r.u32(p + 8).unwrap_or(0) as u64;
+                values.push(EnumValue {
+                    name_off: r.u32(p).unwrap_or(0),
+                    value: hi << 32 | lo,
+                });
+                p += 12;
+            }
+            TypeKind::Enum64(Enum {
+                size: size_type,
+                signed: kind_flag,
+                values,
+            })
+        }
+        Kind::Fwd => {
+            zero_size_type(kind)?;
+            TypeKind::Fwd(if kind_flag {
+                FwdKind::Union
+            } else {
+                FwdKind::Struct
+            })
+        }
+        Kind::Typedef => TypeKind::Typedef(size_type),
+        Kind::Volatile => TypeKind::Volatile(size_type),
+        Kind::Const => TypeKind::Const(size_type),
+        Kind::Restrict => TypeKind::Restrict(size_type),
+        Kind::Func => {
+            let linkage = Linkage::from_u32(vlen as u32)
+                .ok_or_else(|| Error::malformed(format!("FUNC with unknown linkage {vlen}")))?;
+            TypeKind::Func(Func {
+                proto: size_type,
+                linkage,
+            })
+        }
+        Kind::FuncProto => {
+            let end = p
+                .checked_add(vlen * 8)
+                .filter(|&e| e <= r.data.len())
+                .ok_or_else(|| trunc("params"))?;
+            let mut params = Vec::with_capacity(vlen);
+            while p < end {
+                params.push(Param {
+                    name_off: r.u32(p).unwrap_or(0),
+                    type_id: r.u32(p + 4).unwrap_or(0),
+                });
+                p += 8;
+            }
+            TypeKind::FuncProto(FuncProto {
+                ret: size_type,
+                params,
+            })
+        }
+        Kind::Var => {
+            let l = r.u32(p).ok_or_else(|| trunc("VAR data"))?;
+            p += 4;
+            let linkage = Linkage::from_u32(l)
+                .ok_or_else(|| Error::malformed(format!("VAR with unknown linkage {l}")))?;
+            TypeKind::Var(Var {
+                type_id: size_type,
+                linkage,
+            })
+        }
+        Kind::Datasec => {
+            let end = p
+                .checked_add(vlen * 12)
+                .filter(|&e| e <= r.data.len())
+                .ok_or_else(|| trunc("DATASEC entries"))?;
+            let mut vars = Vec::with_capacity(vlen);
+            while p < end {
+                vars.push(VarSecInfo {
+                    type_id: r.u32(p).unwrap_or(0),
+                    offset: r.u32(p + 4).unwrap_or(0),
+                    size: r.u32(p + 8).unwrap_or(0),
+                });
+                p += 12;
+            }
+            TypeKind::Datasec(Datasec {
+                size: size_type,
+                vars,
+            })
+        }
+        Kind::Float => TypeKind::Float(size_type),
+        Kind::DeclTag => {
+            let c = r.u32(p).ok_or_else(|| trunc("DECL_TAG data"))?;
+            p += 4;
+            TypeKind::DeclTag(DeclTag {
+                target: size_type,
+                component_idx: c as i32,
+                attr: kind_flag,
+            })
+        }
+        Kind::TypeTag => TypeKind::TypeTag(TypeTag {
+            target: size_type,
+            attr: kind_flag,
+        }),
+    };
+    Ok((Type { name_off, kind: tk }, p - off))
+}
+
+impl Btf {
+    /// Checks that every name offset is inside the string section and every referenced type id exists.
+    pub(crate) fn validate_refs(&self) -> Result<()> {
+        let n = self.len() as u64;
+        let strs_end = self.strings_end() as u64;
+        for (id, ty) in self.types() {
+            let bad_id = |what: &str, t: TypeId| -> Result<()> {
+                if t as u64 >= n {
+                    return Err(Error::malformed(format!(
+                        "BTF type [{id}] {}: {what} references type id {t}, past the last id {}",
+                        ty.btf_kind(),
+                        n - 1
+                    )));
+                }
+                Ok(())
+            };
+            let bad_str = |what: &str, off: u32| -> Result<()> {
+                if off as u64 >= strs_end.max(1) && off != 0 {
+                    return Err(Error::malformed(format!(
+                        "BTF type [{id}] {}: {what} name offset {off} outside the string section ({strs_end} bytes)",
+                        ty.btf_kind()
+                    )));
+                }
+                Ok(())
+            };
+            bad_str("type", ty.name_off)?;
+            match &ty.kind {
+                TypeKind::Array(a) => {
+                    bad_id("element", a.elem_type)?;
+                    bad_id("index", a.index_type)?;
+                }
+                TypeKind::Struct(c) | TypeKind::Union(c) => {
+                    for m in &c.members {
+                        bad_str("member", m.name_off)?;
+                        bad_id("member", m.type_id)?;
+                    }
+                }
+                TypeKind::Enum(e) | TypeKind::Enum64(e) => {
+                    for v in &e.values {
+                        bad_str("enumerator", v.name_off)?;
+                    }
+                }
+                TypeKind::FuncProto(p) => {
+                    bad_id("return", p.ret)?;
+                    for prm in &p.params {
+                        bad_str("parameter", prm.name_off)?;
+                        bad_id("parameter", prm.type_id)?;
+                    }
+                }
+                TypeKind::Datasec(d) => {
+                    for v in &d.vars {
+                        bad_id("section variable", v.type_id)?;
+                    }
+                }
+                _ => {
+                    if let Some(t) = ty.target() {
+                        bad_id("target", t)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn vmlinux() -> Option<Vec<u8>> {
+        std::fs::read("/sys/kernel/btf/vmlinux").ok()
+    }
+
+    #[test]
+    fn vmlinux_parses_indexes_and_round_trips() {
+        let Some(bytes) = vmlinux() else {
+            println!("SKIP: no /sys/kernel/btf/vmlinux");
+            return;
+        };
+        // Best of a few runs: the machine is shared, the first run also pays for page faults.
+        let (mut parse_best, mut total_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            let btf = Btf::parse(&bytes).unwrap();
+            parse_best = parse_best.min(t.elapsed());
+            btf.build_index();
+            total_best = total_best.min(t.elapsed());
+        }
+        let btf = Btf::parse(&bytes).unwrap();
+        println!(
+            "vmlinux: {} types, parse {parse_best:?}, parse+index {total_best:?} (size_of Type {})",
+            btf.len(),
+            std::mem::size_of::<Type>()
+        );
+        let ts = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
+        assert!(btf.resolve_size(ts).unwrap() > 1000);
+        assert_eq!(btf.pointer_size(), 8);
+        assert!(btf.find_member(ts, "pid").unwrap().is_some());
+        for (id, ty) in btf.types().take(5000) {
+            if ty.name_off != 0 {
+                let name = btf.type_name(ty).unwrap();
+                assert!(btf.ids_by_name(name).contains(&id), "{name}");
+            }
+        }
+        assert_eq!(btf.to_bytes(), bytes);
+    }
+
+    #[test]
+    fn module_btf_parses_split() {
+        let Some(bytes) = vmlinux() else {
+            println!("SKIP: no /sys/kernel/btf/vmlinux");
+            return;
+        };
+        let base = std::sync::Arc::new(Btf::parse(&bytes).unwrap());
+        let Ok(dir) = std::fs::read_dir("/sys/kernel/btf") else {
+            return;
+        };
+        let mut n = 0;
+        for e in dir.flatten() {
+            if e.file_name() == "vmlinux" {
+                continue;
+            }
+            let data = std::fs::read(e.path()).unwrap();
+            let m = Btf::parse_split(&data, base.clone()).unwrap();
+            assert_eq!(m.first_id() as usize, base.len());
+            assert_eq!(m.to_bytes(), data);
+            for (_, t) in m.types() {
+                m.type_name(t).unwrap();
+            }
+            n += 1;
+            if n >= 5 {
+                break;
+            }
+        }
+        if n == 0 {
+            println!("SKIP: no module BTF on this host");
+        }
+    }
+
+    fn header(type_len: u32, str_len: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&BTF_MAGIC.to_le_bytes());
+        v.extend_from_slice(&[1, 0]);
+        for w in [24, 0, type_len, type_len, str_len] {
+            v.extend_from_slice(&u32::to_le_bytes(w));
+        }
+        v
+    }
+
+    fn with_type(words: &[u32], strings: &[u8]) -> Vec<u8> {
+        let mut v = header(words.len() as u32 * 4, strings.len() as u32);
+        for w in words {
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        v.extend_from_slice(strings);
+        v
+    }
+
+    fn malformed(data: &[u8], needle: &str) {
+        let e = Btf::parse(data).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+        assert!(e.to_string().contains(needle), "{e:?} lacks {needle:?}");
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        malformed(&[], "too short");
+        malformed(&[0x9f, 0xeb, 1], "too short");
+        malformed(&[0, 0, 0, 0], "bad magic");
+        let mut v = with_type(&[], b"\0");
+        v[2] = 2;
+        malformed(&v, "version 2");
+        let mut v = with_type(&[], b"\0");
+        v[4] = 100;
+        malformed(&v, "header length 100");
+        malformed(
+            &with_type(&[], b"a\0"),
+            "does not start with an empty string",
+        );
+        malformed(&with_type(&[], b"\0a"), "not NUL-terminated");
+        // INT "int" with an unknown kind 25.
+        malformed(
+            &with_type(&[1, 25 << 24, 4, 32], b"\0int\0"),
+            "unknown kind 25",
+        );
+        malformed(&with_type(&[1, 1 << 24, 4], b"\0int\0"), "truncated INT");
+        malformed(
+            &with_type(&[9, 1 << 24, 4, 32], b"\0int\0"),
+            "name offset 9 outside",
+        );
+        malformed(&with_type(&[0, 2 << 24, 7], b"\0"), "references type id 7");
+        malformed(
+            &with_type(&[0, (4 << 24) | 2, 4, 0, 0, 0], b"\0"),
+            "truncated member list",
+        );
+        malformed(&with_type(&[0, (2 << 24) | 1, 0], b"\0"), "vlen 1");
+        malformed(&with_type(&[0, 1 << 31 | 2 << 24, 0], b"\0"), "kind_flag");
+        malformed(
+            &with_type(&[0, 1 << 16 | 2 << 24, 0], b"\0"),
+            "reserved bits",
+        );
+        malformed(
+            &with_type(&[1, (12 << 24) | 3, 0], b"\0f\0"),
+            "unknown linkage 3",
+        );
+        let mut v = with_type(&[], b"\0");
+        v[12] = 4; // type_len 4 now overlaps the strings at offset 0
+        malformed(&v, "overlaps");
+    }
+
+    #[test]
+    fn type_loops_are_errors() {
+        // [1] typedef a -> [2] const -> [1]
+        let btf = Btf::parse(&with_type(&[1, 8 << 24, 2, 0, 10 << 24, 1], b"\0a\0")).unwrap();
+        let e = btf.resolve_size(1).unwrap_err();
+        assert!(e.to_string().contains("loop"), "{e}");
+        assert!(btf.skip_mods_and_typedefs(1).is_err());
+        assert!(btf.align_of(1).is_err());
+        assert!(btf.resolve_type(2).is_err());
+    }
+}

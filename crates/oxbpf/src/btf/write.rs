@@ -1,0 +1,476 @@
+//! Building BTF programmatically and encoding it back to bytes.
+//!
+//! Encoding is the exact inverse of parsing: a parsed `Btf` re-encodes to the same bytes (header,
+//! types, strings), as long as its sections were laid out the canonical way (types right after the
+//! header, strings right after the types), which is what compilers and the kernel produce.
+
+use std::collections::HashMap;
+
+use super::parse::BTF_MAGIC;
+use super::types::*;
+use super::{Btf, Endian};
+use crate::error::{Error, Result};
+
+struct Out {
+    buf: Vec<u8>,
+    endian: Endian,
+}
+
+impl Out {
+    #[inline]
+    fn u32(&mut self, v: u32) {
+        match self.endian {
+            Endian::Little => self.buf.extend_from_slice(&v.to_le_bytes()),
+            Endian::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
+        }
+    }
+    fn u16(&mut self, v: u16) {
+        match self.endian {
+            Endian::Little => self.buf.extend_from_slice(&v.to_le_bytes()),
+            Endian::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
+        }
+    }
+}
+
+/// The encoded size in bytes of `ty` in the type section.
+pub fn encoded_len(ty: &Type) -> usize {
+    12 + match &ty.kind {
+        TypeKind::Int(_) | TypeKind::Var(_) | TypeKind::DeclTag(_) => 4,
+        TypeKind::Array(_) => 12,
+        TypeKind::Struct(c) | TypeKind::Union(c) => 12 * c.members.len(),
+        TypeKind::Enum(e) => 8 * e.values.len(),
+        TypeKind::Enum64(e) => 12 * e.values.len(),
+        TypeKind::FuncProto(p) => 8 * p.params.len(),
+        TypeKind::Datasec(d) => 12 * d.vars.len(),
+        _ => 0,
+    }
+}
+
+fn encode_type(o: &mut Out, ty: &Type) {
+    let info = ((ty.kind_flag() as u32) << 31)
+        | ((ty.btf_kind() as u32) << 24)
+        | (ty.vlen() as u32 & 0xffff);
+    o.u32(ty.name_off);
+    o.u32(info);
+    let size_type = ty.size().or_else(|| match &ty.kind {
+        TypeKind::Array(_) => Some(0),
+        TypeKind::FuncProto(p) => Some(p.ret),
+        _ => ty.target(),
+    });
+    o.u32(size_type.unwrap_or(0));
+    match &ty.kind {
+        TypeKind::Int(i) => {
+            o.u32(((i.encoding as u32 & 0xf) << 24) | ((i.offset as u32) << 16) | i.bits as u32)
+        }
+        TypeKind::Array(a) => {
+            o.u32(a.elem_type);
+            o.u32(a.index_type);
+            o.u32(a.nelems);
+        }
+        TypeKind::Struct(c) | TypeKind::Union(c) => {
+            for m in &c.members {
+                o.u32(m.name_off);
+                o.u32(m.type_id);
+                o.u32(if c.bitfield_encoding {
+                    ((m.bitfield_size as u32) << 24) | (m.bit_offset & 0x00ff_ffff)
+                } else {
+                    m.bit_offset
+                });
+            }
+        }
+        TypeKind::Enum(e) => {
+            for v in &e.values {
+                o.u32(v.name_off);
+                o.u32(v.value as u32);
+            }
+        }
+        TypeKind::Enum64(e) => {
+            for v in &e.values {
+                o.u32(v.name_off);
+                o.u32(v.value as u32);
+                o.u32((v.value >> 32) as u32);
+            }
+        }
+        TypeKind::FuncProto(p) => {
+            for prm in &p.params {
+                o.u32(prm.name_off);
+                o.u32(prm.type_id);
+            }
+        }
+        TypeKind::Var(v) => o.u32(v.linkage as u32),
+        TypeKind::Datasec(d) => {
+            for v in &d.vars {
+                o.u32(v.type_id);
+                o.u32(v.offset);
+                o.u32(v.size);
+            }
+        }
+        TypeKind::DeclTag(d) => o.u32(d.component_idx as u32),
+        _ => {}
+    }
+}
+
+impl Btf {
+    /// Encodes this BTF's own types and strings (not the base's) in its byte order
+    /// ([`Btf::endian`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let type_len: usize = self.types.iter().map(encoded_len).sum();
+        let hdr_len = 24 + self.hdr_extra.len();
+        let mut o = Out {
+            buf: Vec::with_capacity(hdr_len + type_len + self.strings.len()),
+            endian: self.endian,
+        };
+        o.u16(BTF_MAGIC);
+        o.buf.push(super::BTF_VERSION);
+        o.buf.push(0);
+        o.u32(hdr_len as u32);
+        o.u32(0);
+        o.u32(type_len as u32);
+        o.u32(type_len as u32);
+        o.u32(self.strings.len() as u32);
+        o.buf.extend_from_slice(&self.hdr_extra);
+        for t in &self.types {
+            encode_type(&mut o, t);
+        }
+        o.buf.extend_from_slice(&self.strings);
+        o.buf
+    }
+
+    /// Adds `s` to the string section (reusing an existing identical string) and returns its offset.
+    /// The empty string is offset 0.
+    pub fn add_string(&mut self, s: &str) -> u32 {
+        if s.is_empty() && self.base.is_none() {
+            return 0;
+        }
+        if let Some(b) = &self.base {
+            if let Some(off) = b.find_string(s) {
+                return off;
+            }
+        }
+        let start = self.start_str_off;
+        let strings = &self.strings;
+        let dedup = self.str_dedup.get_or_insert_with(|| {
+            let mut m = HashMap::new();
+            let mut off = 0usize;
+            for chunk in strings.split(|&b| b == 0) {
+                m.entry(chunk.into()).or_insert(start + off as u32);
+                off += chunk.len() + 1;
+            }
+            m
+        });
+        if let Some(&off) = dedup.get(s.as_bytes()) {
+            return off;
+        }
+        let off = start + self.strings.len() as u32;
+        self.strings.extend_from_slice(s.as_bytes());
+        self.strings.push(0);
+        dedup.insert(s.as_bytes().into(), off);
+        off
+    }
+
+    /// The offset of an existing string equal to `s` in this BTF or its base (slow path: a scan, or
+    /// the dedup map when one is built).
+    fn find_string(&self, s: &str) -> Option<u32> {
+        if let Some(b) = &self.base {
+            if let Some(off) = b.find_string(s) {
+                return Some(off);
+            }
+        }
+        if let Some(m) = &self.str_dedup {
+            return m.get(s.as_bytes()).copied();
+        }
+        let mut off = 0usize;
+        for chunk in self.strings.split(|&b| b == 0) {
+            if chunk == s.as_bytes() {
+                return Some(self.start_str_off + off as u32);
+            }
+            off += chunk.len() + 1;
+        }
+        None
+    }
+
+    fn named(&mut self, name: &str, kind: TypeKind) -> TypeId {
+        let name_off = self.add_string(name);
+        self.add_type(Type { name_off, kind })
+    }
+
+    /// Adds an INT of `size` bytes with `encoding` bits ([`INT_SIGNED`], [`INT_CHAR`], [`INT_BOOL`]).
+    pub fn add_int(&mut self, name: &str, size: u32, encoding: u8) -> Result<TypeId> {
+        if !matches!(size, 1 | 2 | 4 | 8 | 16) {
+            return Err(Error::invalid(format!(
+                "BTF INT '{name}': size {size} not 1, 2, 4, 8 or 16"
+            )));
+        }
+        Ok(self.named(
+            name,
+            TypeKind::Int(Int {
+                size,
+                encoding,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        ))
+    }
+
+    /// Adds a FLOAT of `size` bytes.
+    pub fn add_float(&mut self, name: &str, size: u32) -> TypeId {
+        self.named(name, TypeKind::Float(size))
+    }
+
+    /// Adds a pointer to `target`.
+    pub fn add_ptr(&mut self, target: TypeId) -> TypeId {
+        self.add_type(Type::new(0, TypeKind::Ptr(target)))
+    }
+
+    /// Adds an array of `nelems` `elem_type`s indexed by `index_type`.
+    pub fn add_array(&mut self, elem_type: TypeId, index_type: TypeId, nelems: u32) -> TypeId {
+        self.add_type(Type::new(
+            0,
+            TypeKind::Array(Array {
+                elem_type,
+                index_type,
+                nelems,
+            }),
+        ))
+    }
+
+    /// Adds a struct of `size` bytes. Members are (name, type, bit offset, bitfield size); any nonzero
+    /// bitfield size switches the struct to the `kind_flag` encoding.
+    pub fn add_struct(
+        &mut self,
+        name: &str,
+        size: u32,
+        members: &[(&str, TypeId, u32, u8)],
+    ) -> TypeId {
+        let c = self.build_composite(size, members);
+        self.named(name, TypeKind::Struct(c))
+    }
+
+    /// Adds a union; see [`Btf::add_struct`].
+    pub fn add_union(
+        &mut self,
+        name: &str,
+        size: u32,
+        members: &[(&str, TypeId, u32, u8)],
+    ) -> TypeId {
+        let c = self.build_composite(size, members);
+        self.named(name, TypeKind::Union(c))
+    }
+
+    fn build_composite(&mut self, size: u32, members: &[(&str, TypeId, u32, u8)]) -> Composite {
+        let bitfield_encoding = members.iter().any(|m| m.3 != 0);
+        let members = members
+            .iter()
+            .map(|&(n, t, off, bits)| Member {
+                name_off: self.add_string(n),
+                type_id: t,
+                bit_offset: off,
+                bitfield_size: bits,
+            })
+            .collect();
+        Composite {
+            size,
+            bitfield_encoding,
+            members,
+        }
+    }
+
+    /// Adds an ENUM of `size` bytes (`signed` sets the kind_flag) with `values`.
+    pub fn add_enum(
+        &mut self,
+        name: &str,
+        size: u32,
+        signed: bool,
+        values: &[(&str, i64)],
+    ) -> TypeId {
+        let values = values
+            .iter()
+            .map(|&(n, v)| EnumValue {
+                name_off: self.add_string(n),
+                value: v as u64,
+            })
+            .collect();
+        self.named(
+            name,
+            TypeKind::Enum(Enum {
+                size,
+                signed,
+                values,
+            }),
+        )
+    }
+
+    /// Adds an ENUM64 of `size` bytes with `values`.
+    pub fn add_enum64(
+        &mut self,
+        name: &str,
+        size: u32,
+        signed: bool,
+        values: &[(&str, u64)],
+    ) -> TypeId {
+        let values = values
+            .iter()
+            .map(|&(n, v)| EnumValue {
+                name_off: self.add_string(n),
+                value: v,
+            })
+            .collect();
+        self.named(
+            name,
+            TypeKind::Enum64(Enum {
+                size,
+                signed,
+                values,
+            }),
+        )
+    }
+
+    /// Adds a forward declaration of a struct or union.
+    pub fn add_fwd(&mut self, name: &str, kind: FwdKind) -> TypeId {
+        self.named(name, TypeKind::Fwd(kind))
+    }
+
+    /// Adds a typedef.
+    pub fn add_typedef(&mut self, name: &str, target: TypeId) -> TypeId {
+        self.named(name, TypeKind::Typedef(target))
+    }
+
+    /// Adds a `const` modifier.
+    pub fn add_const(&mut self, target: TypeId) -> TypeId {
+        self.add_type(Type::new(0, TypeKind::Const(target)))
+    }
+
+    /// Adds a `volatile` modifier.
+    pub fn add_volatile(&mut self, target: TypeId) -> TypeId {
+        self.add_type(Type::new(0, TypeKind::Volatile(target)))
+    }
+
+    /// Adds a `restrict` modifier.
+    pub fn add_restrict(&mut self, target: TypeId) -> TypeId {
+        self.add_type(Type::new(0, TypeKind::Restrict(target)))
+    }
+
+    /// Adds a type tag named `tag` on `target`.
+    pub fn add_type_tag(&mut self, tag: &str, target: TypeId) -> TypeId {
+        self.named(
+            tag,
+            TypeKind::TypeTag(TypeTag {
+                target,
+                attr: false,
+            }),
+        )
+    }
+
+    /// Adds a function prototype returning `ret` with `params` (name, type).
+    pub fn add_func_proto(&mut self, ret: TypeId, params: &[(&str, TypeId)]) -> TypeId {
+        let params = params
+            .iter()
+            .map(|&(n, t)| Param {
+                name_off: self.add_string(n),
+                type_id: t,
+            })
+            .collect();
+        self.add_type(Type::new(0, TypeKind::FuncProto(FuncProto { ret, params })))
+    }
+
+    /// Adds a function named `name` with prototype `proto`.
+    pub fn add_func(&mut self, name: &str, proto: TypeId, linkage: Linkage) -> TypeId {
+        self.named(name, TypeKind::Func(Func { proto, linkage }))
+    }
+
+    /// Adds a variable.
+    pub fn add_var(&mut self, name: &str, type_id: TypeId, linkage: Linkage) -> TypeId {
+        self.named(name, TypeKind::Var(Var { type_id, linkage }))
+    }
+
+    /// Adds a data section of `size` bytes with `vars`.
+    pub fn add_datasec(&mut self, name: &str, size: u32, vars: Vec<VarSecInfo>) -> TypeId {
+        self.named(name, TypeKind::Datasec(Datasec { size, vars }))
+    }
+
+    /// Adds a declaration tag named `tag` on `target` (component -1 = the type itself).
+    pub fn add_decl_tag(&mut self, tag: &str, target: TypeId, component_idx: i32) -> TypeId {
+        self.named(
+            tag,
+            TypeKind::DeclTag(DeclTag {
+                target,
+                component_idx,
+                attr: false,
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_encode_parse_every_kind() {
+        for endian in [Endian::Little, Endian::Big] {
+            let mut b = Btf::new();
+            b.set_endian(endian);
+            let int = b.add_int("int", 4, INT_SIGNED).unwrap();
+            let ptr = b.add_ptr(int);
+            let arr = b.add_array(int, int, 4);
+            let st = b.add_struct(
+                "s",
+                24,
+                &[("a", int, 0, 0), ("b", ptr, 64, 0), ("c", arr, 128, 0)],
+            );
+            let un = b.add_union("u", 4, &[("x", int, 0, 3), ("y", int, 0, 5)]);
+            let en = b.add_enum("e", 4, true, &[("A", -1), ("B", 2)]);
+            let en64 = b.add_enum64("e64", 8, false, &[("C", 1 << 40)]);
+            let fwd = b.add_fwd("f", FwdKind::Union);
+            let td = b.add_typedef("t", st);
+            let v = b.add_volatile(td);
+            let c = b.add_const(v);
+            let r = b.add_restrict(ptr);
+            let proto = b.add_func_proto(int, &[("p", r), ("", 0)]);
+            let func = b.add_func("fn", proto, Linkage::Global);
+            let var = b.add_var("g", c, Linkage::Global);
+            let ds = b.add_datasec(
+                ".data",
+                24,
+                vec![VarSecInfo {
+                    type_id: var,
+                    offset: 0,
+                    size: 24,
+                }],
+            );
+            let fl = b.add_float("double", 8);
+            let dt = b.add_decl_tag("tag", func, 0);
+            let tt = b.add_type_tag("user", int);
+            let bytes = b.to_bytes();
+            let p = Btf::parse(&bytes).unwrap();
+            assert_eq!(p.endian(), endian);
+            assert_eq!(p.len(), b.len());
+            for id in 1..p.len() as u32 {
+                assert_eq!(
+                    p.type_by_id(id).unwrap(),
+                    b.type_by_id(id).unwrap(),
+                    "type {id}"
+                );
+            }
+            assert_eq!(p.to_bytes(), bytes);
+            assert_eq!(p.find_by_name_kind("s", Kind::Struct), Some(st));
+            assert_eq!(p.find_by_name_kind("u", Kind::Union), Some(un));
+            assert_eq!(p.enum_values(en).unwrap(), vec![("A", -1), ("B", 2)]);
+            assert_eq!(p.enum_values(en64).unwrap(), vec![("C", 1 << 40)]);
+            assert_eq!(
+                p.type_by_id(fwd).unwrap().kind,
+                TypeKind::Fwd(FwdKind::Union)
+            );
+            assert_eq!(p.resolve_size(c).unwrap(), 24);
+            assert_eq!(p.align_of(td).unwrap(), 8);
+            assert!(p.func_proto(func).unwrap().is_variadic());
+            assert_eq!(p.ids_by_name(".data"), &[ds]);
+            assert_eq!(p.resolve_size(fl).unwrap(), 8);
+            assert_eq!(p.name_of(dt).unwrap(), "tag");
+            assert_eq!(p.name_of(tt).unwrap(), "user");
+            let u = p.type_by_id(un).unwrap();
+            assert_eq!(u.members()[1].bitfield_size, 5);
+            assert_eq!(p.resolve_type(var).unwrap(), st);
+        }
+    }
+}
