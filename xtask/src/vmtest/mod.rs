@@ -401,6 +401,7 @@ fn run(opts: &Options) -> Result<i32> {
         let mut lines: Vec<String> = Vec::new();
         let tag = series.name;
         let verbose = opts.verbose;
+        let mut started = Instant::now();
         let outcome = match &bins {
             None => qemu::run(
                 &tools,
@@ -419,7 +420,7 @@ fn run(opts: &Options) -> Result<i32> {
                 &rundir,
                 &vm,
                 &mut |l| {
-                    progress(tag, bins, l, verbose);
+                    progress(tag, bins, l, verbose, &mut started);
                     lines.push(l.to_string());
                 },
             )?,
@@ -516,11 +517,26 @@ fn clean_stale_runs(runs: &Path) {
     }
 }
 
-/// Live progress for the matrix mode.
-fn progress(tag: &str, bins: &[TestBinary], line: &str, verbose: bool) {
-    if let Some(i) = line.strip_prefix(BEGIN) {
-        if let Some(b) = i.trim().parse::<usize>().ok().and_then(|i| bins.get(i)) {
-            eprintln!("vmtest: [{tag}] running {}", b.name);
+/// Live progress for the matrix mode: each binary as it starts and ends (with its time inside the
+/// VM), each test's result as libtest prints it.
+fn progress(tag: &str, bins: &[TestBinary], line: &str, verbose: bool, started: &mut Instant) {
+    let bin = |i: &str| {
+        i.split_whitespace()
+            .next()
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| bins.get(i))
+    };
+    if let Some(b) = line.strip_prefix(BEGIN).and_then(bin) {
+        *started = Instant::now();
+        eprintln!("vmtest: [{tag}] running {}", b.name);
+    } else if let Some(rest) = line.strip_prefix(END) {
+        if let Some(b) = bin(rest) {
+            let code = rest.split_whitespace().nth(1).unwrap_or("?");
+            eprintln!(
+                "vmtest: [{tag}] {} exited with status {code} after {}",
+                b.name,
+                secs(started.elapsed())
+            );
         }
     } else if let Some((name, result)) = libtest::result_line(line) {
         eprintln!("vmtest: [{tag}]   {name} ... {result}");
