@@ -341,3 +341,39 @@ fn fentry_refusal_is_explained() {
         }
     }
 }
+
+#[test]
+fn trampoline_programs_attach_or_their_refusal_is_explained() {
+    let Some(_serial) = setup() else { return };
+    for prog in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
+        let mut open =
+            oxbpf::object::Object::open_file(oxbpf_tests::fixture("attach_tramp")).unwrap();
+        for other in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
+            open.set_autoload(other, other == prog).unwrap();
+        }
+        match open.load() {
+            Ok(obj) => {
+                // A kernel with trampolines: auto-attach from the section works.
+                let link = obj.attach_program(prog).unwrap();
+                drop(link);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                println!("{prog}: {msg}");
+                assert_eq!(e.errno(), Some(libc::EPERM), "{msg}");
+                assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+                let what = if prog == "on_file_open" {
+                    "LSM"
+                } else if prog == "on_unlink_entry" {
+                    "fentry"
+                } else {
+                    "fexit"
+                };
+                assert!(
+                    msg.contains(&format!("the kernel refused {what} programs (EPERM)")),
+                    "{msg}"
+                );
+            }
+        }
+    }
+}
