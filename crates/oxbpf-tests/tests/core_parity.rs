@@ -54,8 +54,8 @@ fn modules(base: &TargetBtf) -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
     Ok(out)
 }
 
-/// Opens `path` and applies CO-RE with oxbpf, in libbpf's order (sections, then records).
-fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
+/// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
+fn open_programs(path: &Path) -> (Vec<Prog>, Btf, BtfExt) {
     let data = std::fs::read(path).unwrap();
     let elf = object::File::parse(&*data).unwrap();
     let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
@@ -80,10 +80,14 @@ fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
             outcomes: Vec::new(),
         });
     }
-    let vm = vmlinux();
-    let base = vm.clone();
-    let targets = CoreTargets::new(vm).with_module_loader(move || modules(&base));
-    let mut core = CoreRelocator::new(&btf, &targets);
+    (progs, btf, ext)
+}
+
+/// Applies CO-RE to `path`'s programs with oxbpf against `targets`, in libbpf's order (sections,
+/// then records).
+fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Prog>> {
+    let (mut progs, btf, ext) = open_programs(path);
+    let mut core = CoreRelocator::new(&btf, targets);
     for sec in &ext.core_relos {
         for (i, relo) in sec.records.iter().enumerate() {
             let idx = relo.insn_off as usize / 8;
@@ -91,13 +95,19 @@ fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
                 .iter_mut()
                 .find(|p| p.section == sec.name && idx >= p.start && idx < p.start + p.insns.len())
                 .expect("CO-RE record inside a program");
-            let o = core
-                .relocate(&p.name, &mut p.insns, idx - p.start, relo, i)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            let o = core.relocate(&p.name, &mut p.insns, idx - p.start, relo, i)?;
             p.outcomes.push(o);
         }
     }
-    progs
+    Ok(progs)
+}
+
+/// Applies CO-RE with oxbpf against the running kernel (vmlinux, then module BTFs).
+fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
+    let vm = vmlinux();
+    let base = vm.clone();
+    let targets = CoreTargets::new(vm).with_module_loader(move || modules(&base));
+    relocate_against(path, &targets).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// libbpf's instructions for each program after `bpf_object__load` relocated them (whether or not the
