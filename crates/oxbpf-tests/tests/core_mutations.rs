@@ -32,7 +32,10 @@ impl Rng {
     }
 }
 
-fn programs(path: &Path) -> (Vec<(String, String, usize, Vec<Insn>)>, Btf, BtfExt) {
+/// A program: (name, section, first instruction in the section, instructions).
+type RawProg = (String, String, usize, Vec<Insn>);
+
+fn programs(path: &Path) -> (Vec<RawProg>, Btf, BtfExt) {
     let data = std::fs::read(path).unwrap();
     let elf = object::File::parse(&*data).unwrap();
     let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();

@@ -75,6 +75,21 @@ impl TargetBtf {
         Ok(TargetBtf::new(name, Arc::new(btf)))
     }
 
+    /// The process-wide `TargetBtf` for `btf` (the same `Arc`), so that every object relocating
+    /// against one parsed BTF shares its candidate caches. An entry is dropped once nothing but
+    /// this registry holds its BTF.
+    pub fn shared(name: &str, btf: &Arc<Btf>) -> Arc<TargetBtf> {
+        static REGISTRY: Mutex<Vec<Arc<TargetBtf>>> = Mutex::new(Vec::new());
+        let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+        reg.retain(|t| Arc::strong_count(&t.btf) > 1 || Arc::strong_count(t) > 1);
+        if let Some(t) = reg.iter().find(|t| Arc::ptr_eq(&t.btf, btf)) {
+            return t.clone();
+        }
+        let t = Arc::new(TargetBtf::new(name, btf.clone()));
+        reg.push(t.clone());
+        t
+    }
+
     /// The name shown in messages.
     pub fn name(&self) -> &str {
         &self.name

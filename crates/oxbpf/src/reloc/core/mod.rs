@@ -59,7 +59,7 @@ use std::collections::HashMap;
 
 pub use candidates::{shared_vmlinux, Candidate, CoreTargets, TargetBtf};
 pub use patch::Patched;
-pub use poison::{poisoned_insn_in_log, POISON_IMM};
+pub use poison::{fixup_verifier_log, poisoned_insn_in_log, POISON_IMM};
 pub use resolve::Resolution;
 pub use spec::Spec;
 

@@ -128,6 +128,33 @@ pub fn poisoned_insn_in_log(log: &str) -> Option<usize> {
     idx.trim().parse().ok()
 }
 
+/// The verifier log rewritten as libbpf rewrites it when a program trips on a poisoned
+/// instruction: the two lines about the poison call become
+/// `N: <invalid CO-RE relocation>` and `failed to resolve CO-RE relocation <spec>`. `find` maps
+/// an instruction index of the loaded program to the relocation that poisoned it. `None` when
+/// the log does not end on a poisoned instruction.
+pub fn fixup_verifier_log<'o>(
+    log: &str,
+    find: impl Fn(usize) -> Option<&'o super::CoreOutcome>,
+) -> Option<String> {
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    // libbpf looks at the last 10 lines only.
+    let from = lines.len().saturating_sub(10);
+    let at = (from..lines.len())
+        .rev()
+        .find(|&i| lines[i].starts_with("invalid func unknown#195896080"))?;
+    let prev = at.checked_sub(1)?;
+    let insn = poisoned_insn_in_log(&lines[prev..=at].concat())?;
+    let o = find(insn)?;
+    let mut out: String = lines[..prev].concat();
+    out.push_str(&format!(
+        "{insn}: <invalid CO-RE relocation>\nfailed to resolve CO-RE relocation {}\n",
+        o.local_spec
+    ));
+    out.push_str(&lines[at + 1..].concat());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +168,28 @@ mod tests {
             None
         );
         assert_eq!(poisoned_insn_in_log("12: (85) call bpf_x#1\n"), None);
+    }
+
+    #[test]
+    fn log_is_rewritten_like_libbpf() {
+        let o = super::super::CoreOutcome {
+            relo_idx: 0,
+            insn_idx: 3,
+            kind: crate::btf::CoreReloKind::FieldByteOffset,
+            local_spec: "<byte_off> [5] struct s.b (0:1 @ offset 4)".into(),
+            orig_val: 4,
+            new_val: 0,
+            target: None,
+            poisoned: true,
+            failure: Some("struct s has no field b on this kernel".into()),
+        };
+        let log = "0: R1=ctx()\n3: (85) call unknown#195896080\ninvalid func unknown#195896080\nprocessed 4 insns\n";
+        let fixed = fixup_verifier_log(log, |i| (i == 3).then_some(&o)).unwrap();
+        assert_eq!(
+            fixed,
+            "0: R1=ctx()\n3: <invalid CO-RE relocation>\nfailed to resolve CO-RE relocation <byte_off> [5] struct s.b (0:1 @ offset 4)\nprocessed 4 insns\n"
+        );
+        assert!(fixup_verifier_log(log, |_| None).is_none());
     }
 
     #[test]

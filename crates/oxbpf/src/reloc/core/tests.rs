@@ -635,3 +635,24 @@ fn anonymous_roots_and_bad_records_are_errors() {
     run(&l.btf, &t, &r, &mut insns).unwrap();
     assert_eq!(insns[0].imm, 1);
 }
+
+#[test]
+fn shared_targets_are_reused_per_btf_and_dropped_when_unused() {
+    let mut b = Btf::new();
+    ints(&mut b);
+    let btf = Arc::new(b);
+    let a = TargetBtf::shared("vmlinux", &btf);
+    let b2 = TargetBtf::shared("vmlinux", &btf);
+    assert!(Arc::ptr_eq(&a, &b2));
+    let other = Arc::new(Btf::new());
+    let c = TargetBtf::shared("custom", &other);
+    assert!(!Arc::ptr_eq(&a, &c));
+    // Candidate lists are cached on the shared target.
+    let mut l = Btf::new();
+    let (int, ..) = ints(&mut l);
+    let lt = l.type_by_id(int).unwrap().clone();
+    let x = a.candidates("int", &lt);
+    let y = b2.candidates("int", &lt);
+    assert!(Arc::ptr_eq(&x, &y));
+    assert_eq!(&*x, &[1]);
+}
