@@ -126,8 +126,6 @@ impl Target {
     }
 }
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Starts a kernel test: `None` (after printing the skip line) unless root; otherwise a guard that
 /// runs the tests of one binary one at a time, so the process-wide fd counts of the leak checks and
 /// the shared counters are not disturbed by a neighbour.
@@ -136,7 +134,7 @@ pub fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
         oxbpf_tests::skip("not root: cannot load or attach BPF programs");
         return None;
     }
-    Some(SERIAL.lock().unwrap_or_else(|p| p.into_inner()))
+    Some(oxbpf_tests::serial())
 }
 
 impl Target {
