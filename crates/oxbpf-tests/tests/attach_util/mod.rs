@@ -189,6 +189,14 @@ impl VethPair {
             ip(&["-n", ns, "link", "set", dev, "up"]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
+        // The pair needs a moment after "up" (carrier, neighbour discovery) before it carries pings.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pair.ping(1) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "veth pair never answered a ping"
+            );
+        }
         pair
     }
 
