@@ -26,4 +26,12 @@ pub mod reloc;
 pub mod kernel;
 pub mod sys;
 
+pub mod map;
+pub mod object;
+pub mod program;
+
+pub mod attach;
+pub mod link;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use object::{Object, OpenObject};
