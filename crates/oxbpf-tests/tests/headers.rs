@@ -367,6 +367,147 @@ struct __bpf_usdt_arg_spec probe = {
     }
 }
 
+/// A tracing program for any architecture: it brings its own minimal register structs (vmlinux.h is
+/// this host's), so PT_REGS_* and the kprobe/ksyscall wrappers can be compiled for every target.
+const ARCH_PROGRAM: &str = r#"
+typedef unsigned char __u8; typedef unsigned short __u16; typedef unsigned int __u32;
+typedef unsigned long long __u64; typedef signed char __s8; typedef short __s16; typedef int __s32;
+typedef long long __s64; typedef __u16 __be16; typedef __u32 __be32; typedef __u32 __wsum;
+enum bpf_map_type { BPF_MAP_TYPE_ARRAY = 2 };
+
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi,
+	rdi, orig_rax, rip, cs, eflags, rsp, ss; };
+#define NARGS 6
+#elif defined(__TARGET_ARCH_s390)
+typedef struct { struct { unsigned long mask, addr; } psw; unsigned long gprs[16];
+	unsigned int acrs[16]; unsigned long orig_gpr2; } user_pt_regs;
+#define NARGS 5
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs { __u64 regs[31]; __u64 sp; __u64 pc; __u64 pstate; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_riscv)
+struct user_regs_struct { unsigned long pc, ra, sp, gp, tp, t0, t1, t2, s0, s1, a0, a1, a2, a3, a4,
+	a5, a6, a7; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_powerpc)
+struct pt_regs { unsigned long gpr[32]; unsigned long nip, msr, orig_gpr3, ctr, link, xer, ccr; };
+#define NARGS 8
+#define NO_FP
+#define NO_RET
+#elif defined(__TARGET_ARCH_arm)
+struct pt_regs { long uregs[18]; };
+#define NARGS 4
+#elif defined(__TARGET_ARCH_mips)
+struct pt_regs { __u64 regs[32]; __u64 lo, hi, cp0_epc, cp0_badvaddr, cp0_status, cp0_cause; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_loongarch)
+struct user_pt_regs { unsigned long regs[32]; unsigned long orig_a0, csr_era, csr_badv; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_sparc)
+enum { UREG_I0 = 8, UREG_I1, UREG_I2, UREG_I3, UREG_I4, UREG_I5, UREG_FP, UREG_I7 };
+struct pt_regs { unsigned long u_regs[16]; unsigned long tstate, tpc, tnpc, pc; };
+#define NARGS 6
+#define NO_FP
+#elif defined(__TARGET_ARCH_arc)
+struct user_regs_struct { unsigned long pad; struct { unsigned long bta, lp_start, lp_end, lp_count,
+	status32, ret, blink, fp, gp, r12, r11, r10, r9, r8, r7, r6, r5, r4, r3, r2, r1, r0, sp; }
+	scratch; };
+#define NARGS 8
+#endif
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+unsigned long out;
+
+#if NARGS == 4
+#define ARGS long a, long b, long c, long d
+#define SUM (a + b + c + d)
+#elif NARGS == 5
+#define ARGS long a, long b, long c, long d, long e
+#define SUM (a + b + c + d + e)
+#elif NARGS == 6
+#define ARGS long a, long b, long c, long d, long e, long f
+#define SUM (a + b + c + d + e + f)
+#else
+#define ARGS long a, long b, long c, long d, long e, long f, long g, long h
+#define SUM (a + b + c + d + e + f + g + h)
+#endif
+
+SEC("kprobe/x")
+int BPF_KPROBE(kp, ARGS)
+{
+	unsigned long ip = 0;
+
+	out = SUM + PT_REGS_RC(ctx) + PT_REGS_SP(ctx) + PT_REGS_IP(ctx);
+	out += PT_REGS_PARM1_CORE(ctx) + PT_REGS_RC_CORE(ctx) + PT_REGS_IP_CORE(ctx);
+#ifndef NO_FP
+	out += PT_REGS_FP(ctx) + PT_REGS_FP_CORE(ctx);
+#endif
+#ifndef NO_RET
+	out += PT_REGS_RET(ctx);
+#endif
+	BPF_KPROBE_READ_RET_IP(ip, ctx);
+	return ip;
+}
+
+SEC("kretprobe/x")
+int BPF_KRETPROBE(krp, long ret)
+{
+	unsigned long ip = 0;
+
+	BPF_KRETPROBE_READ_RET_IP(ip, ctx);
+	return ret + ip;
+}
+
+SEC("ksyscall/x")
+int BPF_KSYSCALL(sc, long a, long b, long c, long d, long e)
+{
+	struct pt_regs *regs = PT_REGS_SYSCALL_REGS(ctx);
+
+	out = a + b + c + d + e + PT_REGS_PARM1_CORE_SYSCALL(regs) + PT_REGS_PARM6_CORE_SYSCALL(regs);
+	return PT_REGS_PARM1_SYSCALL(ctx) + PT_REGS_PARM3_SYSCALL(ctx);
+}
+"#;
+
+#[test]
+fn pt_regs_code_is_identical_for_every_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [
+        "x86",
+        "arm64",
+        "s390",
+        "riscv",
+        "powerpc",
+        "arm",
+        "mips",
+        "sparc",
+        "arc",
+        "loongarch",
+    ] {
+        let mut shapes = Vec::new();
+        for (set, inc) in [
+            (OURS, oxbpf_gen::include_dir()),
+            (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        ] {
+            let obj = dir.path().join(format!("{arch}.{set}.o"));
+            let def = format!("-D__TARGET_ARCH_{arch}");
+            let args = ["-g", "-O2", &def, "-c", "-o", obj.to_str().unwrap()];
+            syntax_check(ARCH_PROGRAM, &inc, &args)
+                .unwrap_or_else(|e| panic!("{arch} {set}:\n{e}"));
+            shapes.push(shape(&obj));
+        }
+        assert!(shapes[0].sections.contains_key("kprobe/x"), "{arch}");
+        assert_eq!(
+            shapes[0], shapes[1],
+            "{arch}: oxbpf and libbpf headers give different code"
+        );
+    }
+}
+
 /// `name -> declaration` of every `static ... (* const name)(...) = (void *) id;` line, whitespace
 /// normalised so the two generators' formatting does not matter.
 fn helper_table(path: &Path) -> BTreeMap<String, (u32, String)> {
