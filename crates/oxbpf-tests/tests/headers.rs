@@ -508,6 +508,125 @@ fn pt_regs_code_is_identical_for_every_architecture() {
     }
 }
 
+/// libbpf-rs 0.27's own test programs (a dependency of this crate, so its source is in the cargo
+/// registry): real libbpf-style programs, none written for oxbpf.
+fn libbpf_rs_programs() -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let mut out = Vec::new();
+    for reg in std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .flatten()
+    {
+        let dir = reg.path().join("libbpf-rs-0.27.2/tests/bin/src");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            out.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with(".bpf.c")),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn third_party_programs_compile_to_the_same_objects() {
+    let programs = libbpf_rs_programs();
+    assert!(
+        programs.len() >= 15,
+        "libbpf-rs test programs not found: {programs:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    // Two compiles per program against a large vmlinux.h: spread them over a few threads.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let chunk = programs.len().div_ceil(workers);
+    let results: Vec<(String, Option<bool>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = programs
+            .chunks(chunk)
+            .map(|part| {
+                let (dir, multiarch) = (dir.path(), multiarch.as_str());
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|src| compare_third_party(src, dir, multiarch))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let identical: Vec<&String> = results
+        .iter()
+        .filter(|r| r.1 == Some(true))
+        .map(|r| &r.0)
+        .collect();
+    println!(
+        "identical objects: {} of {}: {identical:?}",
+        identical.len(),
+        programs.len()
+    );
+    assert!(
+        identical.len() >= 15,
+        "only {} programs compared",
+        identical.len()
+    );
+}
+
+/// Builds one third-party program with both header sets: Some(true) when the objects are the same,
+/// None when it does not build with libbpf's headers on this host either. Panics on a difference.
+fn compare_third_party(src: &Path, dir: &Path, multiarch: &str) -> (String, Option<bool>) {
+    let name = src
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace(".bpf.c", "");
+    let source = std::fs::read_to_string(src).unwrap();
+    let src_dir = src.parent().unwrap().to_str().unwrap();
+    let mut shapes = Vec::new();
+    for (set, inc) in [
+        (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        (OURS, oxbpf_gen::include_dir()),
+    ] {
+        let obj = dir.join(format!("{name}.{set}.o"));
+        // Their code, their warnings: -Wall stays on, -Werror off.
+        let args = [
+            "-g",
+            "-O2",
+            "-Wno-error",
+            "-D__TARGET_ARCH_x86",
+            "-I",
+            src_dir,
+            "-idirafter",
+            multiarch,
+            "-c",
+            "-o",
+            obj.to_str().unwrap(),
+        ];
+        match syntax_check(&source, &inc, &args) {
+            Ok(()) => shapes.push(shape(&obj)),
+            // Needs something this host's vmlinux.h lacks: only acceptable if libbpf's fail too.
+            Err(e) if set == THEIRS => {
+                println!(
+                    "{name}: does not build with libbpf's headers here either: {}",
+                    e.lines().next().unwrap_or("")
+                );
+                return (name, None);
+            }
+            Err(e) => panic!("{name} builds with libbpf's headers but not with oxbpf's:\n{e}"),
+        }
+    }
+    assert_eq!(shapes[0], shapes[1], "{name}: objects differ");
+    (name, Some(true))
+}
+
 /// `name -> declaration` of every `static ... (* const name)(...) = (void *) id;` line, whitespace
 /// normalised so the two generators' formatting does not matter.
 fn helper_table(path: &Path) -> BTreeMap<String, (u32, String)> {
