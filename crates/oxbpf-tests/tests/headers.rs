@@ -367,6 +367,55 @@ struct __bpf_usdt_arg_spec probe = {
     }
 }
 
+#[test]
+fn big_endian_builds_are_identical() {
+    // build.rs compiles for the host's byte order; the headers' big-endian branches (byte swaps,
+    // bitfield probe reads, USDT spec bitfields and value shifts) are checked here with bpfeb.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("bpf/headers");
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    for name in [
+        "hdr_core",
+        "hdr_endian",
+        "hdr_usdt",
+        "hdr_helpers",
+        "hdr_tracing",
+    ] {
+        let source = std::fs::read_to_string(fixtures.join(format!("{name}.bpf.c"))).unwrap();
+        let mut shapes = Vec::new();
+        for (set, inc) in [
+            (OURS, oxbpf_gen::include_dir()),
+            (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        ] {
+            let obj = dir.path().join(format!("{name}.{set}.o"));
+            let args = [
+                "-target",
+                "bpfeb",
+                "-g",
+                "-O2",
+                "-D__TARGET_ARCH_x86",
+                "-I",
+                fixtures.to_str().unwrap(),
+                "-idirafter",
+                &multiarch,
+                "-c",
+                "-o",
+                obj.to_str().unwrap(),
+            ];
+            syntax_check(&source, &inc, &args).unwrap_or_else(|e| panic!("{name} {set}:\n{e}"));
+            let bytes = std::fs::read(&obj).unwrap();
+            let file = object::File::parse(&*bytes).unwrap();
+            assert_eq!(
+                file.endianness(),
+                object::Endianness::Big,
+                "{name}: not big endian"
+            );
+            shapes.push(shape(&obj));
+        }
+        assert_eq!(shapes[0], shapes[1], "{name}: big-endian objects differ");
+    }
+}
+
 /// A tracing program for any architecture: it brings its own minimal register structs (vmlinux.h is
 /// this host's), so PT_REGS_* and the kprobe/ksyscall wrappers can be compiled for every target.
 const ARCH_PROGRAM: &str = r#"
