@@ -56,6 +56,8 @@ fn main() {
     index.push_str(&build_dir(&ctx, &hdr_dir, &[&hdr_dir, &bpf_dir]));
     index.push_str("];\n");
     std::fs::write(out.join("fixtures.rs"), index).unwrap();
+
+    build_test_binaries(&manifest.join("testbin"), &out);
 }
 
 struct Ctx {
@@ -148,6 +150,12 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
         "-Werror",
     ]);
     cmd.arg("-Wno-unused-function");
+    // <linux/errno.h> (pulled in by usdt.bpf.h) includes <asm/errno.h>, which Debian keeps under the
+    // multiarch directory; the BPF target does not search it by default.
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    if Path::new(&multiarch).is_dir() {
+        cmd.arg("-idirafter").arg(&multiarch);
+    }
     for inc in includes {
         cmd.arg("-I").arg(inc);
     }
@@ -166,4 +174,39 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Compiles each `testbin/*.c` (user-space targets for the attach tests, e.g. with `sys/sdt.h` USDT
+/// probes) with the host C compiler into `$OUT_DIR/testbin/<name>`, without optimisation of the probed
+/// functions' symbols away (`-O1 -g`, not stripped).
+fn build_test_binaries(src_dir: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", src_dir.display());
+    let Ok(dir) = std::fs::read_dir(src_dir) else {
+        return;
+    };
+    let bin_dir = out.join("testbin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    for entry in dir {
+        let src = entry.unwrap().path();
+        if src.extension().and_then(|e| e.to_str()) != Some("c") {
+            continue;
+        }
+        let name = src.file_stem().unwrap().to_string_lossy().to_string();
+        let dst = bin_dir.join(&name);
+        let out = Command::new(&cc)
+            .args(["-O1", "-g", "-Wall", "-o"])
+            .arg(&dst)
+            .arg(&src)
+            .output()
+            .unwrap_or_else(|e| panic!("running {cc} for {}: {e}", src.display()));
+        if !out.status.success() {
+            panic!(
+                "compiling {}:\n{}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    println!("cargo:rustc-env=OXBPF_TESTBIN_DIR={}", bin_dir.display());
 }
