@@ -6,6 +6,18 @@
 //! Load order, as libbpf: resolve externs → CO-RE → link subprograms → load BTF → create maps
 //! (internal maps filled and `.rodata`/`.kconfig` frozen) → data relocations → load programs
 //! (no log first; on failure again with a log that grows until it fits) → prog-array slots.
+//!
+//! ```no_run
+//! # fn main() -> oxbpf::Result<()> {
+//! let mut open = oxbpf::Object::open_file("minimal.bpf.o")?;
+//! open.set_autoload("handle_write", true)?;
+//! let obj = open.load()?;
+//! for p in obj.programs() {
+//!     println!("{} ({}): tag {}", p.name(), p.prog_type_name(), p.info()?.tag_hex());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod resolve;
 pub mod verifier;
