@@ -56,6 +56,15 @@ fn cgroup_link_and_legacy_attach() {
     assert_eq!(LinkType::from_u32(info.type_), Some(LinkType::Cgroup));
     assert_eq!(info.prog_id, pid);
     assert!(link_ids().unwrap().contains(&info.id));
+    let summary = oxbpf::program::list_links()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == info.id)
+        .unwrap();
+    assert_eq!(
+        (summary.link_type, summary.prog_id),
+        (Some(LinkType::Cgroup), pid)
+    );
     let listed = link::prog_query(Target::Fd(cg.as_fd()), egress.as_u32(), 0).unwrap();
     assert!(listed.prog_ids.contains(&pid), "{listed:?}");
 

@@ -401,6 +401,7 @@ fn run(opts: &Options) -> Result<i32> {
         let mut lines: Vec<String> = Vec::new();
         let tag = series.name;
         let verbose = opts.verbose;
+        let mut started = Instant::now();
         let outcome = match &bins {
             None => qemu::run(
                 &tools,
@@ -419,7 +420,7 @@ fn run(opts: &Options) -> Result<i32> {
                 &rundir,
                 &vm,
                 &mut |l| {
-                    progress(tag, bins, l, verbose);
+                    progress(tag, bins, l, verbose, &mut started);
                     lines.push(l.to_string());
                 },
             )?,
@@ -516,11 +517,26 @@ fn clean_stale_runs(runs: &Path) {
     }
 }
 
-/// Live progress for the matrix mode.
-fn progress(tag: &str, bins: &[TestBinary], line: &str, verbose: bool) {
-    if let Some(i) = line.strip_prefix(BEGIN) {
-        if let Some(b) = i.trim().parse::<usize>().ok().and_then(|i| bins.get(i)) {
-            eprintln!("vmtest: [{tag}] running {}", b.name);
+/// Live progress for the matrix mode: each binary as it starts and ends (with its time inside the
+/// VM), each test's result as libtest prints it.
+fn progress(tag: &str, bins: &[TestBinary], line: &str, verbose: bool, started: &mut Instant) {
+    let bin = |i: &str| {
+        i.split_whitespace()
+            .next()
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| bins.get(i))
+    };
+    if let Some(b) = line.strip_prefix(BEGIN).and_then(bin) {
+        *started = Instant::now();
+        eprintln!("vmtest: [{tag}] running {}", b.name);
+    } else if let Some(rest) = line.strip_prefix(END) {
+        if let Some(b) = bin(rest) {
+            let code = rest.split_whitespace().nth(1).unwrap_or("?");
+            eprintln!(
+                "vmtest: [{tag}] {} exited with status {code} after {}",
+                b.name,
+                secs(started.elapsed())
+            );
         }
     } else if let Some((name, result)) = libtest::result_line(line) {
         eprintln!("vmtest: [{tag}]   {name} ... {result}");
@@ -590,4 +606,81 @@ fn collect(
         }
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bins(names: &[&str]) -> Vec<TestBinary> {
+        names
+            .iter()
+            .map(|n| TestBinary {
+                name: n.to_string(),
+                path: PathBuf::from(format!("/t/{n}")),
+                cwd: PathBuf::from("/t"),
+            })
+            .collect()
+    }
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn splits_binaries_and_flags_crashes_and_timeouts() {
+        let out = lines(
+            "VMTEST-BEGIN 0\nrunning 1 test\ntest a ... ok\n\ntest result: ok. 1 passed\nVMTEST-END 0 0\n\
+             VMTEST-BEGIN 1\nrunning 2 tests\ntest b ... ok\nVMTEST-END 1 139\n\
+             VMTEST-BEGIN 2\nrunning 1 test\nVMTEST-END 2 124\n\
+             VMTEST-BEGIN 3\nrunning 1 test\ntest d ... FAILED\n\nfailures:\n\n---- d stdout ----\nboom\n\nfailures:\n    d\n\ntest result: FAILED. 0 passed; 1 failed\nVMTEST-END 3 101\n",
+        );
+        let got = collect(&bins(&["one", "two", "three", "four"]), &out, None);
+        let names: Vec<(&str, &str)> = got.iter().map(|(n, o)| (n.as_str(), o.word())).collect();
+        assert_eq!(
+            names,
+            [
+                ("one::a", "ok"),
+                ("two::b", "ok"),
+                ("two (binary)", "FAILED"),
+                ("three (binary)", "FAILED"),
+                ("four::d", "FAILED"),
+            ]
+        );
+        assert!(matches!(&got[2].1, Outcome::Failed(t) if t.contains("139")));
+        assert!(matches!(&got[3].1, Outcome::Failed(t) if t.contains("timed out")));
+    }
+
+    #[test]
+    fn binaries_a_dead_vm_never_finished_fail() {
+        let out = lines("VMTEST-BEGIN 0\nrunning 1 test\n");
+        let got = collect(&bins(&["one", "two"]), &out, Some("kernel panic"));
+        assert_eq!(got.len(), 2);
+        assert!(got
+            .iter()
+            .all(|(_, o)| matches!(o, Outcome::Failed(t) if t.contains("kernel panic"))));
+    }
+
+    #[test]
+    fn options_parse() {
+        let args: Vec<String> = [
+            "--kernel",
+            "6.1,7.2",
+            "--kernel=6.1",
+            "--timeout",
+            "60",
+            "--",
+            "bin",
+            "--x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let o = parse_args(&args).unwrap();
+        let k: Vec<&str> = o.kernels.iter().map(|k| k.name).collect();
+        assert_eq!(k, ["6.1", "7.2"]);
+        assert_eq!(o.timeout, Duration::from_secs(60));
+        assert_eq!(o.command, ["bin", "--x"]);
+        assert!(parse_args(&["--kernel".into(), "4.19".into()]).is_err());
+    }
 }

@@ -405,6 +405,16 @@ pub struct ProgStreamReadAttr {
     pub _pad0: u32,
 }
 
+/// `BPF_PROG_ASSOC_STRUCT_OPS`.
+#[allow(missing_docs)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ProgAssocStructOpsAttr {
+    pub map_fd: u32,
+    pub prog_fd: u32,
+    pub flags: u32,
+}
+
 /// `struct bpf_prog_info`, filled by `BPF_OBJ_GET_INFO_BY_FD` on a program fd.
 #[allow(missing_docs)]
 #[repr(C)]
