@@ -209,3 +209,4 @@ fn build_test_binaries(src_dir: &Path, out: &Path) {
         }
     }
     println!("cargo:rustc-env=OXBPF_TESTBIN_DIR={}", bin_dir.display());
+}

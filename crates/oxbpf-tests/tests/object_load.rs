@@ -102,3 +102,30 @@ fn global_data_is_mmapped_and_rodata_frozen() {
 fn tag_parity_every_sec_family() {
     parity_of("obj_sections");
 }
+
+#[test]
+fn tag_parity_struct_ops() {
+    parity_of("attach_struct_ops");
+}
+
+#[test]
+fn struct_ops_value_carries_program_fds() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    let obj = oxbpf::Object::open_file(fixture("attach_struct_ops"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let m = obj.map("oxcc").unwrap();
+    assert_eq!(m.spec().map_flags, oxbpf::obj::struct_ops::F_LINK);
+    assert!(m.spec().btf_vmlinux_value_type_id != 0);
+    let v = m.struct_ops_value().unwrap();
+    assert_eq!(v.len(), m.spec().value_size as usize);
+    // Every struct_ops program is loaded with its member index as expected attach type.
+    for p in obj.programs() {
+        assert!(p.handle().is_some(), "{} not loaded", p.name());
+    }
+    // The name member was copied into the kernel layout.
+    assert!(v.windows(8).any(|w| w == b"oxbpf_cc"));
+}

@@ -82,6 +82,7 @@ pub struct Map {
     spec: MapSpec,
     handle: Option<MapHandle>,
     mmap: Option<Mmap>,
+    struct_ops_value: Option<Vec<u8>>,
 }
 
 impl Object {
@@ -213,6 +214,11 @@ impl Map {
     /// The kernel map, `None` when it was not created (autocreate off).
     pub fn handle(&self) -> Option<&MapHandle> {
         self.handle.as_ref()
+    }
+    /// For a struct_ops map: its value in the kernel's `struct bpf_struct_ops_<name>` layout, with
+    /// each function pointer holding the fd of its loaded program (what registering it writes).
+    pub fn struct_ops_value(&self) -> Option<&[u8]> {
+        self.struct_ops_value.as_deref()
     }
     /// The mmapped contents of a global data map (`BPF_F_MMAPABLE`).
     pub fn data(&self) -> Option<&[u8]> {
@@ -428,6 +434,8 @@ impl Loader {
         }
         // Externs (fills the .kconfig map's initial value).
         let ext_values = self.resolve_externs()?;
+        // struct_ops maps laid out in the kernel's types; their programs learn their targets.
+        let kern_st_ops = self.init_struct_ops()?;
         // CO-RE, on every autoloaded function's own instructions.
         self.relocate_core()?;
         // Subprogram calls: one linked image per autoloaded entry program.
@@ -438,6 +446,7 @@ impl Loader {
         let r = self.create_maps(btf_fd.as_ref()).and_then(|mut maps| {
             let programs = self.load_programs(&linked, &ext_values, &maps, btf_fd.as_ref())?;
             init_prog_array_slots(&mut maps, &programs)?;
+            fill_struct_ops_values(&mut maps, &kern_st_ops, &programs);
             Ok((maps, programs))
         });
         match r {
@@ -491,6 +500,35 @@ impl Loader {
             spec.maps[i].data = kcfg;
         }
         r
+    }
+
+    /// libbpf's `bpf_object__init_kern_struct_ops_maps` and `bpf_object_adjust_struct_ops_autoload`.
+    fn init_struct_ops(&mut self) -> Result<Vec<Option<crate::obj::struct_ops::KernStructOps>>> {
+        use crate::obj::struct_ops;
+        let n = self.open.spec.maps.len();
+        let mut out = vec![None; n];
+        let wanted: Vec<usize> = (0..n)
+            .filter(|&i| {
+                self.open.spec.maps[i].struct_ops.is_some() && self.open.spec.maps[i].autocreate
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let kern = self.vmlinux()?;
+        let spec = &mut self.open.spec;
+        let btf = spec
+            .btf
+            .as_ref()
+            .ok_or_else(|| Error::invalid("struct_ops maps need the object's BTF"))?;
+        for i in wanted {
+            let k = struct_ops::init_kern(&mut spec.maps[i], btf, &kern, &mut spec.programs)?;
+            spec.maps[i].value_size = k.vdata.len() as u32;
+            spec.maps[i].btf_vmlinux_value_type_id = k.vtype_id;
+            out[i] = Some(k);
+        }
+        struct_ops::adjust_autoload(&spec.maps, &mut spec.programs);
+        Ok(out)
     }
 
     fn relocate_core(&mut self) -> Result<()> {
@@ -630,6 +668,7 @@ impl Loader {
                     spec: m.clone(),
                     handle: None,
                     mmap: None,
+                    struct_ops_value: None,
                 });
                 continue;
             }
@@ -648,6 +687,7 @@ impl Loader {
                 spec: m.clone(),
                 handle: Some(handle),
                 mmap: None,
+                struct_ops_value: None,
             };
             if !reused {
                 if m.kind.is_internal() {
@@ -781,7 +821,7 @@ impl Loader {
                 p.section
             )));
         }
-        if p.prog_type == sections::p::STRUCT_OPS {
+        if p.prog_type == sections::p::STRUCT_OPS && p.attach_btf_id == 0 {
             return Err(Error::new(
                 ErrorKind::NotSupported,
                 format!("prog '{name}': SEC(\"struct_ops\") program isn't referenced anywhere, did you forget to use it?"),
@@ -799,8 +839,8 @@ impl Loader {
         if flags.contains(SecFlags::USDT) {
             expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
         }
-        let mut attach_btf_id = 0;
-        if flags.contains(SecFlags::ATTACH_BTF) {
+        let mut attach_btf_id = p.attach_btf_id;
+        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
             let Some(target) = p
                 .attach_target
                 .as_deref()
@@ -954,6 +994,10 @@ fn create_map(m: &MapSpec, btf_fd: Option<&OwnedFd>) -> Result<(MapHandle, bool)
             opts.btf_value_type_id = m.btf_value_type_id;
         }
     }
+    if m.map_type == crate::obj::struct_ops::MAP_TYPE_STRUCT_OPS {
+        opts.btf_vmlinux_value_type_id = m.btf_vmlinux_value_type_id;
+        opts.btf_value_type_id = 0;
+    }
     let map_type = MapType::from_u32(m.map_type).unwrap_or(MapType::Unspec);
     let raw_create = |opts: &MapCreateOpts<'_>| -> Result<MapHandle> {
         if MapType::from_u32(m.map_type).is_some() {
@@ -1046,6 +1090,32 @@ fn init_map_in_map_slots(map: &Map, created: &[Map], specs: &[MapSpec]) -> Resul
         })?;
     }
     Ok(())
+}
+
+/// libbpf's `bpf_map_prepare_vdata`: each struct_ops function pointer gets its program's fd.
+fn fill_struct_ops_values(
+    maps: &mut [Map],
+    kern: &[Option<crate::obj::struct_ops::KernStructOps>],
+    progs: &[Program],
+) {
+    for (m, k) in maps.iter_mut().zip(kern) {
+        let Some(k) = k else { continue };
+        let mut v = k.vdata.clone();
+        for (pname, off) in &k.func_slots {
+            let Some(h) = progs
+                .iter()
+                .find(|p| &p.name == pname)
+                .and_then(|p| p.handle.as_ref())
+            else {
+                continue;
+            };
+            let fd = h.as_fd().as_raw_fd() as u64;
+            if let Some(slot) = v.get_mut(*off..*off + 8) {
+                slot.copy_from_slice(&fd.to_ne_bytes());
+            }
+        }
+        m.struct_ops_value = Some(v);
+    }
 }
 
 fn init_prog_array_slots(maps: &mut [Map], progs: &[Program]) -> Result<()> {

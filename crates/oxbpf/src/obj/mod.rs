@@ -12,6 +12,7 @@ pub mod maps;
 pub mod programs;
 pub mod relocs;
 pub mod sections;
+pub mod struct_ops;
 
 use crate::btf::{Btf, BtfExt};
 use crate::error::{Error, Result};
@@ -184,6 +185,9 @@ impl ObjectSpec {
             maps.len() - 1
         });
         if let Some(b) = &btf {
+            maps.extend(struct_ops::collect(&elf, b)?);
+        }
+        if let Some(b) = &btf {
             datasec::fill_btf_info(b, &mut maps);
         }
 
@@ -196,6 +200,7 @@ impl ObjectSpec {
         relocs::collect(&ctx, &mut programs)?;
         if let Some(b) = &btf {
             btf_maps::collect_map_relos(&elf, b, &mut maps, &programs)?;
+            struct_ops::collect_relos(&elf, b, &mut maps, &programs)?;
         }
 
         Ok(ObjectSpec {
