@@ -22,9 +22,11 @@
 mod resolve;
 pub mod verifier;
 
+use crate::btf::BtfFeatures;
 use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
+use crate::kernel::features::{self, Feature};
 use crate::map::{MapHandle, MapType};
 use crate::obj::maps::{self as objmaps, MapKind, Pinning};
 use crate::obj::programs::ProgramSpec;
@@ -432,6 +434,20 @@ impl Loader {
                 "loading non-native endianness is unsupported",
             ));
         }
+        // libbpf's probe_loading: memlock on kernels without memcg accounting.
+        features::bump_memlock_rlimit();
+        // Old kernels without global data: internal maps are not created (references poisoned).
+        if !features::kernel_supports(Feature::GlobalData) {
+            for m in self
+                .open
+                .spec
+                .maps
+                .iter_mut()
+                .filter(|m| m.kind.is_internal())
+            {
+                m.autocreate = false;
+            }
+        }
         // Externs (fills the .kconfig map's initial value).
         let ext_values = self.resolve_externs()?;
         // struct_ops maps laid out in the kernel's types; their programs learn their targets.
@@ -640,7 +656,33 @@ impl Loader {
                 }
             }
         }
-        let raw = btf.to_bytes();
+        if !features::kernel_supports(Feature::Btf) {
+            crate::log::debug(format_args!(
+                "Kernel doesn't support BTF, skipping uploading it."
+            ));
+            return None;
+        }
+        let wanted = BtfFeatures {
+            func: features::kernel_supports(Feature::BtfFunc),
+            func_global: features::kernel_supports(Feature::BtfGlobalFunc),
+            datasec: features::kernel_supports(Feature::BtfDatasec),
+            qmark_datasec: features::kernel_supports(Feature::BtfQmarkDatasec),
+            float: features::kernel_supports(Feature::BtfFloat),
+            decl_tag: features::kernel_supports(Feature::BtfDeclTag),
+            type_tag: features::kernel_supports(Feature::BtfTypeTag),
+            enum64: features::kernel_supports(Feature::BtfEnum64),
+        };
+        let raw = if wanted.needs_sanitization() {
+            // Sanitize a copy: relocation and CO-RE keep the original.
+            let mut copy = btf.clone();
+            if let Err(e) = copy.sanitize(&wanted) {
+                crate::log::warn(format_args!("failed to sanitize BTF: {e}"));
+                return None;
+            }
+            copy.to_bytes()
+        } else {
+            btf.to_bytes()
+        };
         let level = u32::from(self.open.log_level != 0);
         let r = if level == 0 {
             sysbpf::btf_load(&raw, None, None)
@@ -771,6 +813,9 @@ impl Loader {
                     p.name
                 ))
             })?;
+            if !features::kernel_supports(Feature::ProbeReadKernel) {
+                downgrade_probe_read(&mut insns);
+            }
             let insns = Insn::slice_from_bytes(&insns).ok_or_else(|| {
                 Error::malformed(format!(
                     "prog '{}': instructions are not a multiple of 8 bytes",
@@ -779,7 +824,7 @@ impl Loader {
             })?;
             let (handle, expected_attach_type) =
                 self.load_one(&p, &insns, l, btf_fd, kern_version)?;
-            if has_rodata {
+            if has_rodata && features::kernel_supports(Feature::ProgBindMap) {
                 for (m, spec) in maps.iter().zip(&self.open.spec.maps) {
                     if spec.kind != MapKind::Rodata {
                         continue;
@@ -836,7 +881,12 @@ impl Loader {
             prog_flags |= F_XDP_HAS_FRAGS;
         }
         let mut expected_attach_type = p.expected_attach_type;
-        if flags.contains(SecFlags::USDT) {
+        if flags.contains(SecFlags::EXP_ATTACH_OPT)
+            && !features::kernel_supports(Feature::ExpAttachType)
+        {
+            expected_attach_type = 0;
+        }
+        if flags.contains(SecFlags::USDT) && features::kernel_supports(Feature::UprobeMultiLink) {
             expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
         }
         let mut attach_btf_id = p.attach_btf_id;
@@ -858,7 +908,8 @@ impl Loader {
                     ))
                 })?;
         }
-        let with_btf = btf_fd.is_some();
+        let with_btf = btf_fd.is_some() && features::kernel_supports(Feature::BtfFunc);
+        let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
         let (fi_rec, fi) = l
             .func_info
             .as_ref()
@@ -886,7 +937,7 @@ impl Loader {
         let first = if level == 0 {
             Some(sysbpf::prog_load(
                 p.prog_type,
-                Some(name),
+                prog_name,
                 license,
                 insns,
                 &opts,
@@ -899,7 +950,7 @@ impl Loader {
             Some(Ok(fd)) => fd,
             Some(Err(_)) | None => {
                 let (r, log) = load_with_growing_log(level.max(1), |log| {
-                    sysbpf::prog_load(p.prog_type, Some(name), license, insns, &opts, Some(log))
+                    sysbpf::prog_load(p.prog_type, prog_name, license, insns, &opts, Some(log))
                 });
                 match r {
                     Ok(fd) => {
@@ -1090,6 +1141,25 @@ fn init_map_in_map_slots(map: &Map, created: &[Map], specs: &[MapSpec]) -> Resul
         })?;
     }
     Ok(())
+}
+
+/// libbpf's `bpf_object__sanitize_prog`: on kernels without `bpf_probe_read_{kernel,user}[_str]`,
+/// calls fall back to `bpf_probe_read[_str]`.
+fn downgrade_probe_read(insns: &mut [u8]) {
+    const PROBE_READ: i32 = 4;
+    const PROBE_READ_STR: i32 = 45;
+    for insn in insns.chunks_exact_mut(8) {
+        if insn[0] != 0x85 || insn[1] != 0 {
+            continue;
+        }
+        let imm = i32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]);
+        let new = match imm {
+            112 | 113 => PROBE_READ,
+            114 | 115 => PROBE_READ_STR,
+            _ => continue,
+        };
+        insn[4..8].copy_from_slice(&new.to_ne_bytes());
+    }
 }
 
 /// libbpf's `bpf_map_prepare_vdata`: each struct_ops function pointer gets its program's fd.
