@@ -129,3 +129,45 @@ fn struct_ops_value_carries_program_fds() {
     // The name member was copied into the kernel layout.
     assert!(v.windows(8).any(|w| w == b"oxbpf_cc"));
 }
+
+#[test]
+fn tag_parity_every_map_definition_style() {
+    parity_of("obj_map_defs");
+}
+
+#[test]
+fn prog_array_and_hash_of_maps_initial_slots() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    use oxbpf::map::MapFlags;
+    let obj = oxbpf::Object::open_file(fixture("obj_map_defs"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let jump = obj.map("jump").unwrap().handle().unwrap();
+    let prog_id = |name: &str| obj.program(name).unwrap().info().unwrap().id;
+    let slot = |k: u32| {
+        jump.lookup(&k.to_ne_bytes(), MapFlags::ANY)
+            .unwrap()
+            .map(|v| u32::from_ne_bytes(v[..4].try_into().unwrap()))
+    };
+    assert_eq!(slot(0), Some(prog_id("tail_a")));
+    assert_eq!(slot(1), None);
+    assert_eq!(slot(2), Some(prog_id("tail_b")));
+    let hom = obj.map("hom").unwrap().handle().unwrap();
+    let map_id = |name: &str| obj.map(name).unwrap().handle().unwrap().id().unwrap();
+    let inner = |k: u32| {
+        hom.lookup(&k.to_ne_bytes(), MapFlags::ANY)
+            .unwrap()
+            .map(|v| u32::from_ne_bytes(v[..4].try_into().unwrap()))
+    };
+    assert_eq!(inner(1), Some(map_id("leaf1")));
+    assert_eq!(inner(3), Some(map_id("leaf0")));
+    assert_eq!(inner(0), None);
+    let perf = obj.map("perf").unwrap().handle().unwrap();
+    assert_eq!(
+        perf.max_entries() as usize,
+        oxbpf::map::possible_cpus().unwrap()
+    );
+}

@@ -1196,12 +1196,16 @@ fn init_prog_array_slots(maps: &mut [Map], progs: &[Program]) -> Result<()> {
         let Some(h) = &map.handle else { continue };
         for (slot, target) in map.spec.init_slots.iter().enumerate() {
             let Some(target) = target else { continue };
+            // As libbpf: a slot naming a program that was not loaded fails the load.
             let Some(ph) = progs
                 .iter()
                 .find(|p| &p.name == target)
                 .and_then(|p| p.handle.as_ref())
             else {
-                continue;
+                return Err(Error::from_errno("BPF_MAP_UPDATE_ELEM", libc::EBADF).context(format!(
+                    "map '{}': failed to initialize slot [{slot}] to prog '{target}': program not loaded",
+                    map.spec.name
+                )));
             };
             let fd = ph.as_fd().as_raw_fd();
             h.update(
