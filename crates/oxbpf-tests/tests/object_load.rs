@@ -171,3 +171,8 @@ fn prog_array_and_hash_of_maps_initial_slots() {
         oxbpf::map::possible_cpus().unwrap()
     );
 }
+
+#[test]
+fn tag_parity_exception_callback() {
+    parity_of("obj_exceptions");
+}

@@ -610,11 +610,24 @@ impl Loader {
             Some(ext) => ext_sections(spec, ext),
             None => (Vec::new(), Vec::new()),
         };
+        let mut exc_cbs = vec![None; spec.programs.len()];
+        if let Some(btf) = spec
+            .btf
+            .as_ref()
+            .filter(|_| features::kernel_supports(Feature::BtfDeclTag))
+        {
+            for (i, p) in spec.programs.iter().enumerate() {
+                if !p.is_subprog && p.autoload {
+                    exc_cbs[i] = calls::exception_callback(btf, &spec.programs, i)?;
+                }
+            }
+        }
         let ctx = CallCtx {
             progs: &spec.programs,
             text_shndx: spec.elf.text_shndx,
             func_info: &funcs,
             line_info: &lines,
+            exception_cbs: &exc_cbs,
         };
         let mut out = Vec::with_capacity(spec.programs.len());
         for (i, p) in spec.programs.iter().enumerate() {
