@@ -176,3 +176,35 @@ fn prog_array_and_hash_of_maps_initial_slots() {
 fn tag_parity_exception_callback() {
     parity_of("obj_exceptions");
 }
+
+#[test]
+fn tag_parity_arena_globals() {
+    parity_of("obj_arena");
+}
+
+#[test]
+fn arena_globals_are_initialised_and_updated() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    let obj = oxbpf::Object::open_file(fixture("obj_arena"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let arena = obj.map("arena").unwrap();
+    let data = arena.data().unwrap();
+    let page = 4096;
+    // The globals sit in the last page when the kernel takes full-range ld_imm64 offsets, else in
+    // the first (as libbpf places them): counter (initialised to 5) then zeroed.
+    use oxbpf::kernel::features::{kernel_supports, Feature};
+    let at = if kernel_supports(Feature::Ldimm64FullRangeOff) {
+        data.len() - page
+    } else {
+        0
+    };
+    assert_eq!(i32::from_ne_bytes(data[at..at + 4].try_into().unwrap()), 5);
+    let p = obj.program("inc").unwrap().handle().unwrap();
+    p.test_run(&[], &[], 1, 0, 0).unwrap();
+    let data = obj.map("arena").unwrap().data().unwrap();
+    assert_eq!(i32::from_ne_bytes(data[at..at + 4].try_into().unwrap()), 6);
+}

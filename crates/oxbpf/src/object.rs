@@ -224,9 +224,12 @@ impl Map {
     }
     /// The mmapped contents of a global data map (`BPF_F_MMAPABLE`).
     pub fn data(&self) -> Option<&[u8]> {
-        self.mmap
-            .as_ref()
-            .map(|m| &m.as_slice()[..(self.spec.value_size as usize).min(m.len())])
+        let n = if self.spec.map_type == objmaps::MAP_TYPE_ARENA {
+            usize::MAX
+        } else {
+            self.spec.value_size as usize
+        };
+        self.mmap.as_ref().map(|m| &m.as_slice()[..n.min(m.len())])
     }
     /// The mmapped contents, writable (not for `.rodata`/`.kconfig`, frozen after load).
     pub fn data_mut(&mut self) -> Option<Result<&mut [u8]>> {
@@ -748,6 +751,9 @@ impl Loader {
                 if m.kind.is_internal() {
                     populate_internal(&mut map)?;
                 }
+                if m.map_type == objmaps::MAP_TYPE_ARENA {
+                    self.populate_arena(&mut map)?;
+                }
                 if m.is_map_in_map() && !m.init_slots.is_empty() {
                     init_map_in_map_slots(&map, &maps, &specs)?;
                 }
@@ -765,6 +771,47 @@ impl Loader {
             maps.push(map);
         }
         Ok(maps)
+    }
+
+    /// Where `__arena` globals start in the arena: at its end when the kernel takes full-range
+    /// `ld_imm64` offsets, else at its start (libbpf's `arena_data_off`).
+    fn arena_data_off(&self) -> u32 {
+        let spec = &self.open.spec;
+        let (Some(i), Some(d)) = (spec.arena_map_idx, &spec.arena_data) else {
+            return 0;
+        };
+        if !features::kernel_supports(Feature::Ldimm64FullRangeOff) {
+            return 0;
+        }
+        let page = crate::sys::mmap::page_size() as u64;
+        let mmap_sz = page * u64::from(spec.maps[i].max_entries);
+        (mmap_sz - (d.len() as u64).div_ceil(page) * page) as u32
+    }
+
+    /// Maps the arena and copies the `__arena` globals' initial values into it.
+    fn populate_arena(&self, map: &mut Map) -> Result<()> {
+        let Some(h) = &map.handle else { return Ok(()) };
+        let name = map.spec.name.clone();
+        if map.spec.map_extra != 0 {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!(
+                    "map '{name}': arenas at a fixed address (map_extra) are not supported yet"
+                ),
+            ));
+        }
+        let mut mm = h
+            .mmap(true)
+            .with_context(|| format!("map '{name}': failed to mmap arena"))?;
+        if let Some(d) = &self.open.spec.arena_data {
+            let off = self.arena_data_off() as usize;
+            let dst = mm.as_mut_slice()?;
+            if let Some(slot) = dst.get_mut(off..off + d.len()) {
+                slot.copy_from_slice(d);
+            }
+        }
+        map.mmap = Some(mm);
+        Ok(())
     }
 
     fn load_programs(
@@ -818,7 +865,11 @@ impl Loader {
                 map_fds: &map_fds,
                 kconfig_map_fd,
                 externs: ext_values,
-                arena: None,
+                arena: self
+                    .open
+                    .spec
+                    .arena_map_idx
+                    .map(|i| (i, self.arena_data_off())),
             };
             data::relocate_data(&p.name, &mut insns, &l.relocs, &dctx).map_err(|e| {
                 e.context(format!(
