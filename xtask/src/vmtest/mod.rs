@@ -51,6 +51,8 @@ options:
   --mem SIZE          guest memory (default: 1G)
   --accel A           tcg (default) or kvm (only where /dev/kvm is real hardware virtualisation)
   --append ARGS       extra kernel command line (e.g. lsm=lockdown,capability,yama,bpf)
+  -j, --jobs N        boot up to N kernels at once in the matrix mode (default: 1); each VM
+                      uses one host core
   -v, --verbose       print every line the tests write, not only results
 environment:
   VMTEST_CACHE        cache directory (default: <target dir>/vmtest)
@@ -71,6 +73,7 @@ struct Options {
     accel: String,
     append: String,
     verbose: bool,
+    jobs: usize,
     command: Vec<String>,
 }
 
@@ -87,6 +90,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         accel: "tcg".into(),
         append: String::new(),
         verbose: false,
+        jobs: 1,
         command: Vec::new(),
     };
     let mut it = args.iter();
@@ -134,6 +138,12 @@ fn parse_args(args: &[String]) -> Result<Options> {
             "--accel" => o.accel = value()?,
             "--append" => o.append = value()?,
             "-v" | "--verbose" => o.verbose = true,
+            "-j" | "--jobs" => {
+                let v = value()?;
+                o.jobs = v
+                    .parse()
+                    .map_err(|_| format!("{flag}: {v:?} is not a number"))?;
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -335,6 +345,24 @@ fn matrix_script(series: &Series, bins: &[TestBinary], opts: &Options) -> String
     s
 }
 
+/// A kernel ready to boot, with its run directory, initramfs and command file.
+struct Prepared {
+    series: Series,
+    kernel: Kernel,
+    rundir: PathBuf,
+    initrd: PathBuf,
+    cmd_file: PathBuf,
+    prepare: Duration,
+}
+
+/// What one kernel's run produced.
+enum Finished {
+    /// Single-command mode: the command's exit status (124 timeout, 125 VM failure).
+    Status(i32),
+    /// Matrix mode: every test's outcome.
+    Report(KernelReport),
+}
+
 fn run(opts: &Options) -> Result<i32> {
     let total = Instant::now();
     let cache = cache_dir();
@@ -354,15 +382,9 @@ fn run(opts: &Options) -> Result<i32> {
     };
     eprintln!("vmtest: QEMU and busybox ready ({})", secs(t.elapsed()));
     clean_stale_runs(&cache.join("runs"));
-    let vm = VmConfig {
-        mem: opts.mem.clone(),
-        accel: opts.accel.clone(),
-        timeout: opts.timeout,
-        append: opts.append.clone(),
-    };
+    let busybox = util::read(&tools.busybox)?;
 
-    let mut reports = Vec::new();
-    let mut exit_code = 0;
+    let mut prepared = Vec::new();
     for series in &opts.kernels {
         let t = Instant::now();
         let kernel = {
@@ -378,11 +400,7 @@ fn run(opts: &Options) -> Result<i32> {
             .join(format!("{}.{}", series.name, std::process::id()));
         mkdirs(&rundir)?;
         let initrd = rundir.join("initramfs.cpio");
-        let image = initramfs::build(
-            &util::read(&tools.busybox)?,
-            &kernel.modules()?,
-            &kernel.config()?,
-        );
+        let image = initramfs::build(&busybox, &kernel.modules()?, &kernel.config()?);
         write_atomic(&initrd, &image)?;
         let script = match &bins {
             Some(bins) => matrix_script(series, bins, opts),
@@ -390,86 +408,55 @@ fn run(opts: &Options) -> Result<i32> {
         };
         let cmd_file = rundir.join("cmd.sh");
         write_atomic(&cmd_file, script.as_bytes())?;
-        let prepare = t.elapsed();
-        eprintln!(
-            "vmtest: [{}] booting {} (prepared in {})",
-            series.name,
-            kernel.abi,
-            secs(prepare)
-        );
+        prepared.push(Prepared {
+            series: *series,
+            kernel,
+            rundir,
+            initrd,
+            cmd_file,
+            prepare: t.elapsed(),
+        });
+    }
 
-        let mut lines: Vec<String> = Vec::new();
-        let tag = series.name;
-        let verbose = opts.verbose;
-        let mut started = Instant::now();
-        let outcome = match &bins {
-            None => qemu::run(
-                &tools,
-                &kernel,
-                &initrd,
-                &cmd_file,
-                &rundir,
-                &vm,
-                &mut |l| println!("{l}"),
-            )?,
-            Some(bins) => qemu::run(
-                &tools,
-                &kernel,
-                &initrd,
-                &cmd_file,
-                &rundir,
-                &vm,
-                &mut |l| {
-                    progress(tag, bins, l, verbose, &mut started);
-                    lines.push(l.to_string());
-                },
-            )?,
-        };
-        let uname = outcome.uname.clone().unwrap_or_else(|| "?".into());
-        if !outcome.stderr.trim().is_empty() && (bins.is_none() || opts.verbose) {
-            eprint!("{}", outcome.stderr);
+    // Matrix runs may boot several kernels at once (one vCPU each); a single command's output is
+    // not tagged, so those runs go one after the other.
+    let jobs = if bins.is_some() { opts.jobs.max(1) } else { 1 };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Finished>>>> = prepared
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(prepared.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(p) = prepared.get(i) else { break };
+                let r = run_kernel(p, &tools, bins.as_deref(), opts);
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(r);
+                }
+            });
         }
-        let vm_problem = match &outcome.exit {
-            VmExit::Program(_) => None,
-            VmExit::Timeout => Some(format!(
-                "VM run timed out after {} (console: {})",
-                secs(opts.timeout),
-                outcome.console_log.display()
-            )),
-            VmExit::Failed(why) => Some(why.clone()),
-        };
-        if let Some(p) = &vm_problem {
-            eprintln!("vmtest: [{tag}] {p}");
-        }
-        match &bins {
-            None => {
-                let code = match outcome.exit {
-                    VmExit::Program(c) => c,
-                    VmExit::Timeout => 124,
-                    VmExit::Failed(_) => 125,
-                };
-                eprintln!(
-                    "vmtest: [{tag}] guest uname -r: {uname}; exit status {code}; prepare {}, VM {}",
-                    secs(prepare),
-                    secs(outcome.elapsed)
-                );
+    });
+
+    let mut reports = Vec::new();
+    let mut exit_code = 0;
+    for slot in results {
+        let finished = slot
+            .into_inner()
+            .map_err(|_| "a VM thread panicked".to_string())?
+            .ok_or("a VM run did not report")??;
+        match finished {
+            Finished::Status(code) => {
                 if code != 0 && exit_code == 0 {
                     exit_code = code;
                 }
             }
-            Some(bins) => {
-                let report = KernelReport::new(
-                    series.name,
-                    &uname,
-                    collect(bins, &lines, vm_problem.as_deref()),
-                    prepare,
-                    outcome.elapsed,
-                );
-                report.print_summary();
-                if report.failed() > 0 {
+            Finished::Report(r) => {
+                if r.failed() > 0 {
                     exit_code = 1;
                 }
-                reports.push(report);
+                reports.push(r);
             }
         }
     }
@@ -478,6 +465,87 @@ fn run(opts: &Options) -> Result<i32> {
     }
     eprintln!("vmtest: total {}", secs(total.elapsed()));
     Ok(exit_code)
+}
+
+/// Boots one prepared kernel and runs the command file.
+fn run_kernel(
+    p: &Prepared,
+    tools: &Tools,
+    bins: Option<&[TestBinary]>,
+    opts: &Options,
+) -> Result<Finished> {
+    let tag = p.series.name;
+    let vm = VmConfig {
+        mem: opts.mem.clone(),
+        accel: opts.accel.clone(),
+        timeout: opts.timeout,
+        append: opts.append.clone(),
+    };
+    eprintln!(
+        "vmtest: [{tag}] booting {} (prepared in {})",
+        p.kernel.abi,
+        secs(p.prepare)
+    );
+    let mut lines: Vec<String> = Vec::new();
+    let mut started = Instant::now();
+    let mut on_line = |l: &str| match bins {
+        None => println!("{l}"),
+        Some(bins) => {
+            progress(tag, bins, l, opts.verbose, &mut started);
+            lines.push(l.to_string());
+        }
+    };
+    let outcome = qemu::run(
+        tools,
+        &p.kernel,
+        &p.initrd,
+        &p.cmd_file,
+        &p.rundir,
+        &vm,
+        &mut on_line,
+    )?;
+    let uname = outcome.uname.clone().unwrap_or_else(|| "?".into());
+    if !outcome.stderr.trim().is_empty() && (bins.is_none() || opts.verbose) {
+        eprint!("{}", outcome.stderr);
+    }
+    let vm_problem = match &outcome.exit {
+        VmExit::Program(_) => None,
+        VmExit::Timeout => Some(format!(
+            "VM run timed out after {} (console: {})",
+            secs(opts.timeout),
+            outcome.console_log.display()
+        )),
+        VmExit::Failed(why) => Some(why.clone()),
+    };
+    if let Some(problem) = &vm_problem {
+        eprintln!("vmtest: [{tag}] {problem}");
+    }
+    Ok(match bins {
+        None => {
+            let code = match outcome.exit {
+                VmExit::Program(c) => c,
+                VmExit::Timeout => 124,
+                VmExit::Failed(_) => 125,
+            };
+            eprintln!(
+                "vmtest: [{tag}] guest uname -r: {uname}; exit status {code}; prepare {}, VM {}",
+                secs(p.prepare),
+                secs(outcome.elapsed)
+            );
+            Finished::Status(code)
+        }
+        Some(bins) => {
+            let report = KernelReport::new(
+                tag,
+                &uname,
+                collect(bins, &lines, vm_problem.as_deref()),
+                p.prepare,
+                outcome.elapsed,
+            );
+            print!("{}", report.summary());
+            Finished::Report(report)
+        }
+    })
 }
 
 /// Serializes cache preparation between concurrent vmtest processes (released on drop).
