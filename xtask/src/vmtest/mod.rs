@@ -39,6 +39,8 @@ usage: cargo xtask vmtest [OPTIONS] [-- COMMAND [ARGS...]]
 Boots Debian kernels under QEMU (TCG) with the host's / shared read-only and runs tests inside.
 Without COMMAND: builds the kernel test binaries and reports passed/failed/skipped per kernel.
 With COMMAND: runs that host command in each guest (e.g. target/debug/deps/foo-HASH --test-threads=1).
+As a cargo runner: CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=\"$PWD/target/debug/xtask vmtest
+--kernel 6.1 --\" cargo test -p oxbpf-tests --test vm_guest
 
 options:
   --kernel K          5.10, 6.1, 6.12, 7.2 or all; repeat or separate with commas (default: all)
@@ -57,7 +59,8 @@ options:
 environment:
   VMTEST_CACHE        cache directory (default: <target dir>/vmtest)
   VMTEST_ENV          names of further environment variables to pass into the guest
-                      (RUST_*, LIBBPF_*, OXBPF_* and PATH/HOME are always passed)
+                      (RUST_*, LIBBPF_*, OXBPF_* and PATH/HOME are always passed, and
+                      CARGO_* when running as a cargo runner)
   VMTEST_APT_MAX_AGE  seconds before the private apt lists are refreshed (default: 86400)";
 
 /// Parsed command line.
@@ -289,6 +292,9 @@ fn environment_lines(series: &Series) -> String {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
+    // As a cargo runner (`CARGO_TARGET_<triple>_RUNNER="target/debug/xtask vmtest --"`), the CARGO_*
+    // variables are the test's and go along; under `cargo xtask` they describe xtask itself.
+    let as_runner = std::env::var("CARGO_PKG_NAME").is_ok_and(|p| p != "xtask");
     let mut s = String::new();
     for (k, v) in std::env::vars_os() {
         let (Some(k), v) = (k.to_str(), v) else {
@@ -297,6 +303,7 @@ fn environment_lines(series: &Series) -> String {
         let pass = ["RUST_", "LIBBPF_", "OXBPF_"]
             .iter()
             .any(|p| k.starts_with(p))
+            || (as_runner && k.starts_with("CARGO_"))
             || ["PATH", "HOME", "LANG", "CARGO_TARGET_DIR"].contains(&k)
             || extra.iter().any(|e| e == k);
         if pass {
