@@ -255,7 +255,15 @@ fn run(opts: &Options) -> Result<i32> {
             let apt = series.apt(&cache, &mirrors)?;
             apt.ensure_fresh()?;
             let abi = series.resolve(&apt)?;
-            Kernel::prepare(&cache, &apt, &abi)?
+            match Kernel::prepare(&cache, &apt, &abi) {
+                Ok(k) => k,
+                // The archive drops superseded ABIs; with fresh lists the series resolves anew.
+                Err(e) => {
+                    eprintln!("vmtest: [{}] {e}; refreshing the lists", series.name);
+                    apt.update()?;
+                    Kernel::prepare(&cache, &apt, &series.resolve(&apt)?)?
+                }
+            }
         };
         // Per process, so that concurrent runs (a developer and CI) do not share files.
         let rundir = cache
