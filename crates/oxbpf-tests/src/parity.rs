@@ -83,18 +83,22 @@ pub fn oxbpf_load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
     Ok(out)
 }
 
-/// Asserts that libbpf and oxbpf agree on every program of `path`: same set of programs, same verdict,
-/// same tag and xlated length. Panics with a per-program table otherwise.
-pub fn assert_tag_parity(path: &Path) -> Parity {
-    let libbpf =
-        libbpf_ref::load(path).unwrap_or_else(|e| panic!("libbpf: {}: {e}", path.display()));
-    let oxbpf = oxbpf_load(path).unwrap_or_else(|e| panic!("oxbpf: {}: {e}", path.display()));
-    let mut problems = Vec::new();
-    for l in &libbpf {
-        match oxbpf.iter().find(|o| o.name == l.name) {
-            None => problems.push(format!("{}: libbpf has it, oxbpf does not", l.name)),
-            Some(o) => {
-                if (o.loaded, o.tag, o.xlated_len) != (l.loaded, l.tag, l.xlated_len) {
+impl Parity {
+    /// Loads `path` with both loaders and compares them.
+    pub fn of(path: &Path) -> Result<Parity, String> {
+        let libbpf = libbpf_ref::load(path).map_err(|e| format!("libbpf: {e}"))?;
+        let oxbpf = oxbpf_load(path).map_err(|e| format!("oxbpf: {e}"))?;
+        Ok(Parity { libbpf, oxbpf })
+    }
+
+    /// Every disagreement, one line each: a program only one loader has, or a different verdict, tag
+    /// or xlated length. Empty means parity.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for l in &self.libbpf {
+            match self.oxbpf.iter().find(|o| o.name == l.name) {
+                None => problems.push(format!("{}: libbpf has it, oxbpf does not", l.name)),
+                Some(o) if (o.loaded, o.tag, o.xlated_len) != (l.loaded, l.tag, l.xlated_len) => {
                     problems.push(format!(
                         "{}: libbpf loaded={} tag={} len={:?} | oxbpf loaded={} tag={} len={:?} err={:?}",
                         l.name,
@@ -105,23 +109,32 @@ pub fn assert_tag_parity(path: &Path) -> Parity {
                         hex(o.tag),
                         o.xlated_len,
                         o.error
-                    ));
+                    ))
                 }
+                Some(_) => {}
             }
         }
-    }
-    for o in &oxbpf {
-        if !libbpf.iter().any(|l| l.name == o.name) {
-            problems.push(format!("{}: oxbpf has it, libbpf does not", o.name));
+        for o in &self.oxbpf {
+            if !self.libbpf.iter().any(|l| l.name == o.name) {
+                problems.push(format!("{}: oxbpf has it, libbpf does not", o.name));
+            }
         }
+        problems
     }
+}
+
+/// Asserts that libbpf and oxbpf agree on every program of `path`: same set of programs, same verdict,
+/// same tag and xlated length. Panics with a per-program table otherwise.
+pub fn assert_tag_parity(path: &Path) -> Parity {
+    let parity = Parity::of(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let problems = parity.problems();
     assert!(
         problems.is_empty(),
         "tag parity failed for {}:\n{}",
         path.display(),
         problems.join("\n")
     );
-    Parity { libbpf, oxbpf }
+    parity
 }
 
 /// A tag as 16 lowercase hex digits, or `-`.

@@ -97,3 +97,8 @@ fn global_data_is_mmapped_and_rodata_frozen() {
         ".rodata is frozen"
     );
 }
+
+#[test]
+fn tag_parity_every_sec_family() {
+    parity_of("obj_sections");
+}

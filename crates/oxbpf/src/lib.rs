@@ -31,6 +31,7 @@ pub mod object;
 pub mod program;
 
 pub mod attach;
+pub mod link;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use object::{Object, OpenObject};

@@ -50,6 +50,7 @@ pub struct OpenObject {
     kconfig: Option<String>,
     btf_custom_path: Option<PathBuf>,
     log_level: u32,
+    reused: Vec<(String, Arc<MapHandle>)>,
 }
 
 /// A loaded program (or an entry program that was not loaded because autoload was off).
@@ -91,6 +92,7 @@ impl Object {
             kconfig: None,
             btf_custom_path: None,
             log_level: 0,
+            reused: Vec::new(),
         })
     }
 
@@ -109,6 +111,7 @@ impl Object {
             kconfig: None,
             btf_custom_path: None,
             log_level: 0,
+            reused: Vec::new(),
         })
     }
 
@@ -250,6 +253,30 @@ impl OpenObject {
         p.autoload = autoload;
         Ok(())
     }
+    /// Sets the kernel function an attach-BTF program (fentry, fexit, lsm, tp_btf, iter, ...)
+    /// targets, overriding its section name (libbpf's `bpf_program__set_attach_target` with no
+    /// target program).
+    pub fn set_attach_target(&mut self, prog: &str, target: &str) -> Result<()> {
+        let p = self
+            .program_mut(prog)
+            .ok_or_else(|| Error::not_found(format!("no program '{prog}'")))?;
+        p.attach_target = Some(target.to_string());
+        Ok(())
+    }
+    /// Uses an existing map instead of creating `name` (libbpf's `bpf_map__reuse_fd`); its type
+    /// and sizes replace the definition's.
+    pub fn reuse_map(&mut self, name: &str, map: MapHandle) -> Result<()> {
+        let m = self
+            .map_mut(name)
+            .ok_or_else(|| Error::not_found(format!("no map '{name}'")))?;
+        m.map_type = map.map_type().map_or(m.map_type, |t| t.as_u32());
+        m.key_size = map.key_size();
+        m.value_size = map.value_size();
+        m.max_entries = map.max_entries();
+        m.map_flags = map.map_flags();
+        self.reused.push((name.to_string(), Arc::new(map)));
+        Ok(())
+    }
     /// Extra Kconfig lines (`CONFIG_FOO=y\n...`) consulted before the system config.
     pub fn set_kconfig(&mut self, kconfig: impl Into<String>) {
         self.kconfig = Some(kconfig.into());
@@ -295,6 +322,8 @@ impl OpenObject {
 struct Loader {
     open: OpenObject,
     vmlinux: Option<Arc<Btf>>,
+    /// Pins made by this load, removed again if the load fails.
+    pinned: Vec<PathBuf>,
 }
 
 fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSection>) {
@@ -362,6 +391,7 @@ impl Loader {
         Loader {
             open,
             vmlinux: None,
+            pinned: Vec::new(),
         }
     }
 
@@ -392,17 +422,26 @@ impl Loader {
         let linked = self.link_programs()?;
         // BTF into the kernel.
         let btf_fd = self.load_btf();
-        // Maps.
-        let mut maps = self.create_maps(btf_fd.as_ref())?;
-        // Data relocations and program loads.
-        let programs = self.load_programs(&linked, &ext_values, &maps, btf_fd.as_ref())?;
-        init_prog_array_slots(&mut maps, &programs)?;
-        Ok(Object {
-            name: self.open.spec.name.clone(),
-            programs,
-            maps,
-            btf_fd,
-        })
+        // Maps, then data relocations and program loads; pins made here are undone on failure.
+        let r = self.create_maps(btf_fd.as_ref()).and_then(|mut maps| {
+            let programs = self.load_programs(&linked, &ext_values, &maps, btf_fd.as_ref())?;
+            init_prog_array_slots(&mut maps, &programs)?;
+            Ok((maps, programs))
+        });
+        match r {
+            Ok((maps, programs)) => Ok(Object {
+                name: self.open.spec.name.clone(),
+                programs,
+                maps,
+                btf_fd,
+            }),
+            Err(e) => {
+                for p in &self.pinned {
+                    let _ = std::fs::remove_file(p);
+                }
+                Err(e)
+            }
+        }
     }
 
     fn resolve_externs(&mut self) -> Result<Vec<ExternValue>> {
@@ -569,10 +608,10 @@ impl Loader {
         }
     }
 
-    fn create_maps(&self, btf_fd: Option<&OwnedFd>) -> Result<Vec<Map>> {
-        let spec = &self.open.spec;
-        let mut maps: Vec<Map> = Vec::with_capacity(spec.maps.len());
-        for m in &spec.maps {
+    fn create_maps(&mut self, btf_fd: Option<&OwnedFd>) -> Result<Vec<Map>> {
+        let specs = self.open.spec.maps.clone();
+        let mut maps: Vec<Map> = Vec::with_capacity(specs.len());
+        for m in &specs {
             if !m.autocreate {
                 crate::log::debug(format_args!("map '{}': skipped auto-creating...", m.name));
                 maps.push(Map {
@@ -582,9 +621,17 @@ impl Loader {
                 });
                 continue;
             }
-            let created = create_map(m, btf_fd)
-                .with_context(|| format!("map '{}': failed to create", m.name))?;
-            let (handle, reused) = created;
+            let preset = self
+                .open
+                .reused
+                .iter()
+                .find(|(n, _)| *n == m.name)
+                .map(|(_, h)| h.try_clone());
+            let (handle, reused) = match preset {
+                Some(h) => (h.with_context(|| format!("map '{}': reuse", m.name))?, true),
+                None => create_map(m, btf_fd)
+                    .with_context(|| format!("map '{}': failed to create", m.name))?,
+            };
             let mut map = Map {
                 spec: m.clone(),
                 handle: Some(handle),
@@ -595,25 +642,21 @@ impl Loader {
                     populate_internal(&mut map)?;
                 }
                 if m.is_map_in_map() && !m.init_slots.is_empty() {
-                    init_map_in_map_slots(&map, &maps, &spec.maps)?;
+                    init_map_in_map_slots(&map, &maps, &specs)?;
                 }
             }
-            if let (Pinning::ByName | Pinning::None, Some(path)) = (m.pinning, &m.pin_path) {
-                if !reused {
-                    if let Some(h) = &map.handle {
-                        h.pin(path).with_context(|| {
-                            format!(
-                                "map '{}': failed to auto-pin at '{}'",
-                                m.name,
-                                path.display()
-                            )
-                        })?;
-                    }
-                }
+            if let (Some(path), false, Some(h)) = (&m.pin_path, reused, &map.handle) {
+                h.pin(path).with_context(|| {
+                    format!(
+                        "map '{}': failed to auto-pin at '{}'",
+                        m.name,
+                        path.display()
+                    )
+                })?;
+                self.pinned.push(path.clone());
             }
             maps.push(map);
         }
-        // Map-in-map slots that point at maps created later in the object.
         Ok(maps)
     }
 
@@ -746,7 +789,11 @@ impl Loader {
         }
         let mut attach_btf_id = 0;
         if flags.contains(SecFlags::ATTACH_BTF) {
-            let Some(target) = sections::attach_target(&p.section) else {
+            let Some(target) = p
+                .attach_target
+                .as_deref()
+                .or_else(|| sections::attach_target(&p.section))
+            else {
                 return Err(Error::invalid(format!(
                     "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
                 )));

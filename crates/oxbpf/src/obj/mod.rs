@@ -166,7 +166,7 @@ impl ObjectSpec {
             None => Vec::new(),
         };
         let arena_map_idx = maps.iter().position(|m| m.map_type == maps::MAP_TYPE_ARENA);
-        maps.extend(datasec::global_data_maps(&elf, &name));
+        maps.extend(datasec::global_data_maps(&elf, &name)?);
         let kconfig_size = externs
             .iter()
             .rev()

@@ -45,6 +45,9 @@ pub struct ProgramSpec {
     pub prog_flags: u32,
     /// Relocations against this function's instructions, sorted by instruction.
     pub relocs: Vec<Reloc>,
+    /// Attach target set by the user (`bpf_program__set_attach_target`), overriding the one
+    /// written in the section name: a kernel function (`"do_unlinkat"`, `"module:func"`).
+    pub attach_target: Option<String>,
 }
 
 impl ProgramSpec {
@@ -134,6 +137,7 @@ pub fn collect(elf: &Elf, defs: &SecDefs) -> Result<Vec<ProgramSpec>> {
                 sec_def,
                 prog_flags: 0,
                 relocs: Vec::new(),
+                attach_target: None,
             });
         }
     }

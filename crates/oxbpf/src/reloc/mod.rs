@@ -1,6 +1,7 @@
 //! Pure relocation: subprogram calls, map and global data references, externs, CO-RE.
 
 pub mod calls;
+pub mod core;
 pub mod data;
 
 use crate::btf::{Btf, CoreRelo};
