@@ -1041,6 +1041,15 @@ impl Loader {
                         if let Some(s) = summary {
                             err = err.context(s);
                         }
+                        if err.verifier_log().is_none() {
+                            // EPERM without a verifier log on fentry/fexit/fmod_ret/LSM/freplace: the
+                            // kernel refuses trampolines; say so instead of a bare errno.
+                            err = crate::attach::tracing::explain_load_refusal(
+                                err,
+                                p.prog_type,
+                                expected_attach_type,
+                            );
+                        }
                         return Err(err.context(format!("prog '{name}': failed to load")));
                     }
                 }
