@@ -3,7 +3,9 @@
 # Idempotent, quiet when everything is already there, needs no stdin. Run as root.
 set -euo pipefail
 
-need_pkgs=(clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config bpftool iproute2 systemtap-sdt-dev make gcc)
+# xdp-tools and xdp-tests ship clang-built BPF objects: third-party input for the tag-parity tests.
+need_pkgs=(clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config bpftool iproute2 systemtap-sdt-dev make gcc
+    xdp-tools xdp-tests)
 
 missing=()
 for p in "${need_pkgs[@]}"; do

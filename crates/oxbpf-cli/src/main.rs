@@ -1,4 +1,8 @@
-//! `oxbpf`: check BPF objects, dump BTF, generate skeletons, list kernel BPF objects.
+//! `oxbpf`: check BPF objects, dump BTF, generate headers and skeletons, list kernel BPF objects.
+
+mod btf;
+mod kernel_objects;
+mod object;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,6 +23,36 @@ enum Command {
     /// Work with BPF object files (.bpf.o).
     #[command(subcommand)]
     Object(ObjectCmd),
+    /// BPF programs loaded in the running kernel.
+    #[command(subcommand)]
+    Prog(ListCmd),
+    /// BPF maps in the running kernel.
+    #[command(subcommand)]
+    Map(ListCmd),
+    /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
+    #[command(subcommand)]
+    Btf(btf::BtfCmd),
+    /// Generate files: the BPF-side C headers (skeletons later).
+    #[command(subcommand)]
+    Gen(GenCmd),
+}
+
+#[derive(Subcommand)]
+enum ListCmd {
+    /// List all of them.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one, by kernel id.
+    Show {
+        /// The kernel id.
+        id: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -34,12 +68,50 @@ enum ObjectCmd {
     },
 }
 
+#[derive(Subcommand)]
+enum GenCmd {
+    /// Write oxbpf's BPF-side headers to DIR/bpf/ (bpf_helpers.h, ...); compile with `-I DIR`.
+    Headers {
+        /// Destination directory (created if missing).
+        dir: std::path::PathBuf,
+    },
+}
+
+fn list(kind: kernel_objects::Kind, cmd: ListCmd) -> ExitCode {
+    match cmd {
+        ListCmd::List { json } => kernel_objects::run(kind, None, json),
+        ListCmd::Show { id, json } => kernel_objects::run(kind, Some(id), json),
+    }
+}
+
+fn gen_headers(dir: &std::path::Path) -> ExitCode {
+    match oxbpf_gen::write_headers(dir) {
+        Ok(paths) => {
+            for p in paths {
+                println!("{}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("oxbpf: gen headers: writing to {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Object(ObjectCmd::Check { .. }) => {
-            eprintln!("oxbpf: object check: the object loader is not built yet (issue 6)");
-            ExitCode::from(1)
-        }
+        Command::Object(ObjectCmd::Check { json, objects }) => object::run(&objects, json),
+        Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
+        Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
+        Command::Btf(cmd) => match btf::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oxbpf: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Gen(GenCmd::Headers { dir }) => gen_headers(&dir),
     }
 }

@@ -13,23 +13,92 @@ pub struct Parity {
     pub oxbpf: Vec<ProgVerdict>,
 }
 
-/// Loads `path` with oxbpf, with the same whole-then-single strategy as [`libbpf_ref::load`].
-pub fn oxbpf_load(_path: &Path) -> Result<Vec<ProgVerdict>, String> {
-    Err("the oxbpf object loader does not exist yet (issue 6)".into())
+fn oxbpf_verdict(
+    p: &oxbpf::object::Program,
+    mode: &'static str,
+    err: Option<String>,
+) -> ProgVerdict {
+    let info = p.info().ok();
+    ProgVerdict {
+        name: p.name().to_string(),
+        section: p.section().to_string(),
+        loaded: info.is_some(),
+        tag: info.as_ref().map(|i| i.tag),
+        xlated_len: info.as_ref().map(|i| i.xlated_prog_len),
+        error: if info.is_some() { None } else { err },
+        mode,
+    }
 }
 
-/// Asserts that libbpf and oxbpf agree on every program of `path`: same set of programs, same verdict,
-/// same tag and xlated length. Panics with a per-program table otherwise.
-pub fn assert_tag_parity(path: &Path) -> Parity {
-    let libbpf =
-        libbpf_ref::load(path).unwrap_or_else(|e| panic!("libbpf: {}: {e}", path.display()));
-    let oxbpf = oxbpf_load(path).unwrap_or_else(|e| panic!("oxbpf: {}: {e}", path.display()));
-    let mut problems = Vec::new();
-    for l in &libbpf {
-        match oxbpf.iter().find(|o| o.name == l.name) {
-            None => problems.push(format!("{}: libbpf has it, oxbpf does not", l.name)),
-            Some(o) => {
-                if (o.loaded, o.tag, o.xlated_len) != (l.loaded, l.tag, l.xlated_len) {
+/// Loads `path` with oxbpf, with the same whole-then-single strategy as [`libbpf_ref::load`]: the
+/// whole object with default autoload; if that fails, each autoload program alone (fresh open, all
+/// others off). One verdict per autoload program.
+pub fn oxbpf_load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
+    let open = oxbpf::Object::open_file(path).map_err(|e| format!("open: {e}"))?;
+    let autoload: Vec<String> = open
+        .spec()
+        .entry_programs()
+        .filter(|p| p.autoload)
+        .map(|p| p.name.clone())
+        .collect();
+    let section_of = |name: &str| {
+        open.spec()
+            .program(name)
+            .map(|p| p.section.clone())
+            .unwrap_or_default()
+    };
+    let sections: Vec<String> = autoload.iter().map(|n| section_of(n)).collect();
+    if let Ok(obj) = open.clone().load() {
+        return Ok(obj
+            .programs()
+            .iter()
+            .filter(|p| autoload.iter().any(|a| a == p.name()))
+            .map(|p| oxbpf_verdict(p, "whole", None))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for (want, section) in autoload.iter().zip(sections) {
+        let mut one = open.clone();
+        for p in one.spec_mut().programs.iter_mut().filter(|p| !p.is_subprog) {
+            p.autoload = p.name == *want;
+        }
+        match one.load() {
+            Ok(obj) => {
+                let p = obj
+                    .program(want)
+                    .ok_or_else(|| format!("program '{want}' missing after load"))?;
+                out.push(oxbpf_verdict(p, "single", None));
+            }
+            Err(e) => out.push(ProgVerdict {
+                name: want.clone(),
+                section,
+                loaded: false,
+                tag: None,
+                xlated_len: None,
+                error: Some(format!("load: {e}")),
+                mode: "single",
+            }),
+        }
+    }
+    Ok(out)
+}
+
+impl Parity {
+    /// Loads `path` with both loaders and compares them.
+    pub fn of(path: &Path) -> Result<Parity, String> {
+        let libbpf = libbpf_ref::load(path).map_err(|e| format!("libbpf: {e}"))?;
+        let oxbpf = oxbpf_load(path).map_err(|e| format!("oxbpf: {e}"))?;
+        Ok(Parity { libbpf, oxbpf })
+    }
+
+    /// Every disagreement, one line each: a program only one loader has, or a different verdict, tag
+    /// or xlated length. Empty means parity.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for l in &self.libbpf {
+            match self.oxbpf.iter().find(|o| o.name == l.name) {
+                None => problems.push(format!("{}: libbpf has it, oxbpf does not", l.name)),
+                Some(o) if (o.loaded, o.tag, o.xlated_len) != (l.loaded, l.tag, l.xlated_len) => {
                     problems.push(format!(
                         "{}: libbpf loaded={} tag={} len={:?} | oxbpf loaded={} tag={} len={:?} err={:?}",
                         l.name,
@@ -40,23 +109,32 @@ pub fn assert_tag_parity(path: &Path) -> Parity {
                         hex(o.tag),
                         o.xlated_len,
                         o.error
-                    ));
+                    ))
                 }
+                Some(_) => {}
             }
         }
-    }
-    for o in &oxbpf {
-        if !libbpf.iter().any(|l| l.name == o.name) {
-            problems.push(format!("{}: oxbpf has it, libbpf does not", o.name));
+        for o in &self.oxbpf {
+            if !self.libbpf.iter().any(|l| l.name == o.name) {
+                problems.push(format!("{}: oxbpf has it, libbpf does not", o.name));
+            }
         }
+        problems
     }
+}
+
+/// Asserts that libbpf and oxbpf agree on every program of `path`: same set of programs, same verdict,
+/// same tag and xlated length. Panics with a per-program table otherwise.
+pub fn assert_tag_parity(path: &Path) -> Parity {
+    let parity = Parity::of(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let problems = parity.problems();
     assert!(
         problems.is_empty(),
         "tag parity failed for {}:\n{}",
         path.display(),
         problems.join("\n")
     );
-    Parity { libbpf, oxbpf }
+    parity
 }
 
 /// A tag as 16 lowercase hex digits, or `-`.

@@ -27,6 +27,11 @@ pub mod kernel;
 pub mod sys;
 
 pub mod map;
+pub mod object;
 pub mod program;
 
+pub mod attach;
+pub mod link;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use object::{Object, OpenObject};

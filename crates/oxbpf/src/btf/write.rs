@@ -33,7 +33,7 @@ impl Out {
 }
 
 /// The encoded size in bytes of `ty` in the type section.
-pub fn encoded_len(ty: &Type) -> usize {
+pub(crate) fn encoded_len(ty: &Type) -> usize {
     12 + match &ty.kind {
         TypeKind::Int(_) | TypeKind::Var(_) | TypeKind::DeclTag(_) => 4,
         TypeKind::Array(_) => 12,
@@ -132,7 +132,7 @@ impl Btf {
         for t in &self.types {
             encode_type(&mut o, t);
         }
-        o.buf.extend_from_slice(&self.strings);
+        o.buf.extend_from_slice(self.strings.bytes());
         o.buf
     }
 
@@ -148,7 +148,7 @@ impl Btf {
             }
         }
         let start = self.start_str_off;
-        let strings = &self.strings;
+        let strings = self.strings.bytes();
         let dedup = self.str_dedup.get_or_insert_with(|| {
             let mut m = HashMap::new();
             let mut off = 0usize;
@@ -162,8 +162,7 @@ impl Btf {
             return off;
         }
         let off = start + self.strings.len() as u32;
-        self.strings.extend_from_slice(s.as_bytes());
-        self.strings.push(0);
+        self.strings.push_str(s);
         dedup.insert(s.as_bytes().into(), off);
         off
     }
@@ -180,7 +179,7 @@ impl Btf {
             return m.get(s.as_bytes()).copied();
         }
         let mut off = 0usize;
-        for chunk in self.strings.split(|&b| b == 0) {
+        for chunk in self.strings.bytes().split(|&b| b == 0) {
             if chunk == s.as_bytes() {
                 return Some(self.start_str_off + off as u32);
             }

@@ -1,1 +1,7 @@
 //! Host facts, discovered once per process: kernel version, kconfig, kallsyms, BTF location, features.
+
+pub mod features;
+pub mod kallsyms;
+pub mod kconfig;
+pub mod version;
+pub mod vmlinux;

@@ -127,7 +127,7 @@ pub struct CoreOutcome {
     /// The instruction was replaced by the poison call.
     pub poisoned: bool,
     /// For a poisoned instruction, why, in words, with the access: "struct inet_sock has no field
-    /// freebind on this kernel (CO-RE relocation <byte_off> [7] struct inet_sock.freebind (0:3 @ offset 12))".
+    /// freebind on this kernel (CO-RE relocation <byte_off> \[7\] struct inet_sock.freebind (0:3 @ offset 12))".
     pub failure: Option<String>,
 }
 

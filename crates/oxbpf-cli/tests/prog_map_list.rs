@@ -1,0 +1,78 @@
+//! `oxbpf prog show` / `oxbpf map show` report what the kernel says about objects oxbpf created.
+
+use oxbpf::insn::{reg::R0, Insn};
+use oxbpf::map::{MapHandle, MapType};
+use oxbpf::program::{ProgLoadOpts, ProgramHandle, ProgramType};
+use oxbpf::sys::bpf::MapCreateOpts;
+use std::process::Command;
+
+fn oxbpf(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn prog_and_map_show_report_kernel_facts() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: not root: cannot load programs");
+        return;
+    }
+    let prog = ProgramHandle::load(
+        ProgramType::SocketFilter,
+        Some("cli_list"),
+        "GPL",
+        &[Insn::mov64_imm(R0, 0), Insn::exit()],
+        &ProgLoadOpts::default(),
+    )
+    .unwrap();
+    let info = prog.info().unwrap();
+    let (ok, out) = oxbpf(&["prog", "show", &info.id.to_string(), "--json"]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["id"], info.id);
+    assert_eq!(v["type"], "socket_filter");
+    assert_eq!(v["name"], "cli_list");
+    assert_eq!(v["tag"], info.tag_hex());
+
+    let (ok, out) = oxbpf(&["prog", "list"]);
+    assert!(ok);
+    assert!(
+        out.contains(&format!(
+            "{}: socket_filter  name cli_list  tag {}",
+            info.id,
+            info.tag_hex()
+        )),
+        "{out}"
+    );
+
+    let map = MapHandle::create(
+        MapType::Hash,
+        Some("cli_map"),
+        8,
+        16,
+        32,
+        &MapCreateOpts::default(),
+    )
+    .unwrap();
+    let id = map.id().unwrap();
+    let (ok, out) = oxbpf(&["map", "show", &id.to_string(), "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (
+            v["type"].as_str(),
+            v["key_size"].as_u64(),
+            v["value_size"].as_u64()
+        ),
+        (Some("hash"), Some(8), Some(16))
+    );
+    assert_eq!(v["max_entries"], 32);
+
+    drop(prog);
+    let (ok, _) = oxbpf(&["prog", "show", &info.id.to_string()]);
+    assert!(!ok, "a freed program id must be an error");
+}
