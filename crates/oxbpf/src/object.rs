@@ -34,8 +34,10 @@ use crate::obj::sections::{self, SecFlags};
 use crate::obj::{MapSpec, ObjectSpec, OpenOptions};
 use crate::program::{load_with_growing_log, ProgramHandle, ProgramInfo};
 use crate::reloc::calls::{self, CallCtx, ExtSection, LinkedProgram};
+use crate::reloc::core::{
+    fixup_verifier_log, poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
+};
 use crate::reloc::data::{self, DataCtx, ExternValue};
-use crate::reloc::CoreReloAt;
 use crate::sys::bpf::{self as sysbpf, MapCreateOpts, ProgLoadOpts};
 use crate::sys::mmap::Mmap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -345,6 +347,8 @@ impl OpenObject {
 struct Loader {
     open: OpenObject,
     vmlinux: Option<Arc<Btf>>,
+    /// What each CO-RE relocation did, per function (index into the spec's programs).
+    core: Vec<Vec<CoreOutcome>>,
     /// Pins made by this load, removed again if the load fails.
     pinned: Vec<PathBuf>,
 }
@@ -414,6 +418,7 @@ impl Loader {
         Loader {
             open,
             vmlinux: None,
+            core: Vec::new(),
             pinned: Vec::new(),
         }
     }
@@ -550,6 +555,9 @@ impl Loader {
         Ok(out)
     }
 
+    /// CO-RE, as libbpf's `bpf_object__relocate_core`: records in `.BTF.ext` order, on each
+    /// autoloaded function's own instructions, with one relocator (one candidate cache) for the
+    /// whole object. What each relocation did is kept to explain poisoned instructions later.
     fn relocate_core(&mut self) -> Result<()> {
         let spec = &self.open.spec;
         let (Some(ext), Some(_)) = (&spec.btf_ext, &spec.btf) else {
@@ -559,6 +567,14 @@ impl Loader {
             return Ok(());
         }
         let target = self.vmlinux()?;
+        let targets = if self.open.btf_custom_path.is_some() {
+            CoreTargets::custom(TargetBtf::shared("custom", &target))
+        } else {
+            let vmlinux = TargetBtf::shared("vmlinux", &target);
+            let base = vmlinux.clone();
+            CoreTargets::new(vmlinux)
+                .with_module_loader(move || crate::kernel::module_btf::module_btfs(&base))
+        };
         let spec = &mut self.open.spec;
         let local = spec
             .btf
@@ -568,7 +584,8 @@ impl Loader {
             .btf_ext
             .as_ref()
             .ok_or_else(|| Error::invalid("CO-RE needs .BTF.ext"))?;
-        let mut per_prog: Vec<Vec<CoreReloAt>> = vec![Vec::new(); spec.programs.len()];
+        let mut core = CoreRelocator::new(local, &targets);
+        let mut outcomes = vec![Vec::new(); spec.programs.len()];
         for s in &ext.core_relos {
             let Some(sec_idx) = spec.elf.sections.iter().position(|x| x.name == s.name) else {
                 continue;
@@ -581,30 +598,52 @@ impl Loader {
                     )));
                 }
                 let insn = r.insn_off as usize / 8;
+                // Records of eliminated weak subprograms have no function: skipped, as libbpf.
                 let Some(p) = crate::obj::programs::find_by_sec_insn(&spec.programs, sec_idx, insn)
                 else {
                     continue;
                 };
-                if !spec.programs[p].autoload {
+                let prog = &mut spec.programs[p];
+                if !prog.autoload {
                     continue;
                 }
-                let insn_idx = insn - spec.programs[p].sec_insn_off;
-                per_prog[p].push(CoreReloAt {
-                    relo_idx,
-                    insn_idx,
-                    relo: *r,
-                });
+                let insn_idx = insn - prog.sec_insn_off;
+                let o = core
+                    .relocate_bytes(&prog.name, &mut prog.insns, insn_idx, r, relo_idx)
+                    .map_err(|e| e.context("failed to perform CO-RE relocations"))?;
+                outcomes[p].push(o);
             }
         }
-        for (p, relos) in per_prog.iter().enumerate() {
-            if relos.is_empty() {
-                continue;
-            }
-            let prog = &mut spec.programs[p];
-            crate::reloc::apply_core_relos(&prog.name, &mut prog.insns, relos, local, &target)
-                .map_err(|e| e.context("failed to perform CO-RE relocations"))?;
-        }
+        self.core = outcomes;
         Ok(())
+    }
+
+    /// The CO-RE relocation that poisoned instruction `insn` of the linked program `l` (entry
+    /// function `p`), if any.
+    fn poisoned_relo(
+        &self,
+        p: &ProgramSpec,
+        l: &LinkedProgram,
+        insn: usize,
+    ) -> Option<&CoreOutcome> {
+        let progs = &self.open.spec.programs;
+        let entry = progs
+            .iter()
+            .position(|x| x.name == p.name && x.sec_idx == p.sec_idx)?;
+        let (func, off) = if insn < p.insns.len() / 8 {
+            (entry, insn)
+        } else {
+            let (f, start) = l
+                .subprogs
+                .iter()
+                .filter(|(_, start)| *start <= insn)
+                .max_by_key(|(_, start)| *start)?;
+            (*f, insn - start)
+        };
+        self.core
+            .get(func)?
+            .iter()
+            .find(|o| o.insn_idx == off && o.poisoned)
     }
 
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
@@ -1024,6 +1063,13 @@ impl Loader {
                         fd
                     }
                     Err(e) => {
+                        // A poisoned CO-RE relocation: rewrite the log as libbpf does, and say
+                        // which relocation failed and why.
+                        let core =
+                            poisoned_insn_in_log(&log).and_then(|i| self.poisoned_relo(p, l, i));
+                        let log = core
+                            .and_then(|o| fixup_verifier_log(&log, |_| Some(o)))
+                            .unwrap_or(log);
                         let btf = self.open.spec.btf.as_ref();
                         let li = l.line_info.as_ref().map(|(r, b)| (*r, b.as_slice()));
                         let summary = verifier::summarize(&log, btf, li);
@@ -1049,6 +1095,13 @@ impl Loader {
                                 p.prog_type,
                                 expected_attach_type,
                             );
+                        }
+                        if let Some(o) = core {
+                            err = err.context(format!(
+                                "CO-RE relocation #{}: {}",
+                                o.relo_idx,
+                                o.failure.as_deref().unwrap_or("failed")
+                            ));
                         }
                         return Err(err.context(format!("prog '{name}': failed to load")));
                     }
