@@ -106,3 +106,23 @@ fn reuse_an_existing_map() {
         .unwrap();
     assert!(ids.contains(&id), "program uses the reused map");
 }
+
+#[test]
+fn module_btfs_are_split_on_vmlinux() {
+    if !root() {
+        return;
+    }
+    let vmlinux = oxbpf::kernel::vmlinux::vmlinux_btf().unwrap();
+    let mods = oxbpf::kernel::vmlinux::module_btfs().unwrap();
+    // This host may have no module BTF at all; every one found must continue vmlinux's ids.
+    for m in mods.iter() {
+        assert_eq!(
+            m.btf.first_id() as usize,
+            vmlinux.len(),
+            "module '{}'",
+            m.name
+        );
+        assert!(!m.name.is_empty() && m.name != "vmlinux");
+    }
+    println!("{} module BTFs", mods.len());
+}

@@ -344,6 +344,8 @@ impl OpenObject {
 /// Everything the load pipeline carries between steps.
 struct Loader {
     open: OpenObject,
+    /// Module BTF fds this load refers to (kfuncs, ksyms, attach targets in modules).
+    mods: resolve::ModuleFds,
     vmlinux: Option<Arc<Btf>>,
     /// Pins made by this load, removed again if the load fails.
     pinned: Vec<PathBuf>,
@@ -413,6 +415,7 @@ impl Loader {
     fn new(open: OpenObject) -> Self {
         Loader {
             open,
+            mods: resolve::ModuleFds::default(),
             vmlinux: None,
             pinned: Vec::new(),
         }
@@ -513,8 +516,9 @@ impl Loader {
             kallsyms: &crate::kernel::kallsyms::host_kallsyms,
             vmlinux: &|| vm(()),
             kernel_version: crate::kernel::version::kernel_version(),
+            modules: &crate::kernel::vmlinux::module_btfs,
         };
-        let r = resolve::resolve_externs(&spec.externs, &mut kcfg, &host);
+        let r = resolve::resolve_externs(&spec.externs, &mut kcfg, &host, &mut self.mods);
         if let Some(i) = spec.kconfig_map_idx {
             spec.maps[i].data = kcfg;
         }
@@ -954,6 +958,7 @@ impl Loader {
             expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
         }
         let mut attach_btf_id = p.attach_btf_id;
+        let mut attach_obj: Option<u32> = None;
         if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
             let Some(target) = p
                 .attach_target
@@ -965,12 +970,37 @@ impl Loader {
                 )));
             };
             let vm = self.vmlinux()?;
-            attach_btf_id =
-                find_attach_btf_id(&vm, expected_attach_type, target).ok_or_else(|| {
-                    Error::not_found(format!(
-                        "prog '{name}': failed to find kernel BTF type ID of '{target}'"
-                    ))
-                })?;
+            let (module, func) = match target.split_once(':') {
+                Some((m, f)) => (Some(m), f),
+                None => (None, target),
+            };
+            let in_vmlinux = match module {
+                None | Some("vmlinux") => find_attach_btf_id(&vm, expected_attach_type, func),
+                Some(_) => None,
+            };
+            attach_btf_id = match in_vmlinux {
+                Some(id) => id,
+                None => {
+                    // A module's function: its BTF object fd goes with the BTF id.
+                    let mods = crate::kernel::vmlinux::module_btfs()?;
+                    let hit = mods
+                        .iter()
+                        .filter(|m| module.is_none_or(|n| n == m.name))
+                        .find_map(|m| {
+                            find_attach_btf_id(&m.btf, expected_attach_type, func)
+                                .filter(|&id| id >= m.btf.first_id())
+                                .map(|id| (m.id, id))
+                        });
+                    let (obj, id) = hit.ok_or_else(|| {
+                        Error::not_found(format!(
+                            "prog '{name}': failed to find kernel BTF type ID of '{target}'"
+                        ))
+                    })?;
+                    self.mods.fd(obj)?;
+                    attach_obj = Some(obj);
+                    id
+                }
+            };
         }
         let with_btf = btf_fd.is_some() && features::kernel_supports(Feature::BtfFunc);
         let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
@@ -984,7 +1014,10 @@ impl Loader {
             .as_ref()
             .filter(|_| with_btf)
             .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
+        let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
+            attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
+            fd_array: &fd_array,
             expected_attach_type,
             prog_btf_fd: btf_fd.map(|f| f.as_fd()),
             prog_flags,
