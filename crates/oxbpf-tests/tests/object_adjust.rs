@@ -126,3 +126,15 @@ fn module_btfs_are_split_on_vmlinux() {
     }
     println!("{} module BTFs", mods.len());
 }
+
+#[test]
+fn per_program_log_level_keeps_the_verifier_log() {
+    if !root() {
+        return;
+    }
+    let mut open = Object::open_file(fixture("minimal")).unwrap();
+    open.program_mut("handle_write").unwrap().log_level = 2;
+    let obj = open.load().unwrap();
+    let log = obj.program("handle_write").unwrap().log().unwrap();
+    assert!(log.contains("processed"), "{log}");
+}

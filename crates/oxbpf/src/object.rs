@@ -76,6 +76,7 @@ pub struct Program {
     expected_attach_type: u32,
     handle: Option<ProgramHandle>,
     insns: Vec<Insn>,
+    log: Option<String>,
 }
 
 /// A map of a loaded object.
@@ -190,6 +191,10 @@ impl Program {
     /// The loaded program, `None` when autoload was off.
     pub fn handle(&self) -> Option<&ProgramHandle> {
         self.handle.as_ref()
+    }
+    /// The verifier log of a successful load made with a log level (see `ProgramSpec::log_level`).
+    pub fn log(&self) -> Option<&str> {
+        self.log.as_deref()
     }
     /// The instructions submitted to the kernel (empty when not loaded).
     pub fn insns(&self) -> &[Insn] {
@@ -861,6 +866,7 @@ impl Loader {
                     expected_attach_type: p.expected_attach_type,
                     handle: None,
                     insns: Vec::new(),
+                    log: None,
                 });
                 continue;
             };
@@ -890,7 +896,7 @@ impl Loader {
                     p.name
                 ))
             })?;
-            let (handle, expected_attach_type) =
+            let (handle, expected_attach_type, log) =
                 self.load_one(&p, &insns, l, btf_fd, kern_version)?;
             if has_rodata && features::kernel_supports(Feature::ProgBindMap) {
                 for (m, spec) in maps.iter().zip(&self.open.spec.maps) {
@@ -914,6 +920,7 @@ impl Loader {
                 expected_attach_type,
                 handle: Some(handle),
                 insns,
+                log,
             });
         }
         Ok(out)
@@ -926,7 +933,7 @@ impl Loader {
         l: &LinkedProgram,
         btf_fd: Option<&OwnedFd>,
         kern_version: u32,
-    ) -> Result<(ProgramHandle, u32)> {
+    ) -> Result<(ProgramHandle, u32, Option<String>)> {
         let name = &p.name;
         if p.prog_type == 0 {
             return Err(Error::invalid(format!(
@@ -1030,7 +1037,8 @@ impl Loader {
             ..Default::default()
         };
         let license = &self.open.spec.license;
-        let level = self.open.log_level;
+        let level = self.open.log_level | p.log_level;
+        let mut kept_log = None;
         let first = if level == 0 {
             Some(sysbpf::prog_load(
                 p.prog_type,
@@ -1053,6 +1061,7 @@ impl Loader {
                     Ok(fd) => {
                         if level != 0 {
                             crate::log::debug(format_args!("prog '{name}': -- BEGIN PROG LOAD LOG --\n{log}-- END PROG LOAD LOG --"));
+                            kept_log = Some(log);
                         }
                         fd
                     }
@@ -1079,7 +1088,7 @@ impl Loader {
                 }
             }
         };
-        Ok((ProgramHandle::from_fd(fd)?, expected_attach_type))
+        Ok((ProgramHandle::from_fd(fd)?, expected_attach_type, kept_log))
     }
 }
 
