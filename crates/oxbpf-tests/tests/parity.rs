@@ -14,14 +14,8 @@ fn libbpf_reference_loads_minimal() {
     assert!(v[0].xlated_len.unwrap() > 0);
 }
 
-/// Fixtures left out of the all-fixtures parity run, with the reason: fixtures that need CO-RE wait
-/// here until the CO-RE engine lands.
-const EXCLUDED: &[(&str, &str)] = &[
-    (
-        "attach_usdt",
-        "usdt.bpf.h reads pt_regs through CO-RE relocations; include it once the loader implements CO-RE",
-    ),
-];
+/// Fixtures left out of the all-fixtures parity run, with the reason. Empty: every fixture is in.
+const EXCLUDED: &[(&str, &str)] = &[];
 
 #[test]
 fn tag_parity_all_fixtures() {

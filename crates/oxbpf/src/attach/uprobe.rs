@@ -2,7 +2,7 @@
 //!
 //! The target is a binary or library plus a file offset. Offsets come from the ELF symbol tables
 //! ([`elf_sym`](super::elf_sym)); library names (`libc.so.6`, `libc`) are found among the files a process
-//! has mapped, in the dynamic linker's cache, or in the usual directories ([`libpath`](super::libpath)).
+//! has mapped, in the dynamic linker's cache, or in the usual directories ([`super::libpath`]).
 //! A single uprobe is a perf event from the `uprobe` PMU or a tracefs `uprobe_events` definition.
 
 use std::ffi::CString;

@@ -19,8 +19,10 @@ use crate::obj::ObjectSpec;
 use crate::program::load_with_growing_log;
 use crate::program::ProgramHandle;
 use crate::reloc::calls::{self, CallCtx, ExtSection, LinkedProgram};
+use crate::reloc::core::{
+    fixup_verifier_log, poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
+};
 use crate::reloc::data::{self, DataCtx, ExternValue};
-use crate::reloc::CoreReloAt;
 use crate::sys::bpf::{self as sysbpf, ProgLoadOpts};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ pub(super) struct Loader {
     /// Module BTF fds this load refers to (kfuncs, ksyms, attach targets in modules).
     mods: resolve::ModuleFds,
     vmlinux: Option<Arc<Btf>>,
+    /// What each CO-RE relocation did, per function (index into the spec's programs).
+    core: Vec<Vec<CoreOutcome>>,
     /// Pins made by this load, removed again if the load fails.
     pinned: Vec<PathBuf>,
 }
@@ -107,6 +111,7 @@ impl Loader {
             open,
             mods: resolve::ModuleFds::default(),
             vmlinux: None,
+            core: Vec::new(),
             pinned: Vec::new(),
         }
     }
@@ -244,6 +249,9 @@ impl Loader {
         Ok(out)
     }
 
+    /// CO-RE, as libbpf's `bpf_object__relocate_core`: records in `.BTF.ext` order, on each
+    /// autoloaded function's own instructions, with one relocator (one candidate cache) for the
+    /// whole object. What each relocation did is kept to explain poisoned instructions later.
     fn relocate_core(&mut self) -> Result<()> {
         let spec = &self.open.spec;
         let (Some(ext), Some(_)) = (&spec.btf_ext, &spec.btf) else {
@@ -253,6 +261,14 @@ impl Loader {
             return Ok(());
         }
         let target = self.vmlinux()?;
+        let targets = if self.open.btf_custom_path.is_some() {
+            CoreTargets::custom(TargetBtf::shared("custom", &target))
+        } else {
+            let vmlinux = TargetBtf::shared("vmlinux", &target);
+            let base = vmlinux.clone();
+            CoreTargets::new(vmlinux)
+                .with_module_loader(move || crate::kernel::module_btf::module_btfs(&base))
+        };
         let spec = &mut self.open.spec;
         let local = spec
             .btf
@@ -262,7 +278,8 @@ impl Loader {
             .btf_ext
             .as_ref()
             .ok_or_else(|| Error::invalid("CO-RE needs .BTF.ext"))?;
-        let mut per_prog: Vec<Vec<CoreReloAt>> = vec![Vec::new(); spec.programs.len()];
+        let mut core = CoreRelocator::new(local, &targets);
+        let mut outcomes = vec![Vec::new(); spec.programs.len()];
         for s in &ext.core_relos {
             let Some(sec_idx) = spec.elf.sections.iter().position(|x| x.name == s.name) else {
                 continue;
@@ -275,30 +292,52 @@ impl Loader {
                     )));
                 }
                 let insn = r.insn_off as usize / 8;
+                // Records of eliminated weak subprograms have no function: skipped, as libbpf.
                 let Some(p) = crate::obj::programs::find_by_sec_insn(&spec.programs, sec_idx, insn)
                 else {
                     continue;
                 };
-                if !spec.programs[p].autoload {
+                let prog = &mut spec.programs[p];
+                if !prog.autoload {
                     continue;
                 }
-                let insn_idx = insn - spec.programs[p].sec_insn_off;
-                per_prog[p].push(CoreReloAt {
-                    relo_idx,
-                    insn_idx,
-                    relo: *r,
-                });
+                let insn_idx = insn - prog.sec_insn_off;
+                let o = core
+                    .relocate_bytes(&prog.name, &mut prog.insns, insn_idx, r, relo_idx)
+                    .map_err(|e| e.context("failed to perform CO-RE relocations"))?;
+                outcomes[p].push(o);
             }
         }
-        for (p, relos) in per_prog.iter().enumerate() {
-            if relos.is_empty() {
-                continue;
-            }
-            let prog = &mut spec.programs[p];
-            crate::reloc::apply_core_relos(&prog.name, &mut prog.insns, relos, local, &target)
-                .map_err(|e| e.context("failed to perform CO-RE relocations"))?;
-        }
+        self.core = outcomes;
         Ok(())
+    }
+
+    /// The CO-RE relocation that poisoned instruction `insn` of the linked program `l` (entry
+    /// function `p`), if any.
+    fn poisoned_relo(
+        &self,
+        p: &ProgramSpec,
+        l: &LinkedProgram,
+        insn: usize,
+    ) -> Option<&CoreOutcome> {
+        let progs = &self.open.spec.programs;
+        let entry = progs
+            .iter()
+            .position(|x| x.name == p.name && x.sec_idx == p.sec_idx)?;
+        let (func, off) = if insn < p.insns.len() / 8 {
+            (entry, insn)
+        } else {
+            let (f, start) = l
+                .subprogs
+                .iter()
+                .filter(|(_, start)| *start <= insn)
+                .max_by_key(|(_, start)| *start)?;
+            (*f, insn - start)
+        };
+        self.core
+            .get(func)?
+            .iter()
+            .find(|o| o.insn_idx == off && o.poisoned)
     }
 
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
@@ -751,6 +790,13 @@ impl Loader {
                         fd
                     }
                     Err(e) => {
+                        // A poisoned CO-RE relocation: rewrite the log as libbpf does, and say
+                        // which relocation failed and why.
+                        let core =
+                            poisoned_insn_in_log(&log).and_then(|i| self.poisoned_relo(p, l, i));
+                        let log = core
+                            .and_then(|o| fixup_verifier_log(&log, |_| Some(o)))
+                            .unwrap_or(log);
                         let btf = self.open.spec.btf.as_ref();
                         let li = l.line_info.as_ref().map(|(r, b)| (*r, b.as_slice()));
                         let summary = verifier::summarize(&log, btf, li);
@@ -767,6 +813,22 @@ impl Loader {
                         };
                         if let Some(s) = summary {
                             err = err.context(s);
+                        }
+                        if err.verifier_log().is_none() {
+                            // EPERM without a verifier log on fentry/fexit/fmod_ret/LSM/freplace: the
+                            // kernel refuses trampolines; say so instead of a bare errno.
+                            err = crate::attach::tracing::explain_load_refusal(
+                                err,
+                                p.prog_type,
+                                expected_attach_type,
+                            );
+                        }
+                        if let Some(o) = core {
+                            err = err.context(format!(
+                                "CO-RE relocation #{}: {}",
+                                o.relo_idx,
+                                o.failure.as_deref().unwrap_or("failed")
+                            ));
                         }
                         return Err(err.context(format!("prog '{name}': failed to load")));
                     }
