@@ -68,3 +68,12 @@ pub fn open_fds() -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Serialises the kernel tests of one test binary. Hold the guard for the whole test body in every
+/// test of a binary that counts fds ([`open_fds`]): a test running beside it would open fds of its own.
+/// A test that panicked while holding it does not poison the others.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -103,6 +103,18 @@ fn array() {
         "arrays are zero-filled"
     );
     assert_eq!(keys(&m), (0..4).map(u32b).collect::<Vec<_>>());
+    let mut buf = [0u8; 8];
+    assert!(m.lookup_into(&u32b(1), &mut buf, MapFlags::ANY).unwrap());
+    assert_eq!(buf, 11u64.to_ne_bytes());
+    let mut short = [0u8; 4];
+    let err = m
+        .lookup_into(&u32b(1), &mut short, MapFlags::ANY)
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::InvalidInput,
+        "a short buffer is refused before the syscall"
+    );
     let err = m.delete(&u32b(0)).unwrap_err();
     assert_eq!(
         err.errno(),

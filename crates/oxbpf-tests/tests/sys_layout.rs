@@ -410,3 +410,71 @@ fn type_names_match_libbpf() {
         assert_eq!(theirs.as_deref(), Some(t.name()), "{t:?}");
     }
 }
+
+#[test]
+fn link_info_union_offsets_match_bindgen() {
+    // The offsets `BpfLinkInfo::details` reads, against bindgen's union members.
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_1, cookie),
+        16
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_1, tp_name_len),
+        8
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_2, target_btf_id),
+        8
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_2, cookie),
+        16
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_3, attach_type),
+        8
+    );
+    assert_eq!(
+        offset_of!(
+            c::bpf_link_info__bindgen_ty_1__bindgen_ty_4,
+            __bindgen_anon_1
+        ),
+        12
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_5, attach_type),
+        4
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_8, flags),
+        12
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_9, count),
+        8
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_9, missed),
+        16
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_10, count),
+        36
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_10, flags),
+        40
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_10, pid),
+        44
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_12, attach_type),
+        4
+    );
+    assert_eq!(
+        offset_of!(c::bpf_link_info__bindgen_ty_1__bindgen_ty_14, attach_type),
+        4
+    );
+}

@@ -22,6 +22,7 @@ fn release() -> String {
 
 #[test]
 fn runs_on_the_requested_kernel_with_btf() {
+    let _serial = oxbpf_tests::serial();
     let rel = release();
     println!("uname -r: {rel}");
     if let Ok(series) = std::env::var("VMTEST_KERNEL") {
@@ -40,6 +41,7 @@ fn runs_on_the_requested_kernel_with_btf() {
 
 #[test]
 fn kernel_config_is_readable() {
+    let _serial = oxbpf_tests::serial();
     let boot = format!("/boot/config-{}", release());
     let config = match std::fs::read_to_string(&boot) {
         Ok(c) => c,
@@ -57,6 +59,7 @@ fn kernel_config_is_readable() {
 
 #[test]
 fn bpffs_and_tracefs_are_mounted() {
+    let _serial = oxbpf_tests::serial();
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
     let has = |fs: &str| mounts.lines().any(|l| l.split(' ').nth(2) == Some(fs));
     assert!(has("bpf"), "no bpffs in /proc/mounts:\n{mounts}");
@@ -65,6 +68,7 @@ fn bpffs_and_tracefs_are_mounted() {
 
 #[test]
 fn array_map_roundtrip() {
+    let _serial = oxbpf_tests::serial();
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("not root: cannot create BPF maps");
     }
@@ -87,6 +91,7 @@ fn array_map_roundtrip() {
 
 #[test]
 fn user_ringbuf_map() {
+    let _serial = oxbpf_tests::serial();
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("not root: cannot create BPF maps");
     }

@@ -346,6 +346,26 @@ impl MapHandle {
         }
     }
 
+    /// Looks `key` up into a caller buffer without allocating; `Ok(false)` when absent. `value` must be
+    /// exactly the size [`MapHandle::lookup`] would return (per-CPU: every CPU's value, 8-byte stride).
+    pub fn lookup_into(&self, key: &[u8], value: &mut [u8], flags: MapFlags) -> Result<bool> {
+        self.check_key(key)?;
+        let want = self.value_buf_len(flags)?;
+        if value.len() != want {
+            return Err(Error::invalid(format!(
+                "map '{}': value buffer is {} bytes, expected {want}",
+                self.name,
+                value.len()
+            )));
+        }
+        // SAFETY: key has the map's key size and value exactly the size the kernel writes (checked).
+        match unsafe { sys::map_lookup_elem(self.fd.as_fd(), key, value, flags.bits()) } {
+            Ok(()) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.context(self.ctx())),
+        }
+    }
+
     /// Stores `value` under `key`. Per-CPU maps take all CPUs' values back to back (8-byte stride), or
     /// one value with `MapFlags::ALL_CPUS`/`MapFlags::CPU`.
     pub fn update(&self, key: &[u8], value: &[u8], flags: MapFlags) -> Result<()> {

@@ -20,8 +20,9 @@ use crate::error::{Error, Result};
 use crate::insn::Insn;
 
 pub use super::info::{
-    btf_data, btf_info, btf_name, get_fd_by_id, get_next_id, ids, link_info, list_btf, map_info,
-    obj_get_info_by_fd, prog_info, prog_insns, prog_map_ids, BtfObjectInfo, IdKind,
+    btf_data, btf_info, btf_name, get_fd_by_id, get_next_id, ids, link_info,
+    link_raw_tracepoint_name, list_btf, map_info, obj_get_info_by_fd, prog_info, prog_insns,
+    prog_map_ids, BtfObjectInfo, IdKind, LinkDetails,
 };
 
 /// `BPF_F_NUMA_NODE`: honour `numa_node` at map creation.

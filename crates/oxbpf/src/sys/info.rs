@@ -242,3 +242,191 @@ pub fn list_btf() -> Result<Vec<BtfObjectInfo>> {
     }
     Ok(out)
 }
+
+/// The per-type part of `struct bpf_link_info`, decoded (scalar fields; names need a second call, see
+/// [`link_raw_tracepoint_name`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkDetails {
+    /// Raw tracepoint: the cookie.
+    RawTracepoint {
+        /// `bpf_get_attach_cookie()` value.
+        cookie: u64,
+    },
+    /// fentry/fexit/lsm/freplace.
+    Tracing {
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+        /// Target program id (freplace) or BTF object id.
+        target_obj_id: u32,
+        /// BTF type id inside that object.
+        target_btf_id: u32,
+        /// `bpf_get_attach_cookie()` value.
+        cookie: u64,
+    },
+    /// cgroup.
+    Cgroup {
+        /// The cgroup's id.
+        cgroup_id: u64,
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+    },
+    /// Iterator over a map (`map_id` is 0 for other iterators).
+    Iter {
+        /// The iterated map's id, for map iterators.
+        map_id: u32,
+    },
+    /// Network namespace (flow dissector, sk_lookup).
+    Netns {
+        /// The namespace's inode.
+        netns_ino: u32,
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+    },
+    /// XDP.
+    Xdp {
+        /// The device.
+        ifindex: u32,
+    },
+    /// struct_ops.
+    StructOps {
+        /// The struct_ops map's id.
+        map_id: u32,
+    },
+    /// netfilter hook.
+    Netfilter {
+        /// Protocol family.
+        pf: u32,
+        /// Hook number.
+        hooknum: u32,
+        /// Priority.
+        priority: i32,
+        /// Flags.
+        flags: u32,
+    },
+    /// kprobe.multi.
+    KprobeMulti {
+        /// Attached functions.
+        count: u32,
+        /// `BPF_F_KPROBE_MULTI_RETURN`.
+        flags: u32,
+        /// Missed runs.
+        missed: u64,
+    },
+    /// uprobe.multi.
+    UprobeMulti {
+        /// Attached offsets.
+        count: u32,
+        /// `BPF_F_UPROBE_MULTI_RETURN`.
+        flags: u32,
+        /// Only this process (0: all).
+        pid: u32,
+    },
+    /// perf event (kprobe/uprobe/tracepoint/event through perf).
+    PerfEvent {
+        /// `enum bpf_perf_event_type`.
+        event_type: u32,
+    },
+    /// tcx.
+    Tcx {
+        /// The device.
+        ifindex: u32,
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+    },
+    /// netkit.
+    Netkit {
+        /// The device.
+        ifindex: u32,
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+    },
+    /// sockmap.
+    Sockmap {
+        /// The sockmap's id.
+        map_id: u32,
+        /// `enum bpf_attach_type`.
+        attach_type: u32,
+    },
+    /// A link type this build does not decode.
+    Other,
+}
+
+impl BpfLinkInfo {
+    /// The per-type union, decoded by `type_` (UAPI offsets of `struct bpf_link_info`).
+    pub fn details(&self) -> LinkDetails {
+        let (u32_at, u64_at) = (|o| self.extra_u32(o), |o| self.extra_u64(o));
+        match self.type_ {
+            1 => LinkDetails::RawTracepoint { cookie: u64_at(16) },
+            2 => LinkDetails::Tracing {
+                attach_type: u32_at(0),
+                target_obj_id: u32_at(4),
+                target_btf_id: u32_at(8),
+                cookie: u64_at(16),
+            },
+            3 => LinkDetails::Cgroup {
+                cgroup_id: u64_at(0),
+                attach_type: u32_at(8),
+            },
+            4 => LinkDetails::Iter { map_id: u32_at(12) },
+            5 => LinkDetails::Netns {
+                netns_ino: u32_at(0),
+                attach_type: u32_at(4),
+            },
+            6 => LinkDetails::Xdp { ifindex: u32_at(0) },
+            7 => LinkDetails::PerfEvent {
+                event_type: u32_at(0),
+            },
+            8 => LinkDetails::KprobeMulti {
+                count: u32_at(8),
+                flags: u32_at(12),
+                missed: u64_at(16),
+            },
+            9 => LinkDetails::StructOps { map_id: u32_at(0) },
+            10 => LinkDetails::Netfilter {
+                pf: u32_at(0),
+                hooknum: u32_at(4),
+                priority: u32_at(8) as i32,
+                flags: u32_at(12),
+            },
+            11 => LinkDetails::Tcx {
+                ifindex: u32_at(0),
+                attach_type: u32_at(4),
+            },
+            12 => LinkDetails::UprobeMulti {
+                count: u32_at(36),
+                flags: u32_at(40),
+                pid: u32_at(44),
+            },
+            13 => LinkDetails::Netkit {
+                ifindex: u32_at(0),
+                attach_type: u32_at(4),
+            },
+            14 => LinkDetails::Sockmap {
+                map_id: u32_at(0),
+                attach_type: u32_at(4),
+            },
+            _ => LinkDetails::Other,
+        }
+    }
+}
+
+/// The tracepoint name of a raw tracepoint link (`None` for other link types).
+pub fn link_raw_tracepoint_name(fd: BorrowedFd<'_>) -> Result<Option<String>> {
+    let first = link_info(fd)?;
+    if first.type_ != 1 {
+        return Ok(None);
+    }
+    let mut name = vec![0u8; 256];
+    let mut info = BpfLinkInfo::default();
+    let ptr = mut_ptr_of(&mut name);
+    let len = len_u32(name.len(), "name")?;
+    // raw_tracepoint.tp_name (u64 at union offset 0) and tp_name_len (u32 at offset 8).
+    info.set_extra_u64(0, ptr);
+    info.set_extra_u32(8, len);
+    // SAFETY: the only pointer set, tp_name, points to `name` with tp_name_len writable bytes, alive
+    // until this returns.
+    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Ok(Some(String::from_utf8_lossy(&name[..end]).into_owned()))
+}
