@@ -81,6 +81,7 @@ pub fn build_tests(opts: &Options) -> Result<Vec<TestBinary>> {
             cwd,
         });
     }
+    bins.retain(|b| !opts.exclude.contains(&b.name));
     bins.sort_by(|a, b| a.name.cmp(&b.name));
     if bins.is_empty() {
         return Err("cargo built no test binaries".into());
