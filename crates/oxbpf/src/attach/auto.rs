@@ -18,6 +18,8 @@ use super::{attach_type, iter, raw_tp, tracepoint, tracing};
 
 /// The name of the spec map `usdt.bpf.h` defines.
 pub const USDT_SPECS_MAP: &str = "__bpf_usdt_specs";
+/// The name of the IP → spec id map `usdt.bpf.h` uses without BPF cookies.
+pub const USDT_IP_MAP: &str = "__bpf_usdt_ip_to_spec_id";
 
 /// A section name split into its family (`"kretprobe"`, `"uprobe.s"`, ...) and target (after `/`).
 fn split_section(section: &str) -> (&str, Option<&str>) {
@@ -214,7 +216,12 @@ impl Object {
         if let Some(m) = managers.get(&id) {
             return Ok(Some(m.clone()));
         }
-        let m = UsdtManager::new(handle.try_clone()?)?;
+        let ip_map = self
+            .map(USDT_IP_MAP)
+            .and_then(|m| m.handle())
+            .map(|h| h.try_clone())
+            .transpose()?;
+        let m = UsdtManager::with_ip_map(handle.try_clone()?, ip_map)?;
         managers.insert(id, m.clone());
         Ok(Some(m))
     }
@@ -232,10 +239,17 @@ impl Object {
         prog.attach_inner(usdt.as_ref())
     }
 
-    /// Attaches every loaded program whose `SEC()` allows auto-attach (libbpf's skeleton attach),
-    /// stopping at the first failure; the links come back with their program names.
+    /// Attaches every loaded program whose `SEC()` allows auto-attach and registers every
+    /// `.struct_ops.link` map (libbpf's skeleton attach), stopping at the first failure; the links
+    /// come back with their program (or map) names.
     pub fn attach_all(&self) -> Result<Vec<(String, Link)>> {
         let mut links = Vec::new();
+        for m in self.maps() {
+            let is_link_map = m.handle().is_some_and(|h| h.map_flags() & (1 << 13) != 0);
+            if m.struct_ops_value().is_some() && is_link_map {
+                links.push((m.name().to_string(), m.attach_struct_ops()?));
+            }
+        }
         for p in self.programs() {
             if p.handle().is_none() || !p.can_auto_attach() {
                 continue;
