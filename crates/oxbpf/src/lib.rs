@@ -32,5 +32,9 @@ pub mod program;
 
 pub mod attach;
 
+pub mod perf_buffer;
+pub mod ringbuf;
+pub mod user_ringbuf;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use object::{Object, OpenObject};
