@@ -210,3 +210,82 @@ fn a_blocked_poll_wakes_for_a_producer_on_another_thread_and_loses_nothing() {
     assert_eq!(rb.consume().unwrap(), 0);
     println!("{total} records in {polls} polls");
 }
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn tokio_next_waits_for_samples_and_a_cancelled_wait_loses_nothing() {
+    use oxbpf::ringbuf::AsyncRingBuf;
+    let Some(p) = Producer::load() else { return };
+    let p = std::sync::Arc::new(p);
+    runtime().block_on(async {
+        let mut ring = AsyncRingBuf::new(RingBuf::new(p.map("ring_b")).unwrap()).unwrap();
+        // Cancelled while waiting: nothing consumed, nothing lost.
+        let r = tokio::time::timeout(Duration::from_millis(20), ring.next()).await;
+        assert!(r.is_err(), "no sample yet");
+        let p2 = p.clone();
+        let producer = std::thread::spawn(move || {
+            for i in 0..20u64 {
+                std::thread::sleep(Duration::from_millis(2));
+                assert_eq!(p2.run("produce_ring_b", 10, 24, i * 10), 0);
+            }
+        });
+        for want in 0..200u64 {
+            let s = tokio::time::timeout(Duration::from_secs(5), ring.next())
+                .await
+                .expect("woken")
+                .unwrap();
+            assert_eq!(seq_of(&s), want);
+        }
+        producer.join().unwrap();
+        assert!(ring.get_mut().next().unwrap().is_none());
+    });
+}
+
+#[test]
+fn tokio_ring_buffer_polls_several_rings() {
+    use oxbpf::ringbuf::AsyncRingBuffer;
+    let Some(p) = Producer::load() else { return };
+    let p = std::sync::Arc::new(p);
+    let seen = RefCell::new(vec![]);
+    runtime().block_on(async {
+        let mut b = RingBuffer::builder();
+        b.add(p.map("ring_a"), |s: &[u8]| {
+            seen.borrow_mut().push(seq_of(s))
+        })
+        .unwrap()
+        .add(p.map("ring_b"), |s: &[u8]| {
+            seen.borrow_mut().push(seq_of(s))
+        })
+        .unwrap();
+        let mut rb = AsyncRingBuffer::new(b.build().unwrap()).unwrap();
+        let p2 = p.clone();
+        let producer = std::thread::spawn(move || {
+            for i in 0..10u64 {
+                std::thread::sleep(Duration::from_millis(3));
+                let ring = if i % 2 == 0 {
+                    "produce_ring_a"
+                } else {
+                    "produce_ring_b"
+                };
+                assert_eq!(p2.run(ring, 5, 16, i * 5), 0);
+            }
+        });
+        let mut n = 0;
+        while n < 50 {
+            n += tokio::time::timeout(Duration::from_secs(5), rb.poll())
+                .await
+                .expect("woken")
+                .unwrap();
+        }
+        producer.join().unwrap();
+    });
+    let mut s = seen.into_inner();
+    s.sort();
+    assert_eq!(s, (0..50).collect::<Vec<_>>());
+}
