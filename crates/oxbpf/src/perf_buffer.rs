@@ -32,7 +32,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY};
+use crate::ringbuf::{
+    prefetch, prefetch_distance, should_prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY,
+};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -71,12 +73,14 @@ pub(crate) struct PerfReader {
     scratch: Vec<u8>,
 }
 
+#[inline(always)]
 fn read_u32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .and_then(|s| s.try_into().ok())
         .map_or(0, u32::from_ne_bytes)
 }
 
+#[inline(always)]
 fn read_u64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8)
         .and_then(|s| s.try_into().ok())
@@ -84,17 +88,16 @@ fn read_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Decodes one whole record (header included).
+#[inline(always)]
 pub(crate) fn parse_record(rec: &[u8]) -> Result<PerfRecord<'_>> {
     let ty = read_u32(rec, 0);
     match ty {
         PERF_RECORD_SAMPLE => {
             let n = read_u32(rec, 8) as usize;
-            rec.get(12..12 + n).map(PerfRecord::Sample).ok_or_else(|| {
-                Error::malformed(format!(
-                    "perf sample of {n} raw bytes does not fit its {}-byte record",
-                    rec.len()
-                ))
-            })
+            match rec.get(12..12 + n) {
+                Some(s) => Ok(PerfRecord::Sample(s)),
+                None => Err(sample_too_big(n, rec.len())),
+            }
         }
         PERF_RECORD_LOST if rec.len() >= 24 => Ok(PerfRecord::Lost(read_u64(rec, 16))),
         PERF_RECORD_LOST => Err(Error::malformed(format!(
@@ -103,6 +106,13 @@ pub(crate) fn parse_record(rec: &[u8]) -> Result<PerfRecord<'_>> {
         ))),
         other => Ok(PerfRecord::Other(other)),
     }
+}
+
+#[cold]
+fn sample_too_big(n: usize, rec: usize) -> Error {
+    Error::malformed(format!(
+        "perf sample of {n} raw bytes does not fit its {rec}-byte record"
+    ))
 }
 
 impl PerfReader {
@@ -148,20 +158,28 @@ impl PerfReader {
     }
 
     /// Hands records to `f` until the ring is empty, `max` samples were handed out, or `f` asks to
-    /// stop. Returns `(samples, stopped)`.
+    /// stop. Returns `(samples, stopped)`. State lives in locals during the loop (the callback
+    /// is opaque to the optimiser).
     #[inline]
     pub(crate) fn consume_with<F>(&mut self, max: usize, mut f: F) -> Result<(usize, bool)>
     where
         F: FnMut(PerfRecord<'_>) -> bool,
     {
-        let mask = self.size - 1;
-        let mut tail = self.tail().load(Ordering::Relaxed);
+        // SAFETY: valid for the reader's lifetime (contract of `new`); not borrowed from `self`.
+        let (head_ref, tail_ref) = unsafe { (self.head.as_ref(), self.tail.as_ref()) };
+        let data = self.data.as_ptr();
+        let size = self.size;
+        let mask = size - 1;
+        let every = PUBLISH_EVERY.min(size / 4) as u64;
+        let scratch = &mut self.scratch;
+        let mut tail = tail_ref.load(Ordering::Relaxed);
         let mut published = tail;
         let mut samples = 0usize;
         let mut stopped = false;
+        let mut result = Ok(());
         'outer: while samples < max {
             // Pairs with the kernel's release of data_head after writing the records.
-            let head = self.head().load(Ordering::Acquire);
+            let head = head_ref.load(Ordering::Acquire);
             if head == tail {
                 break;
             }
@@ -169,50 +187,42 @@ impl PerfReader {
                 let off = (tail as usize) & mask;
                 // SAFETY: records are 8-byte aligned, so the 8-byte header at `off < size` is in
                 // bounds; it lies between tail and head, which the kernel does not write.
-                let hdr = unsafe { std::slice::from_raw_parts(self.data.as_ptr().add(off), 8) };
+                let hdr = unsafe { std::slice::from_raw_parts(data.add(off), 8) };
                 let rec_size = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
-                if rec_size < 8 || rec_size > self.size || head.wrapping_sub(tail) < rec_size as u64
-                {
-                    self.tail().store(tail, Ordering::Release);
-                    return Err(Error::malformed(format!(
-                        "perf record of {rec_size} bytes at position {tail} (ring of {} bytes, {} \
-                         bytes pending)",
-                        self.size,
+                if rec_size < 8 || (rec_size as u64) > head.wrapping_sub(tail) {
+                    result = Err(Error::malformed(format!(
+                        "perf record of {rec_size} bytes at position {tail} ({} bytes pending)",
                         head.wrapping_sub(tail)
                     )));
+                    break 'outer;
                 }
-                prefetch(
-                    self.data
-                        .as_ptr()
-                        .wrapping_add(((tail as usize).wrapping_add(8 * rec_size)) & mask),
-                );
-                let rec: &[u8] = if off + rec_size <= self.size {
+                if should_prefetch(rec_size) {
+                    prefetch(data.wrapping_add(
+                        (tail as usize).wrapping_add(prefetch_distance(rec_size)) & mask,
+                    ));
+                }
+                let rec: &[u8] = if off + rec_size <= size {
                     // SAFETY: the record is in bounds and between tail and head (published by
                     // the kernel, not rewritten until we move data_tail past it, which happens
                     // after `f` returns; the slice cannot escape `f`).
-                    unsafe { std::slice::from_raw_parts(self.data.as_ptr().add(off), rec_size) }
+                    unsafe { std::slice::from_raw_parts(data.add(off), rec_size) }
                 } else {
-                    let first = self.size - off;
-                    self.scratch.clear();
+                    let first = size - off;
+                    scratch.clear();
                     // SAFETY: both parts are in bounds ([off, size) and [0, rec_size - first))
                     // and between tail and head, as above.
                     unsafe {
-                        self.scratch.extend_from_slice(std::slice::from_raw_parts(
-                            self.data.as_ptr().add(off),
-                            first,
-                        ));
-                        self.scratch.extend_from_slice(std::slice::from_raw_parts(
-                            self.data.as_ptr(),
-                            rec_size - first,
-                        ));
+                        scratch.extend_from_slice(std::slice::from_raw_parts(data.add(off), first));
+                        scratch
+                            .extend_from_slice(std::slice::from_raw_parts(data, rec_size - first));
                     }
-                    &self.scratch
+                    scratch
                 };
                 let rec = match parse_record(rec) {
                     Ok(r) => r,
                     Err(e) => {
-                        self.tail().store(tail, Ordering::Release);
-                        return Err(e);
+                        result = Err(e);
+                        break 'outer;
                     }
                 };
                 if matches!(rec, PerfRecord::Sample(_)) {
@@ -220,8 +230,8 @@ impl PerfReader {
                 }
                 let stop = f(rec);
                 tail = tail.wrapping_add(rec_size as u64);
-                if tail.wrapping_sub(published) >= PUBLISH_EVERY.min(self.size / 4) as u64 {
-                    self.tail().store(tail, Ordering::Release);
+                if tail.wrapping_sub(published) >= every {
+                    tail_ref.store(tail, Ordering::Release);
                     published = tail;
                 }
                 if stop {
@@ -235,9 +245,9 @@ impl PerfReader {
         }
         if tail != published {
             // Pairs with the kernel's read of data_tail: we are done with the bytes before it.
-            self.tail().store(tail, Ordering::Release);
+            tail_ref.store(tail, Ordering::Release);
         }
-        Ok((samples, stopped))
+        result.map(|()| (samples, stopped))
     }
 }
 
@@ -604,8 +614,9 @@ fn consume_ring(
     lost_cb: &mut Option<LostCb<'_>>,
 ) -> Result<(usize, bool)> {
     let cpu = ring.cpu;
+    let mut sample_cb = sample_cb.as_deref_mut();
     ring.reader.consume_with(max, |rec| match rec {
-        PerfRecord::Sample(s) => match sample_cb {
+        PerfRecord::Sample(s) => match &mut sample_cb {
             Some(cb) => cb(cpu, s).is_break(),
             None => false,
         },

@@ -407,3 +407,18 @@ mod model {
         }
     }
 }
+
+#[test]
+fn picks_up_a_position_published_by_another_consumer() {
+    let mut sim = SimRing::new(1024);
+    let mut a = sim.reader();
+    let mut b = sim.reader();
+    for i in 0..3 {
+        assert!(sim.output(&record(i, 8)));
+    }
+    assert_eq!(drain(&mut a).len(), 3);
+    assert!(sim.output(&record(3, 8)));
+    let got = drain(&mut b);
+    assert_eq!(got.iter().map(|s| seq_of(s)).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(drain(&mut a).len(), 0);
+}
