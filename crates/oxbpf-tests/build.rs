@@ -29,14 +29,54 @@ fn main() {
         header_sets.push(("oxbpf", oxbpf_inc));
     }
 
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&bpf_dir)
+    // For the header tests: where the generated vmlinux.h, libbpf's headers and clang are.
+    println!(
+        "cargo:rustc-env=OXBPF_TESTS_VMLINUX_DIR={}",
+        vmlinux_dir.display()
+    );
+    println!(
+        "cargo:rustc-env=OXBPF_TESTS_LIBBPF_INCLUDE={}",
+        header_sets[0].1.display()
+    );
+    println!("cargo:rustc-env=OXBPF_TESTS_CLANG={}", clang.display());
+
+    let ctx = Ctx {
+        clang,
+        vmlinux_dir,
+        obj_dir,
+        header_sets,
+    };
+    let mut index = String::from("/// (fixture name, header set, object path)\npub const FIXTURES: &[(&str, &str, &str)] = &[\n");
+    index.push_str(&build_dir(&ctx, &bpf_dir, &[&bpf_dir]));
+    index.push_str("];\n");
+    // bpf/headers/: the header-compatibility fixtures (tests/headers.rs), kept apart from the loader
+    // fixtures because they exercise features (CO-RE, struct_ops, USDT) before oxbpf loads them.
+    let hdr_dir = bpf_dir.join("headers");
+    index.push_str("/// Header-compatibility fixtures: (fixture name, header set, object path)\npub const HEADER_FIXTURES: &[(&str, &str, &str)] = &[\n");
+    index.push_str(&build_dir(&ctx, &hdr_dir, &[&hdr_dir, &bpf_dir]));
+    index.push_str("];\n");
+    std::fs::write(out.join("fixtures.rs"), index).unwrap();
+
+    build_test_binaries(&manifest.join("testbin"), &out);
+}
+
+struct Ctx {
+    clang: PathBuf,
+    vmlinux_dir: PathBuf,
+    obj_dir: PathBuf,
+    header_sets: Vec<(&'static str, PathBuf)>,
+}
+
+/// Compiles every `*.bpf.c` of `dir` with each header set; returns the index entries.
+fn build_dir(ctx: &Ctx, dir: &Path, extra_includes: &[&Path]) -> String {
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(".bpf.c"))
         .collect();
     sources.sort();
 
-    let mut index = String::from("/// (fixture name, header set, object path)\npub const FIXTURES: &[(&str, &str, &str)] = &[\n");
+    let mut index = String::new();
     for src in &sources {
         let name = src
             .file_name()
@@ -44,17 +84,18 @@ fn main() {
             .to_string_lossy()
             .trim_end_matches(".bpf.c")
             .to_string();
-        for (set, inc) in &header_sets {
-            let obj = obj_dir.join(format!("{name}.{set}.bpf.o"));
-            compile(&clang, src, &obj, &[&vmlinux_dir, inc, &bpf_dir]);
+        for (set, inc) in &ctx.header_sets {
+            let obj = ctx.obj_dir.join(format!("{name}.{set}.bpf.o"));
+            let mut includes: Vec<&Path> = vec![&ctx.vmlinux_dir, inc];
+            includes.extend_from_slice(extra_includes);
+            compile(&ctx.clang, src, &obj, &includes);
             index.push_str(&format!(
                 "    ({name:?}, {set:?}, {:?}),\n",
                 obj.display().to_string()
             ));
         }
     }
-    index.push_str("];\n");
-    std::fs::write(out.join("fixtures.rs"), index).unwrap();
+    index
 }
 
 fn find_clang() -> PathBuf {
@@ -112,6 +153,12 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
     for inc in includes {
         cmd.arg("-I").arg(inc);
     }
+    // -target bpf does not search the multiarch directory, where <asm/errno.h> (pulled in by
+    // libbpf's usdt.bpf.h through <linux/errno.h>) lives; add it last, as libbpf-bootstrap does.
+    let multiarch = format!("/usr/include/{}-linux-gnu", env::consts::ARCH);
+    if Path::new(&multiarch).is_dir() {
+        cmd.arg("-idirafter").arg(multiarch);
+    }
     cmd.arg("-c").arg(src).arg("-o").arg(obj);
     let out = cmd.output().unwrap();
     if !out.status.success() {
@@ -121,4 +168,39 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Compiles each `testbin/*.c` (user-space targets for the attach tests, e.g. with `sys/sdt.h` USDT
+/// probes) with the host C compiler into `$OUT_DIR/testbin/<name>`, without optimisation of the probed
+/// functions' symbols away (`-O1 -g`, not stripped).
+fn build_test_binaries(src_dir: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", src_dir.display());
+    let Ok(dir) = std::fs::read_dir(src_dir) else {
+        return;
+    };
+    let bin_dir = out.join("testbin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let cc = env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    for entry in dir {
+        let src = entry.unwrap().path();
+        if src.extension().and_then(|e| e.to_str()) != Some("c") {
+            continue;
+        }
+        let name = src.file_stem().unwrap().to_string_lossy().to_string();
+        let dst = bin_dir.join(&name);
+        let out = Command::new(&cc)
+            .args(["-O1", "-g", "-Wall", "-o"])
+            .arg(&dst)
+            .arg(&src)
+            .output()
+            .unwrap_or_else(|e| panic!("running {cc} for {}: {e}", src.display()));
+        if !out.status.success() {
+            panic!(
+                "compiling {}:\n{}",
+                src.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    println!("cargo:rustc-env=OXBPF_TESTBIN_DIR={}", bin_dir.display());
 }

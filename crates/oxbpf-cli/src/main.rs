@@ -1,6 +1,8 @@
-//! `oxbpf`: check BPF objects, dump BTF, generate skeletons, list kernel BPF objects.
+//! `oxbpf`: check BPF objects, dump BTF, generate headers and skeletons, list kernel BPF objects.
 
+mod btf;
 mod kernel_objects;
+mod object;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +29,12 @@ enum Command {
     /// BPF maps in the running kernel.
     #[command(subcommand)]
     Map(ListCmd),
+    /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
+    #[command(subcommand)]
+    Btf(btf::BtfCmd),
+    /// Generate files: the BPF-side C headers (skeletons later).
+    #[command(subcommand)]
+    Gen(GenCmd),
 }
 
 #[derive(Subcommand)]
@@ -47,13 +55,6 @@ enum ListCmd {
     },
 }
 
-fn list(kind: kernel_objects::Kind, cmd: ListCmd) -> ExitCode {
-    match cmd {
-        ListCmd::List { json } => kernel_objects::run(kind, None, json),
-        ListCmd::Show { id, json } => kernel_objects::run(kind, Some(id), json),
-    }
-}
-
 #[derive(Subcommand)]
 enum ObjectCmd {
     /// Open and load each object, report per program whether it loads and its tag.
@@ -61,20 +62,63 @@ enum ObjectCmd {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
+        /// After loading, auto-attach each program as its SEC() says, report it, then detach.
+        #[arg(long)]
+        attach: bool,
         /// The objects to check.
         #[arg(required = true)]
         objects: Vec<std::path::PathBuf>,
     },
 }
 
+#[derive(Subcommand)]
+enum GenCmd {
+    /// Write oxbpf's BPF-side headers to DIR/bpf/ (bpf_helpers.h, ...); compile with `-I DIR`.
+    Headers {
+        /// Destination directory (created if missing).
+        dir: std::path::PathBuf,
+    },
+}
+
+fn list(kind: kernel_objects::Kind, cmd: ListCmd) -> ExitCode {
+    match cmd {
+        ListCmd::List { json } => kernel_objects::run(kind, None, json),
+        ListCmd::Show { id, json } => kernel_objects::run(kind, Some(id), json),
+    }
+}
+
+fn gen_headers(dir: &std::path::Path) -> ExitCode {
+    match oxbpf_gen::write_headers(dir) {
+        Ok(paths) => {
+            for p in paths {
+                println!("{}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("oxbpf: gen headers: writing to {}: {e}", dir.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Object(ObjectCmd::Check { .. }) => {
-            eprintln!("oxbpf: object check: the object loader is not built yet (issue 6)");
-            ExitCode::from(1)
-        }
+        Command::Object(ObjectCmd::Check {
+            json,
+            attach,
+            objects,
+        }) => object::run(&objects, json, attach),
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
+        Command::Btf(cmd) => match btf::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oxbpf: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Gen(GenCmd::Headers { dir }) => gen_headers(&dir),
     }
 }

@@ -27,15 +27,25 @@ pub fn fixture_names() -> Vec<&'static str> {
     names
 }
 
-/// The path of fixture `name` compiled with libbpf's headers.
+/// The path of fixture `name` compiled with oxbpf's own headers (`tests/headers.rs` checks that this
+/// build is instruction-identical to the libbpf-header one, `fixture_with(name, "libbpf")`).
 pub fn fixture(name: &str) -> PathBuf {
-    fixture_with(name, "libbpf")
+    fixture_with(name, "oxbpf")
+}
+
+/// The header-compatibility fixtures (`bpf/headers/*.bpf.c`, used by `tests/headers.rs`); not part of
+/// [`fixture_names`]. [`fixture_with`] finds them too.
+pub fn header_fixture_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = fixtures::HEADER_FIXTURES.iter().map(|f| f.0).collect();
+    names.dedup();
+    names
 }
 
 /// The path of fixture `name` compiled with the header set `headers`.
 pub fn fixture_with(name: &str, headers: &str) -> PathBuf {
     fixtures::FIXTURES
         .iter()
+        .chain(fixtures::HEADER_FIXTURES)
         .find(|f| f.0 == name && f.1 == headers)
         .map(|f| PathBuf::from(f.2))
         .unwrap_or_else(|| panic!("no fixture {name:?} built with {headers:?} headers"))
@@ -57,4 +67,13 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count())
         .unwrap_or(0)
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Serialises the kernel tests of one test binary. Hold the guard for the whole test body in every
+/// test of a binary that counts fds ([`open_fds`]): a test running beside it would open fds of its own.
+/// A test that panicked while holding it does not poison the others.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -46,6 +46,9 @@ fn batch_update_lookup_delete() {
             u64::from(k) * 3
         );
     }
+    // One element per call: hash buckets holding two or more elements make the kernel answer ENOSPC,
+    // and the batch grows until the bucket fits.
+    assert_eq!(m.lookup_batch(1, &BatchOpts::default()).unwrap().len(), 100);
     let del: Vec<u8> = (0..10u32).flat_map(|k| k.to_ne_bytes()).collect();
     assert_eq!(m.delete_batch(&del, &BatchOpts::default()).unwrap(), 10);
     assert_eq!(m.keys().count(), 90);
@@ -200,6 +203,8 @@ fn info_ids_and_reopen_by_id() {
         map_ids().unwrap().contains(&info.id),
         "the map is listed by id"
     );
+    let listed = oxbpf::map::list_maps().unwrap();
+    assert_eq!(listed.iter().find(|i| i.id == info.id), Some(&info));
     let by_id = MapHandle::from_id(info.id).unwrap();
     assert_eq!(by_id.info().unwrap(), info);
     let dup = m.try_clone().unwrap();

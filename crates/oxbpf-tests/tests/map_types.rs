@@ -103,6 +103,18 @@ fn array() {
         "arrays are zero-filled"
     );
     assert_eq!(keys(&m), (0..4).map(u32b).collect::<Vec<_>>());
+    let mut buf = [0u8; 8];
+    assert!(m.lookup_into(&u32b(1), &mut buf, MapFlags::ANY).unwrap());
+    assert_eq!(buf, 11u64.to_ne_bytes());
+    let mut short = [0u8; 4];
+    let err = m
+        .lookup_into(&u32b(1), &mut short, MapFlags::ANY)
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::InvalidInput,
+        "a short buffer is refused before the syscall"
+    );
     let err = m.delete(&u32b(0)).unwrap_err();
     assert_eq!(
         err.errno(),
@@ -291,11 +303,47 @@ fn stack_trace_is_kernel_written() {
         return;
     }
     let _g = FdGuard::new();
-    let m = create(MapType::StackTrace, 4, 8 * 16, 8);
+    let m = create(MapType::StackTrace, 4, 8 * 16, 64);
     assert_eq!(m.lookup(&u32b(0), MapFlags::ANY).unwrap(), None);
     let err = m.update(&u32b(0), &[0u8; 128], MapFlags::ANY).unwrap_err();
-    assert_eq!(err.errno(), Some(libc::EINVAL));
+    assert_eq!(
+        err.errno(),
+        Some(libc::EINVAL),
+        "user space cannot write stacks"
+    );
     assert!(keys(&m).is_empty());
+    // The kernel writes them: bpf_get_stackid(ctx, &m, 0) from a raw tracepoint on sys_enter.
+    let mut insns = vec![Insn::mov64_reg(R6, R1)];
+    insns.extend(Insn::ld_map_fd(R2, raw(&m) as i32));
+    insns.extend([
+        Insn::mov64_reg(R1, R6),
+        Insn::mov64_imm(R3, 0),
+        Insn::call_helper(27), // bpf_get_stackid
+        Insn::mov64_imm(R0, 0),
+        Insn::exit(),
+    ]);
+    let p = ProgramHandle::load(
+        ProgramType::RawTracepoint,
+        Some("stacks"),
+        "GPL",
+        &insns,
+        &ProgLoadOpts::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let link = oxbpf::sys::link::raw_tracepoint_open(p.as_fd(), Some("sys_enter"), 0).unwrap();
+    for _ in 0..10 {
+        let _ = std::fs::metadata("/");
+    }
+    drop(link);
+    let ks = keys(&m);
+    assert!(!ks.is_empty(), "syscalls were traced");
+    let stack = m.lookup(&ks[0], MapFlags::ANY).unwrap().unwrap();
+    let first_ip = u64::from_ne_bytes(stack[..8].try_into().unwrap());
+    assert!(
+        first_ip >= 0xffff_0000_0000_0000,
+        "a kernel address: {first_ip:#x}"
+    );
+    assert!(m.delete(&ks[0]).unwrap());
 }
 
 #[test]
@@ -354,22 +402,37 @@ fn devmap_and_cpumap() {
 }
 
 #[test]
-fn xskmap_is_created_and_iterated() {
+fn xskmap_holds_af_xdp_sockets() {
     if !root() {
         return;
     }
     let _g = FdGuard::new();
     let m = create(MapType::Xskmap, 4, 4, 4);
-    // An XSK slot only takes a bound AF_XDP socket; a UDP socket is refused, and slots are not readable.
-    let sock = sys_util::udp_socket();
-    assert!(m
-        .update(&u32b(0), &u32b(raw(&sock)), MapFlags::ANY)
-        .is_err());
+    // An XSK slot only takes a bound AF_XDP socket: a UDP socket is refused.
+    let udp = sys_util::udp_socket();
+    assert!(m.update(&u32b(0), &u32b(raw(&udp)), MapFlags::ANY).is_err());
+    assert_eq!(keys(&m).len(), 4);
+    let Some((xsk, _umem)) = sys_util::xsk_socket(1 /* lo */) else {
+        return oxbpf_tests::skip("AF_XDP socket on lo refused by the kernel");
+    };
+    m.update(&u32b(2), &u32b(raw(&xsk)), MapFlags::ANY).unwrap();
+    // Slots are not readable from user space; the update flags show whether one is taken: EXIST
+    // succeeds while the slot holds a socket and fails once it is empty.
     assert_eq!(
-        m.lookup(&u32b(0), MapFlags::ANY).unwrap_err().kind(),
+        m.lookup(&u32b(2), MapFlags::ANY).unwrap_err().kind(),
         ErrorKind::NotSupported
     );
-    assert_eq!(keys(&m).len(), 4);
+    m.update(&u32b(2), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap();
+    let err = m
+        .update(&u32b(1), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "slot 1 is empty: {err}");
+    assert!(m.delete(&u32b(2)).unwrap());
+    let err = m
+        .update(&u32b(2), &u32b(raw(&xsk)), MapFlags::EXIST)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
 #[test]
@@ -389,15 +452,15 @@ fn sockmap_sockhash_reuseport() {
         assert!(keys(&m).contains(&u32b(1)));
         assert!(m.delete(&u32b(1)).unwrap());
     }
-    // SO_REUSEPORT group member: a listening TCP socket with SO_REUSEPORT.
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SO_REUSEPORT group member: a listening TCP socket with SO_REUSEPORT; reads give its cookie.
+    let l = sys_util::reuseport_listener();
     let m = create(MapType::ReuseportSockarray, 4, 8, 2);
-    match m.update(&u32b(0), &u64b(u64::from(raw(&l))), MapFlags::ANY) {
-        Ok(()) => assert_ne!(m.lookup(&u32b(0), MapFlags::ANY).unwrap().unwrap(), u64b(0)),
-        // Without SO_REUSEPORT set the kernel refuses the socket; the map itself still works.
-        Err(e) => assert_eq!(e.errno(), Some(libc::EINVAL), "{e}"),
-    }
+    m.update(&u32b(0), &u64b(u64::from(raw(&l))), MapFlags::ANY)
+        .unwrap();
+    assert_ne!(m.lookup(&u32b(0), MapFlags::ANY).unwrap().unwrap(), u64b(0));
+    assert_eq!(m.lookup(&u32b(1), MapFlags::ANY).unwrap(), None);
     assert_eq!(keys(&m).len(), 2);
+    assert!(m.delete(&u32b(0)).unwrap());
 }
 
 #[test]
@@ -460,7 +523,7 @@ fn local_storage_maps_with_btf() {
 }
 
 #[test]
-fn cgroup_storage_is_created_empty() {
+fn cgroup_storage_written_once_attached() {
     if !root() {
         return;
     }
@@ -471,6 +534,61 @@ fn cgroup_storage_is_created_empty() {
         assert_eq!(m.lookup(&[0u8; 16], MapFlags::ANY).unwrap(), None, "{t}");
         assert!(keys(&m).is_empty());
     }
+    // Storage exists per (cgroup, attach type) once a program using it is attached: attach one to a
+    // scratch cgroup, then write and read the element from user space.
+    let Some(root_cg) = sys_util::cgroup2_dir() else {
+        return oxbpf_tests::skip("no cgroup2 mount: cgroup storage write");
+    };
+    let dir = root_cg.join(format!("oxbpf-test-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&dir).unwrap());
+    {
+        let cg = std::fs::File::open(&dir).unwrap();
+        let m = create(MapType::CgroupStorage, 16, 8, 0);
+        let egress = oxbpf::program::AttachType::CgroupInetEgress;
+        let mut insns = Insn::ld_map_fd(R1, raw(&m) as i32).to_vec();
+        insns.extend([
+            Insn::mov64_imm(R2, 0),
+            Insn::call_helper(81), // bpf_get_local_storage
+            Insn::mov64_imm(R0, 1),
+            Insn::exit(),
+        ]);
+        let o = ProgLoadOpts {
+            expected_attach_type: egress.as_u32(),
+            ..Default::default()
+        };
+        let p = ProgramHandle::load(
+            ProgramType::CgroupSkb,
+            Some("cg_storage"),
+            "GPL",
+            &insns,
+            &o,
+        )
+        .unwrap();
+        let link = oxbpf::sys::link::link_create(
+            p.as_fd(),
+            oxbpf::sys::link::Target::Fd(cg.as_fd()),
+            egress.as_u32(),
+            0,
+            &oxbpf::sys::link::LinkExtra::None,
+        )
+        .unwrap();
+        let key = [
+            ino.to_ne_bytes().to_vec(),
+            egress.as_u32().to_ne_bytes().to_vec(),
+            vec![0; 4],
+        ]
+        .concat();
+        assert_eq!(
+            keys(&m),
+            vec![key.clone()],
+            "one storage for the attached cgroup"
+        );
+        m.update(&key, &u64b(1234), MapFlags::ANY).unwrap();
+        assert_eq!(m.lookup(&key, MapFlags::ANY).unwrap(), Some(u64b(1234)));
+        drop(link);
+    }
+    std::fs::remove_dir(&dir).unwrap();
 }
 
 #[test]
@@ -530,6 +648,56 @@ fn ringbuf_and_user_ringbuf_mmap() {
     assert!(
         oxbpf::sys::mmap::Mmap::map(urb.as_fd(), page as usize, 0, true).is_err(),
         "consumer page is kernel-owned"
+    );
+
+    // Write one 8-byte sample (8-byte header: length, then the data) and drain it from a program:
+    // bpf_user_ringbuf_drain(&urb, callback, NULL, 0) returns how many samples it consumed.
+    let mut data =
+        oxbpf::sys::mmap::Mmap::map(urb.as_fd(), (4 * page) as usize, u64::from(2 * page), true)
+            .unwrap();
+    let d = data.as_mut_slice().unwrap();
+    d[..4].copy_from_slice(&8u32.to_ne_bytes());
+    d[8..16].copy_from_slice(&0xabcdu64.to_ne_bytes());
+    prod.as_mut_slice().unwrap()[..8].copy_from_slice(&16u64.to_ne_bytes());
+    let mut insns = Insn::ld_map_fd(R1, raw(&urb) as i32).to_vec();
+    insns.extend(Insn::ld_imm64_raw(R2, oxbpf::insn::BPF_PSEUDO_FUNC, 5, 0)); // callback at insn 8
+    insns.extend([
+        Insn::mov64_imm(R3, 0),
+        Insn::mov64_imm(R4, 0),
+        Insn::call_helper(209), // bpf_user_ringbuf_drain
+        Insn::exit(),
+        Insn::mov64_imm(R0, 0), // callback: keep draining
+        Insn::exit(),
+    ]);
+    // Callbacks need BTF func info: insn 0 is FUNC main, insn 8 FUNC cb.
+    let btf = sys_util::callback_btf();
+    let func_info: Vec<u8> = [0u32, 3, 8, 6]
+        .iter()
+        .flat_map(|w| w.to_ne_bytes())
+        .collect();
+    let o = ProgLoadOpts {
+        prog_btf_fd: Some(btf.as_fd()),
+        func_info: &func_info,
+        func_info_rec_size: 8,
+        ..Default::default()
+    };
+    let p = ProgramHandle::load(
+        ProgramType::SocketFilter,
+        Some("urb_drain"),
+        "GPL",
+        &insns,
+        &o,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(
+        p.test_run(&[0u8; 64], &[], 1, 0, 0).unwrap().retval,
+        1,
+        "one sample drained"
+    );
+    assert_eq!(
+        &cons.as_slice()[..8],
+        &16u64.to_ne_bytes(),
+        "the kernel advanced the consumer position"
     );
 }
 

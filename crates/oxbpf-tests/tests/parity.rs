@@ -14,8 +14,7 @@ fn libbpf_reference_loads_minimal() {
     assert!(v[0].xlated_len.unwrap() > 0);
 }
 
-/// Fixtures left out of the all-fixtures parity run, with the reason. Empty today; a fixture that
-/// needs CO-RE goes here until the CO-RE engine lands.
+/// Fixtures left out of the all-fixtures parity run, with the reason. Empty: every fixture is in.
 const EXCLUDED: &[(&str, &str)] = &[];
 
 #[test]

@@ -54,8 +54,25 @@ fn cgroup_link_and_legacy_attach() {
     .unwrap();
     let info = sys::link_info(l.as_fd()).unwrap();
     assert_eq!(LinkType::from_u32(info.type_), Some(LinkType::Cgroup));
+    let cg_ino = std::os::unix::fs::MetadataExt::ino(&cg.metadata().unwrap());
+    assert_eq!(
+        info.details(),
+        sys::LinkDetails::Cgroup {
+            cgroup_id: cg_ino,
+            attach_type: egress.as_u32()
+        }
+    );
     assert_eq!(info.prog_id, pid);
     assert!(link_ids().unwrap().contains(&info.id));
+    let summary = oxbpf::program::list_links()
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == info.id)
+        .unwrap();
+    assert_eq!(
+        (summary.link_type, summary.prog_id),
+        (Some(LinkType::Cgroup), pid)
+    );
     let listed = link::prog_query(Target::Fd(cg.as_fd()), egress.as_u32(), 0).unwrap();
     assert!(listed.prog_ids.contains(&pid), "{listed:?}");
 
@@ -127,7 +144,7 @@ fn xdp_link_on_lo() {
     };
     let info = sys::link_info(l.as_fd()).unwrap();
     assert_eq!(LinkType::from_u32(info.type_), Some(LinkType::Xdp));
-    assert_eq!(info.extra_u32(0), LO, "xdp.ifindex");
+    assert_eq!(info.details(), sys::LinkDetails::Xdp { ifindex: LO });
     // A second XDP link on the same device is refused while the first holds it.
     let q = prog(ProgramType::Xdp, Some(AttachType::Xdp), 2);
     let err = link::link_create(
@@ -183,6 +200,13 @@ fn tcx_links_ordered_and_queried() {
         LinkType::from_u32(sys::link_info(la.as_fd()).unwrap().type_),
         Some(LinkType::Tcx)
     );
+    assert_eq!(
+        sys::link_info(la.as_fd()).unwrap().details(),
+        sys::LinkDetails::Tcx {
+            ifindex: LO,
+            attach_type: ingress.as_u32()
+        }
+    );
     drop((la, lb));
     let after = link::prog_query(Target::Ifindex(LO), ingress.as_u32(), 0).unwrap();
     assert!(!after.prog_ids.contains(&ia) && !after.prog_ids.contains(&ib));
@@ -200,6 +224,14 @@ fn raw_tracepoint_and_task_fd_query() {
     assert_eq!(
         LinkType::from_u32(info.type_),
         Some(LinkType::RawTracepoint)
+    );
+    assert_eq!(
+        info.details(),
+        sys::LinkDetails::RawTracepoint { cookie: 0 }
+    );
+    assert_eq!(
+        sys::link_raw_tracepoint_name(l.as_fd()).unwrap().as_deref(),
+        Some("sys_enter")
     );
     let q = sys::task_fd_query(
         std::process::id(),

@@ -70,6 +70,11 @@ fn info_tag_xlated_jited() {
     assert_eq!(a.jited().unwrap().len(), ia.jited_prog_len as usize);
     assert!(ia.verified_insns >= 2);
     assert!(program_ids().unwrap().contains(&ia.id));
+    let listed = oxbpf::program::list_programs().unwrap();
+    assert_eq!(
+        listed.iter().find(|i| i.id == ia.id).map(|i| i.tag),
+        Some(ia.tag)
+    );
     let again = ProgramHandle::from_id(ia.id).unwrap();
     assert_eq!(again.tag().unwrap(), ia.tag);
     assert_eq!(again.prog_type(), Some(ProgramType::SocketFilter));
@@ -154,6 +159,20 @@ fn btf_load_with_log_and_info() {
     assert_eq!(bytes, good, "the kernel hands back the BTF it was given");
     assert_eq!(name, "");
     assert!(oxbpf::program::btf_ids().unwrap().contains(&info.id));
+    let all = sys::list_btf().unwrap();
+    let vmlinux = all
+        .iter()
+        .find(|b| b.name == "vmlinux")
+        .expect("vmlinux BTF is listed");
+    assert!(
+        vmlinux.kernel_btf && vmlinux.size > 1_000_000,
+        "{vmlinux:?}"
+    );
+    let ours = all
+        .iter()
+        .find(|b| b.id == info.id)
+        .expect("our BTF is listed");
+    assert!(!ours.kernel_btf && ours.name.is_empty());
     // Corrupt the INT encoding (64 bits in 4 bytes): the BTF verifier rejects it and explains in the log.
     let mut bad = good.clone();
     let n = bad.len();
@@ -185,4 +204,37 @@ fn stats_and_stream_read() {
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+#[test]
+fn isa_v4_instructions_run() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    use oxbpf::insn::{BPF_ADD, BPF_DIV};
+    let insns = [
+        Insn::mov64_imm(R1, 0x1234),
+        Insn::bswap(R1, 16), // 0x3412
+        Insn::mov64_reg(R0, R1),
+        Insn::mov64_imm(R2, 0xff),
+        Insn::movsx64(R3, R2, 8), // (s8)0xff = -1
+        Insn::alu64_imm(BPF_ADD, R3, 1),
+        Insn::alu64_reg(BPF_ADD, R0, R3),
+        Insn::mov64_imm(R4, -10),
+        Insn::alu64_signed_imm(BPF_DIV, R4, 3), // -3
+        Insn::alu64_imm(BPF_ADD, R4, 3),
+        Insn::alu64_reg(BPF_ADD, R0, R4),
+        Insn::ja32(0),
+        Insn::exit(),
+    ];
+    let p = ProgramHandle::load(
+        ProgramType::SocketFilter,
+        Some("v4"),
+        "GPL",
+        &insns,
+        &ProgLoadOpts::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(p.test_run(&[0u8; 64], &[], 1, 0, 0).unwrap().retval, 0x3412);
 }

@@ -248,6 +248,36 @@ impl Insn {
         self.code & 0x07
     }
 
+    /// The operation bits (`code & 0xf0`): `BPF_ADD`, `BPF_JEQ`, ... for ALU and jump classes.
+    pub const fn op(&self) -> u8 {
+        self.code & 0xf0
+    }
+
+    /// The size bits (`code & 0x18`): `BPF_W`, `BPF_H`, `BPF_B`, `BPF_DW` for loads and stores.
+    pub const fn size(&self) -> u8 {
+        self.code & 0x18
+    }
+
+    /// The mode bits (`code & 0xe0`): `BPF_IMM`, `BPF_MEM`, `BPF_MEMSX`, `BPF_ATOMIC`, ...
+    pub const fn mode(&self) -> u8 {
+        self.code & 0xe0
+    }
+
+    /// The source bit (`code & 0x08`): `BPF_K` or `BPF_X` for ALU and jump classes.
+    pub const fn source(&self) -> u8 {
+        self.code & 0x08
+    }
+
+    /// The width in bytes of a load/store's memory access (1, 2, 4 or 8).
+    pub const fn access_bytes(&self) -> u32 {
+        match self.size() {
+            BPF_B => 1,
+            BPF_H => 2,
+            BPF_W => 4,
+            _ => 8,
+        }
+    }
+
     /// The instruction from 8 bytes in host byte order.
     pub fn from_bytes(b: [u8; INSN_SIZE]) -> Self {
         bytemuck::cast(b)
@@ -452,6 +482,57 @@ impl Insn {
         Insn::new(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, off, btf_id)
     }
 
+    /// `dst = (s8/s16/s32) src`, sign-extended to 64 bits (v4 `movsx`; `bits` is 8, 16 or 32).
+    pub const fn movsx64(dst: u8, src: u8, bits: i16) -> Self {
+        Insn::new(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, bits, 0)
+    }
+
+    /// Signed 64-bit divide (`op` `BPF_DIV`) or modulo (`BPF_MOD`) by an immediate (v4).
+    pub const fn alu64_signed_imm(op: u8, dst: u8, imm: i32) -> Self {
+        Insn::new(BPF_ALU64 | op | BPF_K, dst, 0, 1, imm)
+    }
+
+    /// Byte order conversion of the low `bits` (16, 32, 64) of `dst` to big or little endian.
+    pub const fn endian(to_be: bool, dst: u8, bits: i32) -> Self {
+        Insn::new(
+            BPF_ALU | BPF_END | if to_be { BPF_TO_BE } else { BPF_TO_LE },
+            dst,
+            0,
+            0,
+            bits,
+        )
+    }
+
+    /// Unconditional byte swap of the low `bits` (16, 32, 64) of `dst` (v4 `bswap`).
+    pub const fn bswap(dst: u8, bits: i32) -> Self {
+        Insn::new(BPF_ALU64 | BPF_END, dst, 0, 0, bits)
+    }
+
+    /// Legacy packet load `r0 = ntoh(*(size *)(skb->data + imm))`.
+    pub const fn ld_abs(size: u8, imm: i32) -> Self {
+        Insn::new(BPF_LD | size | BPF_ABS, 0, 0, 0, imm)
+    }
+
+    /// Legacy packet load `r0 = ntoh(*(size *)(skb->data + src + imm))`.
+    pub const fn ld_ind(size: u8, src: u8, imm: i32) -> Self {
+        Insn::new(BPF_LD | size | BPF_IND, 0, src, 0, imm)
+    }
+
+    /// `dst = load_acquire((size *)(src + off))`.
+    pub const fn load_acquire(size: u8, dst: u8, src: u8, off: i16) -> Self {
+        Insn::new(BPF_STX | size | BPF_ATOMIC, dst, src, off, BPF_LOAD_ACQ)
+    }
+
+    /// `store_release((size *)(dst + off), src)`.
+    pub const fn store_release(size: u8, dst: u8, src: u8, off: i16) -> Self {
+        Insn::new(BPF_STX | size | BPF_ATOMIC, dst, src, off, BPF_STORE_REL)
+    }
+
+    /// `gotol pc + imm` (v4 long jump: the offset is in `imm`).
+    pub const fn ja32(imm: i32) -> Self {
+        Insn::new(BPF_JMP32 | BPF_JA, 0, 0, 0, imm)
+    }
+
     /// `exit`.
     pub const fn exit() -> Self {
         Insn::new(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
@@ -519,6 +600,25 @@ mod tests {
         let v = Insn::slice_from_bytes(Insn::slice_as_bytes(&[i, p])).unwrap();
         assert_eq!(v, vec![i, p]);
         assert!(Insn::slice_from_bytes(&[0; 7]).is_none());
+        let l = Insn::ldx_mem(BPF_H, R1, R2, 6);
+        assert_eq!(
+            (l.class(), l.size(), l.mode(), l.access_bytes()),
+            (BPF_LDX, BPF_H, BPF_MEM, 2)
+        );
+        let a = Insn::alu64_imm(BPF_XOR, R1, 1);
+        assert_eq!((a.class(), a.op(), a.source()), (BPF_ALU64, BPF_XOR, BPF_K));
+        // be16 r1: dc 01 00 00 10 00 00 00; bswap64 r1: d7 01 00 00 40 00 00 00
+        assert_eq!(
+            Insn::endian(true, R1, 16).to_bytes(),
+            [0xdc, 1, 0, 0, 16, 0, 0, 0]
+        );
+        assert_eq!(Insn::bswap(R1, 64).to_bytes(), [0xd7, 1, 0, 0, 64, 0, 0, 0]);
+        // r1 = (s8) r2: bf 21 08 00 ...
+        assert_eq!(
+            Insn::movsx64(R1, R2, 8).to_bytes(),
+            [0xbf, 0x21, 8, 0, 0, 0, 0, 0]
+        );
+        assert!(Insn::ja32(5).is_jump());
         let [lo, hi] = Insn::ld_imm64(R0, 0x1122_3344_5566_7788);
         assert_eq!((lo.imm as u32, hi.imm as u32), (0x5566_7788, 0x1122_3344));
     }

@@ -31,6 +31,7 @@ pub mod object;
 pub mod program;
 
 pub mod attach;
+pub mod link;
 
 pub mod perf_buffer;
 pub mod ringbuf;

@@ -17,139 +17,7 @@ use crate::sys::attr::BpfMapInfo;
 use crate::sys::bpf::{self as sys, BatchOpts, IdKind, MapCreateOpts};
 use crate::sys::mmap::{page_size, Mmap};
 
-macro_rules! kernel_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $n:literal => $s:literal,)* }) => {
-        $(#[$m])*
-        #[repr(u32)]
-        #[non_exhaustive]
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($(#[$vm])* $v = $n,)* }
-
-        impl $name {
-            /// Every value this build knows, in UAPI order.
-            pub const ALL: &'static [$name] = &[$($name::$v,)*];
-
-            /// The UAPI number.
-            pub const fn as_u32(self) -> u32 { self as u32 }
-
-            /// The value for a UAPI number, if this build knows it.
-            pub fn from_u32(n: u32) -> Option<Self> {
-                match n { $($n => Some($name::$v),)* _ => None }
-            }
-
-            /// libbpf's name for the value (what `libbpf_bpf_*_type_str` returns).
-            pub const fn name(self) -> &'static str {
-                match self { $($name::$v => $s,)* }
-            }
-
-            /// The value for a libbpf name.
-            pub fn from_name(s: &str) -> Option<Self> {
-                match s { $($s => Some($name::$v),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-pub(crate) use kernel_enum;
-
-kernel_enum! {
-    /// `enum bpf_map_type`, with libbpf's names (`"hash"`, `"percpu_array"`, `"ringbuf"`, ...).
-    MapType {
-        /// Invalid / unspecified.
-        Unspec = 0 => "unspec",
-        /// Hash table.
-        Hash = 1 => "hash",
-        /// Array indexed by u32.
-        Array = 2 => "array",
-        /// Program array for tail calls.
-        ProgArray = 3 => "prog_array",
-        /// Per-CPU perf event ring buffers.
-        PerfEventArray = 4 => "perf_event_array",
-        /// Per-CPU hash table.
-        PercpuHash = 5 => "percpu_hash",
-        /// Per-CPU array.
-        PercpuArray = 6 => "percpu_array",
-        /// Stack traces.
-        StackTrace = 7 => "stack_trace",
-        /// cgroup fds.
-        CgroupArray = 8 => "cgroup_array",
-        /// LRU hash.
-        LruHash = 9 => "lru_hash",
-        /// LRU per-CPU hash.
-        LruPercpuHash = 10 => "lru_percpu_hash",
-        /// Longest-prefix-match trie.
-        LpmTrie = 11 => "lpm_trie",
-        /// Array of maps.
-        ArrayOfMaps = 12 => "array_of_maps",
-        /// Hash of maps.
-        HashOfMaps = 13 => "hash_of_maps",
-        /// XDP redirect to devices.
-        Devmap = 14 => "devmap",
-        /// Sockets for redirection.
-        Sockmap = 15 => "sockmap",
-        /// XDP redirect to CPUs.
-        Cpumap = 16 => "cpumap",
-        /// AF_XDP sockets.
-        Xskmap = 17 => "xskmap",
-        /// Sockets by key.
-        Sockhash = 18 => "sockhash",
-        /// cgroup local storage (deprecated flavour).
-        CgroupStorage = 19 => "cgroup_storage",
-        /// SO_REUSEPORT socket array.
-        ReuseportSockarray = 20 => "reuseport_sockarray",
-        /// Per-CPU cgroup local storage.
-        PercpuCgroupStorage = 21 => "percpu_cgroup_storage",
-        /// FIFO queue.
-        Queue = 22 => "queue",
-        /// LIFO stack.
-        Stack = 23 => "stack",
-        /// Socket local storage.
-        SkStorage = 24 => "sk_storage",
-        /// Devices by key.
-        DevmapHash = 25 => "devmap_hash",
-        /// Kernel struct implemented in BPF.
-        StructOps = 26 => "struct_ops",
-        /// BPF ring buffer.
-        Ringbuf = 27 => "ringbuf",
-        /// Inode local storage.
-        InodeStorage = 28 => "inode_storage",
-        /// Task local storage.
-        TaskStorage = 29 => "task_storage",
-        /// Bloom filter.
-        BloomFilter = 30 => "bloom_filter",
-        /// User-space-produced ring buffer.
-        UserRingbuf = 31 => "user_ringbuf",
-        /// cgroup local storage.
-        CgrpStorage = 32 => "cgrp_storage",
-        /// Sparse shared memory region.
-        Arena = 33 => "arena",
-        /// Instruction array (jump tables).
-        InsnArray = 34 => "insn_array",
-    }
-}
-
-impl MapType {
-    /// True for the types that store one value per possible CPU.
-    pub fn is_percpu(self) -> bool {
-        matches!(
-            self,
-            MapType::PercpuHash
-                | MapType::PercpuArray
-                | MapType::LruPercpuHash
-                | MapType::PercpuCgroupStorage
-        )
-    }
-
-    /// True for the types whose elements have no key (queue, stack, bloom filter).
-    pub fn is_keyless(self) -> bool {
-        matches!(self, MapType::Queue | MapType::Stack | MapType::BloomFilter)
-    }
-}
+pub use crate::sys::types::MapType;
 
 bitflags! {
     /// Flags of element operations (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`, ...).
@@ -307,9 +175,10 @@ impl MapHandle {
         max_entries: u32,
         opts: &MapCreateOpts<'_>,
     ) -> Result<MapHandle> {
+        let kname = crate::program::kernel_name(name);
         let fd = sys::map_create(
             map_type.as_u32(),
-            name,
+            kname,
             key_size,
             value_size,
             max_entries,
@@ -420,6 +289,17 @@ impl MapHandle {
 
     /// The bytes the kernel writes for one element's value.
     fn value_buf_len(&self, flags: MapFlags) -> Result<usize> {
+        // A map type newer than this build might be per-CPU; without knowing how much the kernel
+        // writes, element access is refused rather than risking a short buffer.
+        if self.map_type().is_none() {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!(
+                    "map '{}': map type {} is unknown to this oxbpf build",
+                    self.name, self.map_type
+                ),
+            ));
+        }
         if self.is_percpu() && !flags.contains(MapFlags::CPU) {
             Ok(self.percpu_stride() * possible_cpus()?)
         } else {
@@ -439,6 +319,16 @@ impl MapHandle {
         Ok(())
     }
 
+    fn check_keyless(&self) -> Result<()> {
+        if self.key_size != 0 {
+            return Err(Error::invalid(format!(
+                "map '{}': push/pop/peek need a keyless map (queue, stack, bloom filter)",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
     fn ctx(&self) -> String {
         format!("map '{}'", self.name)
     }
@@ -452,6 +342,26 @@ impl MapHandle {
         match unsafe { sys::map_lookup_elem(self.fd.as_fd(), key, &mut value, flags.bits()) } {
             Ok(()) => Ok(Some(value)),
             Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e.context(self.ctx())),
+        }
+    }
+
+    /// Looks `key` up into a caller buffer without allocating; `Ok(false)` when absent. `value` must be
+    /// exactly the size [`MapHandle::lookup`] would return (per-CPU: every CPU's value, 8-byte stride).
+    pub fn lookup_into(&self, key: &[u8], value: &mut [u8], flags: MapFlags) -> Result<bool> {
+        self.check_key(key)?;
+        let want = self.value_buf_len(flags)?;
+        if value.len() != want {
+            return Err(Error::invalid(format!(
+                "map '{}': value buffer is {} bytes, expected {want}",
+                self.name,
+                value.len()
+            )));
+        }
+        // SAFETY: key has the map's key size and value exactly the size the kernel writes (checked).
+        match unsafe { sys::map_lookup_elem(self.fd.as_fd(), key, value, flags.bits()) } {
+            Ok(()) => Ok(true),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(false),
             Err(e) => Err(e.context(self.ctx())),
         }
     }
@@ -502,7 +412,8 @@ impl MapHandle {
 
     /// Queue/stack/bloom filter: adds `value` (`MapFlags::EXIST` overwrites the oldest when full).
     pub fn push(&self, value: &[u8], flags: MapFlags) -> Result<()> {
-        if value.len() != self.value_size as usize {
+        self.check_keyless()?;
+        if value.len() != self.value_buf_len(MapFlags::ANY)? {
             return Err(Error::invalid(format!(
                 "map '{}': value must be {} bytes",
                 self.name, self.value_size
@@ -515,7 +426,8 @@ impl MapHandle {
 
     /// Queue/stack: removes and returns the next value; `Ok(None)` when empty.
     pub fn pop(&self) -> Result<Option<Vec<u8>>> {
-        let mut value = vec![0u8; self.value_size as usize];
+        self.check_keyless()?;
+        let mut value = vec![0u8; self.value_buf_len(MapFlags::ANY)?];
         // SAFETY: keyless map (no key read) and value has the map's value size.
         match unsafe { sys::map_lookup_and_delete_elem(self.fd.as_fd(), &[], &mut value, 0) } {
             Ok(()) => Ok(Some(value)),
@@ -526,6 +438,7 @@ impl MapHandle {
 
     /// Queue/stack: the next value without removing it; bloom filter: `Some` when `value` may be present.
     pub fn peek(&self, value_for_bloom: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        self.check_keyless()?;
         let mut value = match value_for_bloom {
             Some(v) if v.len() == self.value_size as usize => v.to_vec(),
             Some(_) => {
@@ -534,7 +447,7 @@ impl MapHandle {
                     self.name, self.value_size
                 )))
             }
-            None => vec![0u8; self.value_size as usize],
+            None => vec![0u8; self.value_buf_len(MapFlags::ANY)?],
         };
         // SAFETY: keyless map (no key read) and value has the map's value size.
         match unsafe { sys::map_lookup_elem(self.fd.as_fd(), &[], &mut value, 0) } {
@@ -631,7 +544,7 @@ impl MapHandle {
         chunk: u32,
         opts: &BatchOpts,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let chunk = chunk.max(1);
+        let mut chunk = chunk.max(1);
         let ks = self.key_size as usize;
         let vs = self.value_buf_len(MapFlags::ANY)?;
         let mut out = Vec::new();
@@ -666,8 +579,16 @@ impl MapHandle {
                         opts,
                     )
                 }
-            }
-            .context(self.ctx())?;
+            };
+            let r = match r {
+                // A hash bucket holds more elements than `chunk`: the kernel copies nothing and asks for
+                // a bigger batch at the same position.
+                Err(e) if e.errno() == Some(libc::ENOSPC) && chunk < self.max_entries.max(1) => {
+                    chunk = chunk.saturating_mul(2).min(self.max_entries.max(1));
+                    continue;
+                }
+                r => r.context(self.ctx())?,
+            };
             let n = (r.count as usize).min(chunk as usize);
             for i in 0..n {
                 out.push((
@@ -840,9 +761,24 @@ impl Iterator for MapKeys<'_> {
     }
 }
 
-/// Every map in the kernel, by id (what `bpftool map list` walks). Maps that vanish mid-walk are skipped.
+/// The ids of every map in the kernel, ascending (what `bpftool map list` walks); open one with
+/// [`MapHandle::from_id`], which fails with `NotFound` if it vanished meanwhile.
 pub fn map_ids() -> Result<Vec<u32>> {
     sys::ids(IdKind::Map)
+}
+
+/// Info of every map in the kernel (what `bpftool map list` shows); maps freed between listing and
+/// opening are skipped.
+pub fn list_maps() -> Result<Vec<MapInfo>> {
+    let mut out = Vec::new();
+    for id in map_ids()? {
+        match MapHandle::from_id(id) {
+            Ok(m) => out.push(m.info()?),
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -857,17 +793,5 @@ mod tests {
         assert!(parse_cpu_list("").is_err());
         assert!(parse_cpu_list("3-1").is_err());
         assert!(parse_cpu_list("x").is_err());
-    }
-
-    #[test]
-    fn names_match_libbpf() {
-        assert_eq!(MapType::PercpuArray.name(), "percpu_array");
-        assert_eq!(MapType::from_name("ringbuf"), Some(MapType::Ringbuf));
-        assert_eq!(MapType::from_u32(33), Some(MapType::Arena));
-        assert_eq!(MapType::from_u32(1000), None);
-        assert!(MapType::ALL
-            .iter()
-            .enumerate()
-            .all(|(i, t)| t.as_u32() as usize == i));
     }
 }

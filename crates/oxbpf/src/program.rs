@@ -10,243 +10,13 @@ use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
-use crate::map::{cstr_field, kernel_enum};
+use crate::kernel::features::{self, Feature};
+use crate::map::cstr_field;
 use crate::sys::attr::{BpfProgInfo, BPF_TAG_SIZE};
 use crate::sys::bpf::{self as sys, IdKind, LoadLog, TestRunOpts};
 
 pub use crate::sys::bpf::ProgLoadOpts;
-
-kernel_enum! {
-    /// `enum bpf_prog_type`, with libbpf's names (`"socket_filter"`, `"kprobe"`, `"tracing"`, ...).
-    ProgramType {
-        /// Invalid / unspecified.
-        Unspec = 0 => "unspec",
-        /// Socket filter.
-        SocketFilter = 1 => "socket_filter",
-        /// kprobe / uprobe.
-        Kprobe = 2 => "kprobe",
-        /// tc classifier.
-        SchedCls = 3 => "sched_cls",
-        /// tc action.
-        SchedAct = 4 => "sched_act",
-        /// Tracepoint.
-        Tracepoint = 5 => "tracepoint",
-        /// XDP.
-        Xdp = 6 => "xdp",
-        /// perf event.
-        PerfEvent = 7 => "perf_event",
-        /// cgroup skb.
-        CgroupSkb = 8 => "cgroup_skb",
-        /// cgroup sock.
-        CgroupSock = 9 => "cgroup_sock",
-        /// Lightweight tunnel input.
-        LwtIn = 10 => "lwt_in",
-        /// Lightweight tunnel output.
-        LwtOut = 11 => "lwt_out",
-        /// Lightweight tunnel xmit.
-        LwtXmit = 12 => "lwt_xmit",
-        /// Socket ops.
-        SockOps = 13 => "sock_ops",
-        /// sk_skb (sockmap parser/verdict).
-        SkSkb = 14 => "sk_skb",
-        /// cgroup device.
-        CgroupDevice = 15 => "cgroup_device",
-        /// sk_msg.
-        SkMsg = 16 => "sk_msg",
-        /// Raw tracepoint.
-        RawTracepoint = 17 => "raw_tracepoint",
-        /// cgroup sock_addr.
-        CgroupSockAddr = 18 => "cgroup_sock_addr",
-        /// seg6local LWT.
-        LwtSeg6local = 19 => "lwt_seg6local",
-        /// LIRC mode2.
-        LircMode2 = 20 => "lirc_mode2",
-        /// SO_REUSEPORT selection.
-        SkReuseport = 21 => "sk_reuseport",
-        /// Flow dissector.
-        FlowDissector = 22 => "flow_dissector",
-        /// cgroup sysctl.
-        CgroupSysctl = 23 => "cgroup_sysctl",
-        /// Writable raw tracepoint.
-        RawTracepointWritable = 24 => "raw_tracepoint_writable",
-        /// cgroup sockopt.
-        CgroupSockopt = 25 => "cgroup_sockopt",
-        /// fentry/fexit/fmod_ret/iter/raw BTF tracepoint.
-        Tracing = 26 => "tracing",
-        /// struct_ops member.
-        StructOps = 27 => "struct_ops",
-        /// freplace extension.
-        Ext = 28 => "ext",
-        /// LSM.
-        Lsm = 29 => "lsm",
-        /// Socket lookup.
-        SkLookup = 30 => "sk_lookup",
-        /// Syscall program.
-        Syscall = 31 => "syscall",
-        /// Netfilter hook.
-        Netfilter = 32 => "netfilter",
-    }
-}
-
-kernel_enum! {
-    /// `enum bpf_attach_type`, with libbpf's names (`"cgroup_inet_ingress"`, `"trace_fentry"`, ...).
-    AttachType {
-        /// cgroup ingress.
-        CgroupInetIngress = 0 => "cgroup_inet_ingress",
-        /// cgroup egress.
-        CgroupInetEgress = 1 => "cgroup_inet_egress",
-        /// cgroup socket creation.
-        CgroupInetSockCreate = 2 => "cgroup_inet_sock_create",
-        /// cgroup sock_ops.
-        CgroupSockOps = 3 => "cgroup_sock_ops",
-        /// sockmap stream parser.
-        SkSkbStreamParser = 4 => "sk_skb_stream_parser",
-        /// sockmap stream verdict.
-        SkSkbStreamVerdict = 5 => "sk_skb_stream_verdict",
-        /// cgroup device.
-        CgroupDevice = 6 => "cgroup_device",
-        /// sk_msg verdict.
-        SkMsgVerdict = 7 => "sk_msg_verdict",
-        /// IPv4 bind.
-        CgroupInet4Bind = 8 => "cgroup_inet4_bind",
-        /// IPv6 bind.
-        CgroupInet6Bind = 9 => "cgroup_inet6_bind",
-        /// IPv4 connect.
-        CgroupInet4Connect = 10 => "cgroup_inet4_connect",
-        /// IPv6 connect.
-        CgroupInet6Connect = 11 => "cgroup_inet6_connect",
-        /// IPv4 post-bind.
-        CgroupInet4PostBind = 12 => "cgroup_inet4_post_bind",
-        /// IPv6 post-bind.
-        CgroupInet6PostBind = 13 => "cgroup_inet6_post_bind",
-        /// UDPv4 sendmsg.
-        CgroupUdp4Sendmsg = 14 => "cgroup_udp4_sendmsg",
-        /// UDPv6 sendmsg.
-        CgroupUdp6Sendmsg = 15 => "cgroup_udp6_sendmsg",
-        /// LIRC mode2.
-        LircMode2 = 16 => "lirc_mode2",
-        /// Flow dissector.
-        FlowDissector = 17 => "flow_dissector",
-        /// cgroup sysctl.
-        CgroupSysctl = 18 => "cgroup_sysctl",
-        /// UDPv4 recvmsg.
-        CgroupUdp4Recvmsg = 19 => "cgroup_udp4_recvmsg",
-        /// UDPv6 recvmsg.
-        CgroupUdp6Recvmsg = 20 => "cgroup_udp6_recvmsg",
-        /// getsockopt.
-        CgroupGetsockopt = 21 => "cgroup_getsockopt",
-        /// setsockopt.
-        CgroupSetsockopt = 22 => "cgroup_setsockopt",
-        /// BTF raw tracepoint.
-        TraceRawTp = 23 => "trace_raw_tp",
-        /// fentry.
-        TraceFentry = 24 => "trace_fentry",
-        /// fexit.
-        TraceFexit = 25 => "trace_fexit",
-        /// fmod_ret.
-        ModifyReturn = 26 => "modify_return",
-        /// LSM.
-        LsmMac = 27 => "lsm_mac",
-        /// Iterator.
-        TraceIter = 28 => "trace_iter",
-        /// IPv4 getpeername.
-        CgroupInet4Getpeername = 29 => "cgroup_inet4_getpeername",
-        /// IPv6 getpeername.
-        CgroupInet6Getpeername = 30 => "cgroup_inet6_getpeername",
-        /// IPv4 getsockname.
-        CgroupInet4Getsockname = 31 => "cgroup_inet4_getsockname",
-        /// IPv6 getsockname.
-        CgroupInet6Getsockname = 32 => "cgroup_inet6_getsockname",
-        /// XDP in a devmap.
-        XdpDevmap = 33 => "xdp_devmap",
-        /// cgroup socket release.
-        CgroupInetSockRelease = 34 => "cgroup_inet_sock_release",
-        /// XDP in a cpumap.
-        XdpCpumap = 35 => "xdp_cpumap",
-        /// Socket lookup.
-        SkLookup = 36 => "sk_lookup",
-        /// XDP.
-        Xdp = 37 => "xdp",
-        /// sockmap verdict.
-        SkSkbVerdict = 38 => "sk_skb_verdict",
-        /// SO_REUSEPORT select.
-        SkReuseportSelect = 39 => "sk_reuseport_select",
-        /// SO_REUSEPORT select or migrate.
-        SkReuseportSelectOrMigrate = 40 => "sk_reuseport_select_or_migrate",
-        /// perf event link.
-        PerfEvent = 41 => "perf_event",
-        /// kprobe.multi.
-        TraceKprobeMulti = 42 => "trace_kprobe_multi",
-        /// LSM per cgroup.
-        LsmCgroup = 43 => "lsm_cgroup",
-        /// struct_ops.
-        StructOps = 44 => "struct_ops",
-        /// netfilter.
-        Netfilter = 45 => "netfilter",
-        /// tcx ingress.
-        TcxIngress = 46 => "tcx_ingress",
-        /// tcx egress.
-        TcxEgress = 47 => "tcx_egress",
-        /// uprobe.multi.
-        TraceUprobeMulti = 48 => "trace_uprobe_multi",
-        /// unix connect.
-        CgroupUnixConnect = 49 => "cgroup_unix_connect",
-        /// unix sendmsg.
-        CgroupUnixSendmsg = 50 => "cgroup_unix_sendmsg",
-        /// unix recvmsg.
-        CgroupUnixRecvmsg = 51 => "cgroup_unix_recvmsg",
-        /// unix getpeername.
-        CgroupUnixGetpeername = 52 => "cgroup_unix_getpeername",
-        /// unix getsockname.
-        CgroupUnixGetsockname = 53 => "cgroup_unix_getsockname",
-        /// netkit primary.
-        NetkitPrimary = 54 => "netkit_primary",
-        /// netkit peer.
-        NetkitPeer = 55 => "netkit_peer",
-        /// kprobe session.
-        TraceKprobeSession = 56 => "trace_kprobe_session",
-        /// uprobe session.
-        TraceUprobeSession = 57 => "trace_uprobe_session",
-        /// fsession.
-        TraceFsession = 58 => "trace_fsession",
-    }
-}
-
-kernel_enum! {
-    /// `enum bpf_link_type`, with libbpf's names (`"raw_tracepoint"`, `"tcx"`, ...).
-    LinkType {
-        /// Unspecified.
-        Unspec = 0 => "unspec",
-        /// Raw tracepoint.
-        RawTracepoint = 1 => "raw_tracepoint",
-        /// Tracing (fentry/fexit/lsm/...).
-        Tracing = 2 => "tracing",
-        /// cgroup.
-        Cgroup = 3 => "cgroup",
-        /// Iterator.
-        Iter = 4 => "iter",
-        /// Network namespace.
-        Netns = 5 => "netns",
-        /// XDP.
-        Xdp = 6 => "xdp",
-        /// perf event.
-        PerfEvent = 7 => "perf_event",
-        /// kprobe.multi.
-        KprobeMulti = 8 => "kprobe_multi",
-        /// struct_ops.
-        StructOps = 9 => "struct_ops",
-        /// netfilter.
-        Netfilter = 10 => "netfilter",
-        /// tcx.
-        Tcx = 11 => "tcx",
-        /// uprobe.multi.
-        UprobeMulti = 12 => "uprobe_multi",
-        /// netkit.
-        Netkit = 13 => "netkit",
-        /// sockmap.
-        Sockmap = 14 => "sockmap",
-    }
-}
+pub use crate::sys::types::{AttachType, LinkType, ProgramType};
 
 /// The first verifier log buffer size of a retry (grown as the kernel asks).
 const LOG_SIZE_START: usize = 64 * 1024;
@@ -285,6 +55,13 @@ pub fn load_with_growing_log(
             (size * 4).min(LOG_SIZE_MAX)
         };
     }
+}
+
+/// The object name to pass to the kernel: none on kernels without object names (before 4.15), as libbpf
+/// does. Also raises RLIMIT_MEMLOCK where the kernel still needs it.
+pub(crate) fn kernel_name(name: Option<&str>) -> Option<&str> {
+    features::bump_memlock_rlimit();
+    name.filter(|_| features::kernel_supports(Feature::ProgName))
 }
 
 /// Turns a failed load with its log into the error callers see: kind `Verifier` when the kernel wrote a
@@ -410,6 +187,7 @@ impl ProgramHandle {
     ) -> Result<ProgramHandle> {
         let ctx = || format!("prog '{}' ({prog_type})", name.unwrap_or(""));
         let t = prog_type.as_u32();
+        let name = kernel_name(name);
         match sys::prog_load(t, name, license, insns, opts, None) {
             Ok(fd) => Ok(ProgramHandle { fd, prog_type: t }),
             Err(first) => {
@@ -437,6 +215,7 @@ impl ProgramHandle {
         log_level: u32,
     ) -> Result<(ProgramHandle, String)> {
         let t = prog_type.as_u32();
+        let name = kernel_name(name);
         let (r, log) = load_with_growing_log(log_level.max(1), |log| {
             sys::prog_load(t, name, license, insns, opts, Some(log))
         });
@@ -583,30 +362,49 @@ pub fn btf_ids() -> Result<Vec<u32>> {
     sys::ids(IdKind::Btf)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_match_libbpf() {
-        assert_eq!(ProgramType::Kprobe.name(), "kprobe");
-        assert_eq!(ProgramType::Tracing.name(), "tracing");
-        assert_eq!(ProgramType::SocketFilter.name(), "socket_filter");
-        assert_eq!(
-            ProgramType::from_name("sched_cls"),
-            Some(ProgramType::SchedCls)
-        );
-        assert_eq!(AttachType::TraceFentry.name(), "trace_fentry");
-        assert_eq!(LinkType::Tcx.to_string(), "tcx");
-        for all in [
-            ProgramType::ALL
-                .iter()
-                .map(|t| t.as_u32())
-                .collect::<Vec<_>>(),
-            AttachType::ALL.iter().map(|t| t.as_u32()).collect(),
-            LinkType::ALL.iter().map(|t| t.as_u32()).collect(),
-        ] {
-            assert!(all.iter().enumerate().all(|(i, n)| *n as usize == i));
+/// Info of every program in the kernel (what `bpftool prog list` shows); programs unloaded between
+/// listing and opening are skipped.
+pub fn list_programs() -> Result<Vec<ProgramInfo>> {
+    let mut out = Vec::new();
+    for id in program_ids()? {
+        match ProgramHandle::from_id(id) {
+            Ok(p) => out.push(p.info()?),
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
         }
     }
+    Ok(out)
+}
+
+/// One link of the kernel, as `bpftool link list` summarises it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSummary {
+    /// Kernel id.
+    pub id: u32,
+    /// Raw UAPI link type.
+    pub link_type_raw: u32,
+    /// The link type, if this build knows it.
+    pub link_type: Option<LinkType>,
+    /// The attached program's id.
+    pub prog_id: u32,
+}
+
+/// Every link in the kernel; links released between listing and opening are skipped.
+pub fn list_links() -> Result<Vec<LinkSummary>> {
+    let mut out = Vec::new();
+    for id in link_ids()? {
+        let fd = match sys::get_fd_by_id(IdKind::Link, id, 0, None) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e),
+        };
+        let i = sys::link_info(fd.as_fd())?;
+        out.push(LinkSummary {
+            id: i.id,
+            link_type_raw: i.type_,
+            link_type: LinkType::from_u32(i.type_),
+            prog_id: i.prog_id,
+        });
+    }
+    Ok(out)
 }

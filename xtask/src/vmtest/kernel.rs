@@ -4,10 +4,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use super::apt::{unpack, Apt, Archive, Mirrors};
+use super::apt::{unpack_matching, Apt, Archive, Mirrors};
 use super::modules::{self, Module};
-use super::util::{mkdirs, read, remove_tree, write_atomic, Result};
+use super::util::{mkdirs, read, remove_tree, secs, write_atomic, Result};
 use super::vmlinux;
 
 /// A kernel series of the matrix and the Debian release that carries it.
@@ -181,11 +182,20 @@ impl Kernel {
         } else {
             vec![format!("linux-image-{abi}")]
         };
+        let t = Instant::now();
         let debs = apt.download(&packages, &scratch.join("debs"))?;
+        let size: u64 = debs
+            .iter()
+            .filter_map(|d| fs::metadata(d).ok())
+            .map(|m| m.len())
+            .sum();
+        let downloaded = t.elapsed();
+        let t = Instant::now();
         let root = scratch.join("root");
         for deb in &debs {
-            unpack(deb, &root)?;
+            unpack_matching(deb, &root, modules::UNPACK)?;
         }
+        let unpacked = t.elapsed();
         let first = |candidates: &[String]| {
             candidates
                 .iter()
@@ -215,9 +225,21 @@ impl Kernel {
         ])?;
 
         mkdirs(&dir.join("modules"))?;
+        let t = Instant::now();
         vmlinux::extract(&vmlinuz, &dir.join("vmlinux"), &scratch)?;
+        let extracted = t.elapsed();
         write_atomic(&dir.join("config"), &read(&config)?)?;
+        let t = Instant::now();
         let mods = modules::closure(&moddir, modules::WANTED)?;
+        eprintln!(
+            "vmtest: {abi}: downloaded {:.1} MB in {}, unpacked in {}, vmlinux in {}, {} modules in {}",
+            size as f64 / 1e6,
+            secs(downloaded),
+            secs(unpacked),
+            secs(extracted),
+            mods.len(),
+            secs(t.elapsed())
+        );
         let mut order = String::new();
         for m in &mods {
             write_atomic(&dir.join(format!("modules/{}.ko", m.name)), &m.data)?;

@@ -25,6 +25,22 @@ pub const WANTED: &[(&str, bool)] = &[
     ("act_bpf", false),
 ];
 
+/// What to unpack from a kernel's packages (tar wildcards matched against any trailing part of a
+/// member's path): the kernel, its config, the builtin list and the module directories that hold
+/// [`WANTED`] and their dependencies.
+pub const UNPACK: &[&str] = &[
+    "vmlinuz*",
+    "config*",
+    "modules.builtin",
+    "kernel/fs/*",
+    "kernel/net/*",
+    "kernel/drivers/virtio/*",
+    "kernel/drivers/net/veth.ko*",
+    "kernel/drivers/net/dummy.ko*",
+    "kernel/lib/*",
+    "kernel/crypto/*",
+];
+
 /// One module, decompressed, ready for the initramfs.
 pub struct Module {
     /// Name with `_` (as the kernel spells it).

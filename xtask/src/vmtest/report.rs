@@ -58,10 +58,10 @@ impl KernelReport {
         )
     }
 
-    /// Prints the kernel's line and its failures.
-    pub fn print_summary(&self) {
-        println!(
-            "vmtest: kernel {} (uname -r {}): {}  [prepare {}, VM {}]",
+    /// The kernel's line and its failures, as one block (kernels may finish concurrently).
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "vmtest: kernel {} (uname -r {}): {}  [prepare {}, VM {}]\n",
             self.series,
             self.uname,
             self.counts(),
@@ -70,12 +70,15 @@ impl KernelReport {
         );
         for (name, o) in &self.tests {
             if let Outcome::Failed(text) = o {
-                println!("  FAILED {name}");
+                out.push_str(&format!("  FAILED {name}\n"));
+                // The backtrace (RUST_BACKTRACE is passed through) stays in the guest output.
+                let text = text.split("\nstack backtrace:").next().unwrap_or(text);
                 for l in text.lines().take(30) {
-                    println!("    {l}");
+                    out.push_str(&format!("    {}\n", clip(l, 400)));
                 }
             }
         }
+        out
     }
 }
 
@@ -117,9 +120,7 @@ pub fn print_matrix(reports: &[KernelReport]) {
             for (r, o) in reports.iter().zip(row) {
                 let detail = match o {
                     Some(Outcome::Skipped(why)) => format!("SKIP: {why}"),
-                    Some(Outcome::Failed(text)) => {
-                        format!("FAILED: {}", text.lines().last().unwrap_or(""))
-                    }
+                    Some(Outcome::Failed(text)) => format!("FAILED: {}", headline(text)),
                     Some(o) => o.word().to_string(),
                     None => "not run".to_string(),
                 };
@@ -143,5 +144,43 @@ pub fn print_matrix(reports: &[KernelReport]) {
                 println!("    {n}: {why}");
             }
         }
+    }
+}
+
+/// The line that says why a test failed: the panic message (the line after `panicked at`), else
+/// the last line that is not a backtrace note.
+fn headline(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let after_panic = lines
+        .iter()
+        .position(|l| l.contains("panicked at"))
+        .and_then(|i| lines[i + 1..].iter().find(|l| !l.trim().is_empty()));
+    let line = after_panic.or_else(|| {
+        lines
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.starts_with("note:") && !l.starts_with(' '))
+    });
+    clip(line.map_or("", |l| l.trim()), 160)
+}
+
+/// At most `max` characters of `s`.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_is_the_panic_message() {
+        let text = "log line\nthread 't' (7) panicked at tests/a.rs:3:5:\nassertion failed: x\nstack backtrace:\n   0: f\nnote: Some details are omitted";
+        assert_eq!(headline(text), "assertion failed: x");
+        assert_eq!(headline("exited with status 139"), "exited with status 139");
+        assert_eq!(clip("abcdef", 3), "abc…");
     }
 }

@@ -36,6 +36,28 @@ fn hash_name(name: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
+/// A `Hasher` using [`hash_name`]'s mixing, for internal maps keyed by names and ids.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.rotate_left(5) ^ hash_name(bytes);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 impl NameIndex {
     fn build(btf: &Btf) -> NameIndex {
         let mut keys: Vec<(u64, TypeId)> = Vec::with_capacity(btf.types.len());

@@ -16,15 +16,21 @@
 //! # Ok(()) }
 //! ```
 
+mod dump_c;
+mod dump_raw;
 mod ext;
 mod index;
 mod parse;
 mod resolve;
+mod sanitize;
+mod strtab;
 mod types;
 mod write;
 
+pub use dump_c::CDumper;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtSection, FuncInfo, LineInfo};
 pub use parse::{BTF_HEADER_LEN, BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, BTF_VERSION};
+pub use sanitize::BtfFeatures;
 pub use types::*;
 
 use std::collections::HashMap;
@@ -32,6 +38,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use index::NameIndex;
+use strtab::StrTab;
 
 /// Byte order of encoded BTF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,7 +73,7 @@ pub struct Btf {
     /// String offsets below this belong to the base.
     start_str_off: u32,
     types: Vec<Type>,
-    strings: Vec<u8>,
+    strings: StrTab,
     endian: Endian,
     /// Header bytes past the 24 known ones (kept for byte-identical re-encoding).
     hdr_extra: Vec<u8>,
@@ -75,6 +82,12 @@ pub struct Btf {
     /// Lazily built string → offset map used when adding strings.
     str_dedup: Option<HashMap<Box<[u8]>, u32>>,
 }
+
+// Base BTF is shared between threads (`Arc<Btf>`), so `Btf` must stay `Send + Sync`.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Btf>();
+};
 
 impl Default for Btf {
     fn default() -> Self {
@@ -124,7 +137,7 @@ impl Btf {
             start_id,
             start_str_off,
             types,
-            strings,
+            strings: StrTab::new(strings),
             endian,
             hdr_extra,
             index: OnceLock::new(),
@@ -238,21 +251,15 @@ impl Btf {
                 return b.str_at(off);
             }
         }
-        let rel = (off - self.start_str_off) as usize;
-        let tail = self
-            .strings
-            .get(rel..)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::malformed(format!(
-                    "BTF string offset {off} outside the string section"
-                ))
-            })?;
-        let s = std::ffi::CStr::from_bytes_until_nul(tail).map_err(|_| {
-            Error::malformed(format!("BTF string at offset {off} is not NUL-terminated"))
-        })?;
-        s.to_str()
-            .map_err(|_| Error::malformed(format!("BTF string at offset {off} is not UTF-8")))
+        match self.strings.str_at((off - self.start_str_off) as usize) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(())) => Err(Error::malformed(format!(
+                "BTF string at offset {off} is not UTF-8"
+            ))),
+            None => Err(Error::malformed(format!(
+                "BTF string offset {off} outside the string section or unterminated"
+            ))),
+        }
     }
 
     /// The raw bytes of the string at `off` without the NUL, or `None` when out of range.
@@ -260,9 +267,19 @@ impl Btf {
         if off < self.start_str_off {
             return self.base.as_ref()?.str_bytes(off);
         }
-        let tail = self.strings.get((off - self.start_str_off) as usize..)?;
-        let n = tail.iter().position(|&b| b == 0)?;
-        Some(&tail[..n])
+        self.strings.bytes_at((off - self.start_str_off) as usize)
+    }
+
+    /// Renames the string at `off` in place to `new`, which has the same length. Every type using
+    /// that offset sees the new text. Strings of the base are left alone.
+    pub(crate) fn overwrite_str(&mut self, off: u32, new: &[u8]) {
+        if off < self.start_str_off || self.str_bytes(off).map(<[u8]>::len) != Some(new.len()) {
+            return;
+        }
+        self.strings
+            .overwrite((off - self.start_str_off) as usize, new);
+        self.str_dedup = None;
+        self.index = OnceLock::new();
     }
 
     /// The name of type `id` ("" for anonymous types).
@@ -277,7 +294,7 @@ impl Btf {
 
     /// This BTF's own string section (without the base's).
     pub fn strings(&self) -> &[u8] {
-        &self.strings
+        self.strings.bytes()
     }
 
     /// One past the last string offset, counting the base's strings.

@@ -59,17 +59,130 @@ pub(crate) fn detect_endian(data: &[u8], what: &str) -> Result<Endian> {
 impl Btf {
     /// Parses standalone BTF (a `.BTF` section or `/sys/kernel/btf/vmlinux`).
     pub fn parse(data: &[u8]) -> Result<Btf> {
-        parse_impl(data, None)
+        let (parts, range) = parse_impl(data, data.len(), None)?;
+        parts.finish(data[range].to_vec())
+    }
+
+    /// How many leading bytes of a BTF blob hold its header and type section, from its first 24
+    /// bytes: what [`Btf::parse_in_parts`] needs as `head`.
+    pub fn head_len(header: &[u8]) -> Result<usize> {
+        let endian = detect_endian(header, "BTF")?;
+        let r = Reader {
+            data: header,
+            endian,
+        };
+        let (hdr_len, type_off, type_len) = match (r.u32(4), r.u32(8), r.u32(12)) {
+            (Some(a), Some(b), Some(c)) => (a as u64, b as u64, c as u64),
+            _ => return Err(Error::malformed("BTF: truncated header")),
+        };
+        Ok(
+            (hdr_len.max(BTF_HEADER_LEN as u64) + type_off + type_len).min(usize::MAX as u64)
+                as usize,
+        )
+    }
+
+    /// Parses a blob of `total_len` bytes in two steps, for the lowest peak memory on large files:
+    /// `head` (the first [`Btf::head_len`] bytes: header and types) is decoded and dropped, then
+    /// `strings` is called with the byte range of the string section and must return those bytes.
+    pub fn parse_in_parts(
+        head: Vec<u8>,
+        total_len: usize,
+        base: Option<Arc<Btf>>,
+        strings: impl FnOnce(std::ops::Range<usize>) -> Result<Vec<u8>>,
+    ) -> Result<Btf> {
+        let (parts, range) = parse_impl(&head, total_len, base)?;
+        drop(head);
+        let want = range.len();
+        let bytes = strings(range)?;
+        if bytes.len() != want {
+            return Err(Error::malformed(format!(
+                "BTF: string section is {} bytes, expected {want}",
+                bytes.len()
+            )));
+        }
+        parts.finish(bytes)
+    }
+
+    /// Like [`Btf::parse`], taking ownership of the bytes: the string section is kept in place
+    /// (moved to the front of the buffer, the rest released) instead of copied, which lowers the
+    /// peak memory of parsing a large file such as vmlinux.
+    pub fn parse_owned(data: Vec<u8>, base: Option<Arc<Btf>>) -> Result<Btf> {
+        let (parts, range) = parse_impl(&data, data.len(), base)?;
+        let mut data = data;
+        let len = range.len();
+        data.copy_within(range, 0);
+        data.truncate(len);
+        data.shrink_to_fit();
+        parts.finish(data)
     }
 
     /// Parses split BTF (e.g. `/sys/kernel/btf/<module>`) on top of `base`: type ids and string
     /// offsets continue from the base's.
     pub fn parse_split(data: &[u8], base: Arc<Btf>) -> Result<Btf> {
-        parse_impl(data, Some(base))
+        let (parts, range) = parse_impl(data, data.len(), Some(base))?;
+        parts.finish(data[range].to_vec())
     }
 }
 
-fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
+/// Everything parsed but the string section, which the caller supplies (copied or moved).
+struct Parts {
+    base: Option<Arc<Btf>>,
+    types: Vec<Type>,
+    endian: Endian,
+    hdr_extra: Vec<u8>,
+    start_id: TypeId,
+    start_str_off: u32,
+}
+
+impl Parts {
+    fn finish(self, strings: Vec<u8>) -> Result<Btf> {
+        check_strings(&strings, self.base.is_some())?;
+        let btf = Btf::from_parts(
+            self.base,
+            self.types,
+            strings,
+            self.endian,
+            self.hdr_extra,
+            self.start_id,
+            self.start_str_off,
+        );
+        btf.validate_refs()?;
+        Ok(btf)
+    }
+}
+
+/// The rules of a string section: NUL-terminated, not too large, and (unless split) starting with
+/// the empty string.
+fn check_strings(strings: &[u8], is_split: bool) -> Result<()> {
+    if is_split && strings.is_empty() {
+        return Ok(());
+    }
+    if strings.last() != Some(&0) {
+        return Err(Error::malformed(
+            "BTF: string section empty or not NUL-terminated",
+        ));
+    }
+    if strings.len() - 1 > BTF_MAX_NAME_OFFSET as usize {
+        return Err(Error::malformed(format!(
+            "BTF: string section of {} bytes is too large",
+            strings.len()
+        )));
+    }
+    if !is_split && strings.first() != Some(&0) {
+        return Err(Error::malformed(
+            "BTF: string section does not start with an empty string (split BTF without its base?)",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the header and the type section of a `total_len`-byte blob whose first bytes are `data`
+/// (all of it, or at least the header and the types); returns the rest and the string section's range.
+fn parse_impl(
+    data: &[u8],
+    total_len: usize,
+    base: Option<Arc<Btf>>,
+) -> Result<(Parts, std::ops::Range<usize>)> {
     let endian = detect_endian(data, "BTF")?;
     let r = Reader { data, endian };
     if data.len() < BTF_HEADER_LEN as usize {
@@ -93,15 +206,14 @@ fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
     let word = |off: usize| r.u32(off).unwrap_or(0);
     let (hdr_len, type_off, type_len, str_off, str_len) =
         (word(4), word(8), word(12), word(16), word(20));
-    if hdr_len < BTF_HEADER_LEN || hdr_len as usize > data.len() {
+    if hdr_len < BTF_HEADER_LEN || hdr_len as usize > data.len() || data.len() > total_len {
         return Err(Error::malformed(format!(
             "BTF: header length {hdr_len} at offset 4 outside 24..={}",
             data.len()
         )));
     }
     let hdr_extra = data[BTF_HEADER_LEN as usize..hdr_len as usize].to_vec();
-    let meta = &data[hdr_len as usize..];
-    let meta_len = meta.len() as u64;
+    let meta_len = (total_len - hdr_len as usize) as u64;
     if str_off as u64 + str_len as u64 > meta_len {
         return Err(Error::malformed(format!(
             "BTF: string section {str_off}+{str_len} runs past the data end ({meta_len} bytes after the header)"
@@ -117,53 +229,39 @@ fn parse_impl(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf> {
             "BTF: type section offset {type_off} not 4-byte aligned"
         )));
     }
-    let strings = &meta[str_off as usize..(str_off + str_len) as usize];
-    let is_split = base.is_some();
-    if !(is_split && strings.is_empty()) {
-        if strings.last() != Some(&0) {
-            return Err(Error::malformed(
-                "BTF: string section empty or not NUL-terminated",
-            ));
-        }
-        if str_len - 1 > BTF_MAX_NAME_OFFSET {
-            return Err(Error::malformed(format!(
-                "BTF: string section of {str_len} bytes is too large"
-            )));
-        }
-        if !is_split && strings.first() != Some(&0) {
-            return Err(Error::malformed(
-                "BTF: string section does not start with an empty string (split BTF without its base?)",
-            ));
-        }
-    }
-
+    let types_start = hdr_len as usize + type_off as usize;
+    let types_end = types_start + type_len as usize;
+    let Some(type_bytes) = data.get(types_start..types_end) else {
+        return Err(Error::malformed(format!(
+            "BTF: type section {types_start}..{types_end} not in the {} bytes given",
+            data.len()
+        )));
+    };
     let (start_id, start_str_off) = match &base {
         Some(b) => (b.len() as u32, b.strings_end()),
         None => (1, 0),
     };
     let type_data = Reader {
-        data: &meta[type_off as usize..(type_off + type_len) as usize],
+        data: type_bytes,
         endian,
     };
     let types = parse_types(type_data, start_id, hdr_len as usize + type_off as usize)?;
 
-    let btf = Btf::from_parts(
+    let str_start = hdr_len as usize + str_off as usize;
+    let parts = Parts {
         base,
         types,
-        strings.to_vec(),
         endian,
         hdr_extra,
         start_id,
         start_str_off,
-    );
-    btf.validate_refs()?;
-    Ok(btf)
+    };
+    Ok((parts, str_start..str_start + str_len as usize))
 }
 
 fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<Type>> {
     let data = r.data;
-    // A cheap lower bound on the count: vmlinux averages ~45 bytes per type.
-    let mut types = Vec::with_capacity(data.len() / 32);
+    let mut types = Vec::with_capacity(count_types(r));
     let mut off = 0usize;
     while off < data.len() {
         let id = start_id as u64 + types.len() as u64;
@@ -179,6 +277,25 @@ fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<T
         off += len;
     }
     Ok(types)
+}
+
+/// The number of types in the section, from a quick walk over the type headers (exact for well-formed
+/// data; only a capacity hint otherwise). Allocating the table once keeps the peak memory down.
+fn count_types(r: Reader<'_>) -> usize {
+    let (mut off, mut n) = (0usize, 0usize);
+    while let Some(info) = r.u32(off + 4) {
+        let vlen = (info & 0xffff) as usize;
+        off += 12
+            + match (info >> 24) & 0x1f {
+                1 | 14 | 17 => 4,
+                3 => 12,
+                4 | 5 | 15 | 19 => 12 * vlen,
+                6 | 13 => 8 * vlen,
+                _ => 0,
+            };
+        n += 1;
+    }
+    n
 }
 
 fn trunc(what: &str) -> Error {
@@ -651,6 +768,38 @@ mod tests {
         let mut v = with_type(&[], b"\0");
         v[12] = 4; // type_len 4 now overlaps the strings at offset 0
         malformed(&v, "overlaps");
+    }
+
+    #[test]
+    fn parse_in_parts_and_owned_match_parse() {
+        let mut b = Btf::new();
+        let int = b.add_int("int", 4, crate::btf::INT_SIGNED).unwrap();
+        b.add_struct("s", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
+        let bytes = b.to_bytes();
+        let head_len = Btf::head_len(&bytes[..24]).unwrap();
+        let whole = Btf::parse(&bytes).unwrap();
+        let parts = Btf::parse_in_parts(bytes[..head_len].to_vec(), bytes.len(), None, |r| {
+            Ok(bytes[r].to_vec())
+        })
+        .unwrap();
+        assert_eq!(parts.to_bytes(), bytes);
+        assert_eq!(
+            Btf::parse_owned(bytes.clone(), None).unwrap().to_bytes(),
+            bytes
+        );
+        assert_eq!(parts.len(), whole.len());
+        // Strings of the wrong length, or a head without the types, are malformed.
+        let short = Btf::parse_in_parts(bytes[..head_len].to_vec(), bytes.len(), None, |_| {
+            Ok(vec![0])
+        });
+        assert!(short
+            .unwrap_err()
+            .to_string()
+            .contains("string section is 1 bytes"));
+        let e = Btf::parse_in_parts(bytes[..head_len - 4].to_vec(), bytes.len(), None, |_| {
+            Ok(vec![])
+        });
+        assert!(e.unwrap_err().to_string().contains("not in the"));
     }
 
     #[test]

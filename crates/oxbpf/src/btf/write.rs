@@ -33,7 +33,7 @@ impl Out {
 }
 
 /// The encoded size in bytes of `ty` in the type section.
-pub fn encoded_len(ty: &Type) -> usize {
+pub(crate) fn encoded_len(ty: &Type) -> usize {
     12 + match &ty.kind {
         TypeKind::Int(_) | TypeKind::Var(_) | TypeKind::DeclTag(_) => 4,
         TypeKind::Array(_) => 12,
@@ -112,7 +112,8 @@ fn encode_type(o: &mut Out, ty: &Type) {
 
 impl Btf {
     /// Encodes this BTF's own types and strings (not the base's) in its byte order
-    /// ([`Btf::endian`]).
+    /// ([`Btf::endian`]). Lists longer than BTF's 16-bit `vlen` (65535 members, enumerators,
+    /// parameters or section variables) cannot be encoded: keep edited types within that limit.
     pub fn to_bytes(&self) -> Vec<u8> {
         let type_len: usize = self.types.iter().map(encoded_len).sum();
         let hdr_len = 24 + self.hdr_extra.len();
@@ -132,7 +133,7 @@ impl Btf {
         for t in &self.types {
             encode_type(&mut o, t);
         }
-        o.buf.extend_from_slice(&self.strings);
+        o.buf.extend_from_slice(self.strings.bytes());
         o.buf
     }
 
@@ -148,7 +149,7 @@ impl Btf {
             }
         }
         let start = self.start_str_off;
-        let strings = &self.strings;
+        let strings = self.strings.bytes();
         let dedup = self.str_dedup.get_or_insert_with(|| {
             let mut m = HashMap::new();
             let mut off = 0usize;
@@ -162,8 +163,7 @@ impl Btf {
             return off;
         }
         let off = start + self.strings.len() as u32;
-        self.strings.extend_from_slice(s.as_bytes());
-        self.strings.push(0);
+        self.strings.push_str(s);
         dedup.insert(s.as_bytes().into(), off);
         off
     }
@@ -180,7 +180,7 @@ impl Btf {
             return m.get(s.as_bytes()).copied();
         }
         let mut off = 0usize;
-        for chunk in self.strings.split(|&b| b == 0) {
+        for chunk in self.strings.bytes().split(|&b| b == 0) {
             if chunk == s.as_bytes() {
                 return Some(self.start_str_off + off as u32);
             }
@@ -472,5 +472,43 @@ mod tests {
             assert_eq!(u.members()[1].bitfield_size, 5);
             assert_eq!(p.resolve_type(var).unwrap(), st);
         }
+    }
+
+    #[test]
+    fn split_btf_builds_on_its_base() {
+        let mut base = Btf::new();
+        let int = base.add_int("int", 4, INT_SIGNED).unwrap();
+        base.add_struct("base_s", 4, &[("x", int, 0, 0)]);
+        let base = std::sync::Arc::new(Btf::parse(&base.to_bytes()).unwrap());
+
+        let mut split = Btf::new_split(base.clone());
+        assert_eq!(split.first_id() as usize, base.len());
+        // "int" already exists in the base: reused, not added again.
+        assert_eq!(
+            split.add_string("int"),
+            base.type_by_id(int).unwrap().name_off
+        );
+        let p = split.add_ptr(int);
+        let s = split.add_struct("mod_s", 16, &[("x", int, 0, 0), ("p", p, 64, 0)]);
+        assert_eq!(p as usize, base.len());
+        let bytes = split.to_bytes();
+
+        let parsed = Btf::parse_split(&bytes, base.clone()).unwrap();
+        assert_eq!(parsed.to_bytes(), bytes);
+        assert_eq!(parsed.find_by_name_kind("mod_s", Kind::Struct), Some(s));
+        assert_eq!(parsed.find_by_name_kind("base_s", Kind::Struct), Some(2));
+        assert_eq!(parsed.ids_by_name("base_s"), &[] as &[TypeId]);
+        assert_eq!(parsed.resolve_size(s).unwrap(), 16);
+        assert!(parsed
+            .to_raw_listing()
+            .unwrap()
+            .starts_with(&format!("[{p}] PTR '(anon)' type_id={int}")));
+        let c = parsed.to_c_header().unwrap();
+        assert!(
+            c.contains("struct base_s {") && c.contains("struct mod_s {\n\tint x;\n\tint *p;\n};"),
+            "{c}"
+        );
+        // Split BTF without its base is rejected: its strings do not start with "".
+        assert!(Btf::parse(&bytes).is_err());
     }
 }

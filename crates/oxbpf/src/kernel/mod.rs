@@ -1,6 +1,8 @@
 //! Host facts, discovered once per process: kernel version, kconfig, kallsyms, BTF location, features.
 
+pub mod features;
 pub mod kallsyms;
 pub mod kconfig;
+pub mod module_btf;
 pub mod version;
 pub mod vmlinux;

@@ -3,9 +3,12 @@
 use super::elf::{Elf, SecKind};
 use super::maps::{MapKind, MapSpec};
 
+/// The largest global data section accepted (a map value; the kernel's own limits are lower).
+pub const MAX_DATA_SECTION: u64 = 1 << 30;
+
 /// One internal map per non-empty global data section, in section order (libbpf's
 /// `bpf_object__init_global_data_maps`).
-pub fn global_data_maps(elf: &Elf, obj_name: &str) -> Vec<MapSpec> {
+pub fn global_data_maps(elf: &Elf, obj_name: &str) -> Result<Vec<MapSpec>> {
     let mut maps = Vec::new();
     for (idx, sec) in elf.sections.iter().enumerate() {
         let kind = match sec.kind {
@@ -16,6 +19,12 @@ pub fn global_data_maps(elf: &Elf, obj_name: &str) -> Vec<MapSpec> {
         };
         if sec.size == 0 {
             continue;
+        }
+        if sec.size > MAX_DATA_SECTION {
+            return Err(Error::malformed(format!(
+                "section '{}' (#{idx}) is {} bytes, more than a global data map can hold",
+                sec.name, sec.size
+            )));
         }
         let data = (kind != MapKind::Bss).then_some(sec.data.as_slice());
         let map = MapSpec::internal(
@@ -32,7 +41,7 @@ pub fn global_data_maps(elf: &Elf, obj_name: &str) -> Vec<MapSpec> {
         ));
         maps.push(map);
     }
-    maps
+    Ok(maps)
 }
 
 use crate::btf::{Btf, Kind, Linkage, TypeKind};
@@ -116,9 +125,11 @@ pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
 /// `map_is_mmapable`). Sections without a DATASEC (e.g. `.rodata.str1.1`) keep no BTF.
 pub fn fill_btf_info(btf: &Btf, maps: &mut [MapSpec]) {
     for m in maps.iter_mut().filter(|m| m.kind.is_internal()) {
-        let Some(id) = btf.find_by_name(&m.real_name) else {
-            continue;
-        };
+        // A linear scan of DATASECs beats building the name index for a handful of lookups.
+        let found = btf.types().find(|(_, t)| {
+            t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(m.real_name.as_str())
+        });
+        let Some((id, _)) = found else { continue };
         m.btf_key_type_id = 0;
         m.btf_value_type_id = id;
         let mmapable = match btf.type_by_id(id).map(|t| &t.kind) {

@@ -45,6 +45,13 @@ pub struct ProgramSpec {
     pub prog_flags: u32,
     /// Relocations against this function's instructions, sorted by instruction.
     pub relocs: Vec<Reloc>,
+    /// Attach target set by the user (`bpf_program__set_attach_target`), overriding the one
+    /// written in the section name: a kernel function (`"do_unlinkat"`, `"module:func"`).
+    pub attach_target: Option<String>,
+    /// Verifier log level for this program (0: a log only on failure); the object's level is OR-ed in.
+    pub log_level: u32,
+    /// Kernel BTF id of the attach target once known (struct_ops programs get it from their map).
+    pub attach_btf_id: u32,
 }
 
 impl ProgramSpec {
@@ -134,6 +141,9 @@ pub fn collect(elf: &Elf, defs: &SecDefs) -> Result<Vec<ProgramSpec>> {
                 sec_def,
                 prog_flags: 0,
                 relocs: Vec::new(),
+                attach_target: None,
+                attach_btf_id: 0,
+                log_level: 0,
             });
         }
     }

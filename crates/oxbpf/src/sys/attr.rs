@@ -405,6 +405,16 @@ pub struct ProgStreamReadAttr {
     pub _pad0: u32,
 }
 
+/// `BPF_PROG_ASSOC_STRUCT_OPS`.
+#[allow(missing_docs)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ProgAssocStructOpsAttr {
+    pub map_fd: u32,
+    pub prog_fd: u32,
+    pub flags: u32,
+}
+
 /// `struct bpf_prog_info`, filled by `BPF_OBJ_GET_INFO_BY_FD` on a program fd.
 #[allow(missing_docs)]
 #[repr(C)]
@@ -510,6 +520,20 @@ impl BpfLinkInfo {
         let b = bytemuck::bytes_of(&self.extra);
         b.get(offset..offset + 4)
             .map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+    }
+
+    /// Writes the `u32` at byte `offset` of the per-type union (ignored when out of range).
+    pub fn set_extra_u32(&mut self, offset: usize, v: u32) {
+        if let Some(d) = bytemuck::bytes_of_mut(&mut self.extra).get_mut(offset..offset + 4) {
+            d.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+
+    /// Writes the `u64` at byte `offset` of the per-type union (ignored when out of range).
+    pub fn set_extra_u64(&mut self, offset: usize, v: u64) {
+        if let Some(d) = bytemuck::bytes_of_mut(&mut self.extra).get_mut(offset..offset + 8) {
+            d.copy_from_slice(&v.to_ne_bytes());
+        }
     }
 
     /// The `u64` at byte `offset` of the per-type union (0 when out of range).

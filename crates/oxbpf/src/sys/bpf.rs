@@ -19,6 +19,12 @@ use super::{
 use crate::error::{Error, Result};
 use crate::insn::Insn;
 
+pub use super::info::{
+    btf_data, btf_info, btf_name, get_fd_by_id, get_next_id, ids, link_info,
+    link_raw_tracepoint_name, list_btf, map_info, obj_get_info_by_fd, prog_info, prog_insns,
+    prog_map_ids, BtfObjectInfo, IdKind, LinkDetails,
+};
+
 /// `BPF_F_NUMA_NODE`: honour `numa_node` at map creation.
 pub const BPF_F_NUMA_NODE: u32 = 1 << 2;
 /// `BPF_F_VTYPE_BTF_OBJ_FD`: `value_type_btf_obj_fd` is set.
@@ -98,7 +104,9 @@ pub fn map_create(
         attr.map_token_fd = fd_u32(fd) as i32;
         attr.map_flags |= BPF_F_TOKEN_FD;
     }
-    bpf_fd(Cmd::MapCreate, &mut attr)
+    // SAFETY: the only pointer, `excl_prog_hash`, borrows `opts.excl_prog_hash` (size alongside) for the
+    // call.
+    unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
 }
 
 fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<()> {
@@ -109,7 +117,8 @@ fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Re
         flags,
         ..Default::default()
     };
-    bpf_call(cmd, &mut attr).map(drop)
+    // SAFETY: `key`/`value` come from the unsafe element functions, whose callers vouch for their sizes.
+    unsafe { bpf_call(cmd, &mut attr) }.map(drop)
 }
 
 /// `BPF_MAP_LOOKUP_ELEM`—copy the value stored under `key` into `value`.
@@ -189,7 +198,8 @@ pub unsafe fn map_get_next_key(
         value: mut_ptr_of(next_key),
         ..Default::default()
     };
-    match sys_bpf(Cmd::MapGetNextKey, &mut attr) {
+    // SAFETY: `key` and `next_key` are slices the caller sized to the map's key size (see # Safety).
+    match unsafe { sys_bpf(Cmd::MapGetNextKey, &mut attr) } {
         Ok(_) => Ok(true),
         Err(libc::ENOENT) => Ok(false),
         Err(e) => Err(Error::from_errno(Cmd::MapGetNextKey.name(), e)),
@@ -240,7 +250,8 @@ fn batch(
         elem_flags: opts.elem_flags,
         flags: opts.flags,
     };
-    match sys_bpf(cmd, &mut attr) {
+    // SAFETY: the buffers come from the unsafe batch functions, whose callers sized them (see # Safety).
+    match unsafe { sys_bpf(cmd, &mut attr) } {
         Ok(_) => Ok(BatchResult {
             count: attr.count,
             done: false,
@@ -487,7 +498,9 @@ pub fn prog_load(
     let mut attempt = 0;
     let result = loop {
         attempt += 1;
-        match sys_bpf(Cmd::ProgLoad, &mut attr) {
+        // SAFETY: every pointer borrows `insns`, `license`, a slice of `opts`, `fd_array` or `log.buf`, all
+        // alive across the call, with matching counts.
+        match unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) } {
             Err(libc::EAGAIN) if attempt < PROG_LOAD_ATTEMPTS => continue,
             r => break r,
         }
@@ -521,7 +534,8 @@ pub fn btf_load(
             attr.btf_log_buf = log.buf.as_ptr() as usize as u64;
         }
     }
-    let result = sys_bpf(Cmd::BtfLoad, &mut attr);
+    // SAFETY: `btf` borrows `data` and `btf_log_buf` borrows `log.buf`, with their lengths, across the call.
+    let result = unsafe { sys_bpf(Cmd::BtfLoad, &mut attr) };
     if let Some(log) = log {
         log.true_size = attr.btf_log_true_size;
     }
@@ -543,7 +557,8 @@ pub fn obj_pin(fd: BorrowedFd<'_>, path: &Path) -> Result<()> {
         bpf_fd: fd_u32(fd),
         ..Default::default()
     };
-    bpf_call(Cmd::ObjPin, &mut attr)
+    // SAFETY: `pathname` borrows the NUL-terminated `c`, alive across the call.
+    unsafe { bpf_call(Cmd::ObjPin, &mut attr) }
         .map(drop)
         .map_err(|e| e.context(format_args!("pin {}", path.display())))
 }
@@ -556,120 +571,9 @@ pub fn obj_get(path: &Path, file_flags: u32) -> Result<OwnedFd> {
         file_flags,
         ..Default::default()
     };
-    bpf_fd(Cmd::ObjGet, &mut attr)
+    // SAFETY: `pathname` borrows the NUL-terminated `c`, alive across the call.
+    unsafe { bpf_fd(Cmd::ObjGet, &mut attr) }
         .map_err(|e| e.context(format_args!("open pinned {}", path.display())))
-}
-
-/// `BPF_OBJ_GET_INFO_BY_FD`—fill `info` (a `bpf_*_info`); returns the length the kernel wrote.
-///
-/// # Safety
-/// Every pointer field of `info` must be 0 or point to memory valid for the length in its count field.
-pub unsafe fn obj_get_info_by_fd<T: bytemuck::Pod>(
-    fd: BorrowedFd<'_>,
-    info: &mut T,
-) -> Result<u32> {
-    let bytes = bytemuck::bytes_of_mut(info);
-    let mut attr = InfoAttr {
-        bpf_fd: fd_u32(fd),
-        info_len: len_u32(bytes.len(), "info")?,
-        info: bytes.as_mut_ptr() as usize as u64,
-    };
-    bpf_call(Cmd::ObjGetInfoByFd, &mut attr)?;
-    Ok(attr.info_len)
-}
-
-/// The `bpf_prog_info` of a program (counts and scalar fields only).
-pub fn prog_info(fd: BorrowedFd<'_>) -> Result<BpfProgInfo> {
-    let mut info = BpfProgInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_map_info` of a map.
-pub fn map_info(fd: BorrowedFd<'_>) -> Result<BpfMapInfo> {
-    let mut info = BpfMapInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_btf_info` of a BTF object (size and id; see [`btf_data`] for the bytes).
-pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BpfBtfInfo> {
-    let mut info = BpfBtfInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The `bpf_link_info` of a link (scalar fields; name buffers stay empty).
-pub fn link_info(fd: BorrowedFd<'_>) -> Result<BpfLinkInfo> {
-    let mut info = BpfLinkInfo::default();
-    // SAFETY: a zeroed info has no pointers for the kernel to write through.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    Ok(info)
-}
-
-/// The raw BTF bytes and the name (`"vmlinux"`, a module name, or empty) of a BTF object.
-pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(Vec<u8>, String)> {
-    let first = btf_info(fd)?;
-    let mut data = vec![0u8; first.btf_size as usize];
-    let mut name = vec![0u8; 64];
-    let mut info = BpfBtfInfo {
-        btf: mut_ptr_of(&mut data),
-        btf_size: first.btf_size,
-        name: mut_ptr_of(&mut name),
-        name_len: len_u32(name.len(), "name")?,
-        ..Default::default()
-    };
-    // SAFETY: `btf` points to `btf_size` writable bytes and `name` to `name_len`; both live until return.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    data.truncate(info.btf_size as usize);
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    Ok((data, String::from_utf8_lossy(&name[..end]).into_owned()))
-}
-
-/// Instructions of a loaded program as the kernel rewrote them (`xlated`), or as JIT output bytes.
-pub fn prog_insns(fd: BorrowedFd<'_>, jited: bool) -> Result<Vec<u8>> {
-    let first = prog_info(fd)?;
-    let len = if jited {
-        first.jited_prog_len
-    } else {
-        first.xlated_prog_len
-    };
-    let mut buf = vec![0u8; len as usize];
-    let mut info = BpfProgInfo::default();
-    if jited {
-        info.jited_prog_len = len;
-        info.jited_prog_insns = mut_ptr_of(&mut buf);
-    } else {
-        info.xlated_prog_len = len;
-        info.xlated_prog_insns = mut_ptr_of(&mut buf);
-    }
-    // SAFETY: the one pointer set points to `len` writable bytes, as its count field says.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    let got = if jited {
-        info.jited_prog_len
-    } else {
-        info.xlated_prog_len
-    };
-    buf.truncate((got as usize).min(len as usize));
-    Ok(buf)
-}
-
-/// The ids of the maps a loaded program uses.
-pub fn prog_map_ids(fd: BorrowedFd<'_>) -> Result<Vec<u32>> {
-    let first = prog_info(fd)?;
-    let mut ids = vec![0u32; first.nr_map_ids as usize];
-    let mut info = BpfProgInfo {
-        nr_map_ids: first.nr_map_ids,
-        map_ids: mut_ptr_of(&mut ids),
-        ..Default::default()
-    };
-    // SAFETY: `map_ids` points to `nr_map_ids` writable u32s.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
-    ids.truncate((info.nr_map_ids as usize).min(first.nr_map_ids as usize));
-    Ok(ids)
 }
 
 /// Inputs and outputs of `BPF_PROG_TEST_RUN` (libbpf's `bpf_test_run_opts`).
@@ -723,80 +627,14 @@ pub fn prog_test_run(fd: BorrowedFd<'_>, opts: &mut TestRunOpts<'_>) -> Result<(
         attr.ctx_size_out = len_u32(out.len(), "ctx_out")?;
         attr.ctx_out = mut_ptr_of(out);
     }
-    let r = bpf_call(Cmd::ProgTestRun, &mut attr);
+    // SAFETY: data/ctx pointers borrow `opts`' slices with their lengths; the kernel writes at most the
+    // given out sizes.
+    let r = unsafe { bpf_call(Cmd::ProgTestRun, &mut attr) };
     opts.retval = attr.retval;
     opts.duration = attr.duration;
     opts.data_size_out = attr.data_size_out;
     opts.ctx_size_out = attr.ctx_size_out;
     r.map(drop)
-}
-
-/// The kind of kernel object an id names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IdKind {
-    /// A program.
-    Prog,
-    /// A map.
-    Map,
-    /// A BTF object.
-    Btf,
-    /// A link.
-    Link,
-}
-
-/// `BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID`—the next id after `start` (`Ok(None)` past the last).
-pub fn get_next_id(kind: IdKind, start: u32) -> Result<Option<u32>> {
-    let cmd = match kind {
-        IdKind::Prog => Cmd::ProgGetNextId,
-        IdKind::Map => Cmd::MapGetNextId,
-        IdKind::Btf => Cmd::BtfGetNextId,
-        IdKind::Link => Cmd::LinkGetNextId,
-    };
-    let mut attr = GetIdAttr {
-        start_id: start,
-        ..Default::default()
-    };
-    match sys_bpf(cmd, &mut attr) {
-        Ok(_) => Ok(Some(attr.next_id)),
-        Err(libc::ENOENT) => Ok(None),
-        Err(e) => Err(Error::from_errno(cmd.name(), e)),
-    }
-}
-
-/// Every id of `kind` currently in the kernel, ascending.
-pub fn ids(kind: IdKind) -> Result<Vec<u32>> {
-    let mut out = Vec::new();
-    let mut id = 0;
-    while let Some(next) = get_next_id(kind, id)? {
-        out.push(next);
-        id = next;
-    }
-    Ok(out)
-}
-
-/// `BPF_{PROG,MAP,BTF,LINK}_GET_FD_BY_ID`—open an object by id (`open_flags`: `BPF_F_RDONLY`, ... for maps).
-pub fn get_fd_by_id(
-    kind: IdKind,
-    id: u32,
-    open_flags: u32,
-    token_fd: Option<BorrowedFd<'_>>,
-) -> Result<OwnedFd> {
-    let cmd = match kind {
-        IdKind::Prog => Cmd::ProgGetFdById,
-        IdKind::Map => Cmd::MapGetFdById,
-        IdKind::Btf => Cmd::BtfGetFdById,
-        IdKind::Link => Cmd::LinkGetFdById,
-    };
-    let mut attr = GetIdAttr {
-        start_id: id,
-        open_flags,
-        ..Default::default()
-    };
-    if let Some(fd) = token_fd {
-        attr.fd_by_id_token_fd = fd_u32(fd) as i32;
-        attr.open_flags |= BPF_F_TOKEN_FD;
-    }
-    bpf_fd(cmd, &mut attr).map_err(|e| e.context(format_args!("id {id}")))
 }
 
 /// `BPF_PROG_BIND_MAP`—keep `map` alive as long as `prog` (for maps only user space touches).
@@ -806,13 +644,15 @@ pub fn prog_bind_map(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<()> {
         map_fd: fd_u32(map),
         flags: 0,
     };
-    bpf_call(Cmd::ProgBindMap, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgBindMap, &mut attr) }.map(drop)
 }
 
 /// `BPF_ENABLE_STATS`—turn on run-time statistics (`BPF_STATS_RUN_TIME` = 0) while the fd is open.
 pub fn enable_stats(stats_type: u32) -> Result<OwnedFd> {
     let mut attr = EnableStatsAttr { type_: stats_type };
-    bpf_fd(Cmd::EnableStats, &mut attr)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(Cmd::EnableStats, &mut attr) }
 }
 
 /// `BPF_TOKEN_CREATE`—a BPF token from a bpffs mounted with delegation options.
@@ -821,7 +661,8 @@ pub fn token_create(bpffs: BorrowedFd<'_>, flags: u32) -> Result<OwnedFd> {
         flags,
         bpffs_fd: fd_u32(bpffs),
     };
-    bpf_fd(Cmd::TokenCreate, &mut attr)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(Cmd::TokenCreate, &mut attr) }
 }
 
 /// What `BPF_TASK_FD_QUERY` reports about a perf event / raw tracepoint fd of a task.
@@ -850,7 +691,8 @@ pub fn task_fd_query(pid: u32, fd: u32, flags: u32) -> Result<TaskFdInfo> {
         buf: mut_ptr_of(&mut buf),
         ..Default::default()
     };
-    bpf_call(Cmd::TaskFdQuery, &mut attr)?;
+    // SAFETY: `buf` borrows `buf` with `buf_len` writable bytes, across the call.
+    unsafe { bpf_call(Cmd::TaskFdQuery, &mut attr) }?;
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     Ok(TaskFdInfo {
         prog_id: attr.prog_id,
@@ -871,6 +713,19 @@ pub fn prog_stream_read(prog: BorrowedFd<'_>, stream_id: u32, buf: &mut [u8]) ->
         prog_fd: fd_u32(prog),
         _pad0: 0,
     };
-    let n = bpf_call(Cmd::ProgStreamReadByFd, &mut attr)?;
+    // SAFETY: `stream_buf` borrows `buf` with its length, across the call.
+    let n = unsafe { bpf_call(Cmd::ProgStreamReadByFd, &mut attr) }?;
     Ok(n as usize)
+}
+
+/// `BPF_PROG_ASSOC_STRUCT_OPS`—associate a program with a struct_ops map (newer than 6.18: expect
+/// `InvalidInput` there).
+pub fn prog_assoc_struct_ops(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<()> {
+    let mut attr = ProgAssocStructOpsAttr {
+        map_fd: fd_u32(map),
+        prog_fd: fd_u32(prog),
+        flags: 0,
+    };
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgAssocStructOps, &mut attr) }.map(drop)
 }

@@ -260,7 +260,9 @@ pub fn link_create(
             });
         }
     }
-    let r = bpf_fd(Cmd::LinkCreate, &mut attr);
+    // SAFETY: pointers in `extra` borrow the `LinkExtra` slices and C strings or `sym_ptrs`, all alive
+    // across the call, with matching counts.
+    let r = unsafe { bpf_fd(Cmd::LinkCreate, &mut attr) };
     drop(sym_ptrs);
     r
 }
@@ -280,7 +282,8 @@ pub fn link_update(
         attr.old_prog_fd = fd_u32(old);
         attr.flags |= BPF_F_REPLACE;
     }
-    bpf_call(Cmd::LinkUpdate, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::LinkUpdate, &mut attr) }.map(drop)
 }
 
 /// `BPF_LINK_DETACH`—detach a link while keeping its fd (it becomes defunct).
@@ -288,7 +291,8 @@ pub fn link_detach(link: BorrowedFd<'_>) -> Result<()> {
     let mut attr = LinkDetachAttr {
         link_fd: fd_u32(link),
     };
-    bpf_call(Cmd::LinkDetach, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::LinkDetach, &mut attr) }.map(drop)
 }
 
 /// `BPF_ITER_CREATE`—open a readable fd that runs an iterator link's program.
@@ -297,7 +301,8 @@ pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
         link_fd: fd_u32(link),
         flags: 0,
     };
-    bpf_fd(Cmd::IterCreate, &mut attr)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_fd(Cmd::IterCreate, &mut attr) }
 }
 
 /// `BPF_RAW_TRACEPOINT_OPEN`—attach to raw tracepoint `name` (`None` for tracing programs whose target
@@ -316,7 +321,8 @@ pub fn raw_tracepoint_open(
         _pad0: 0,
         cookie,
     };
-    bpf_fd(Cmd::RawTracepointOpen, &mut attr)
+    // SAFETY: `name` borrows the CString `name`, alive across the call.
+    unsafe { bpf_fd(Cmd::RawTracepointOpen, &mut attr) }
 }
 
 /// Optional attributes of `BPF_PROG_ATTACH` / `BPF_PROG_DETACH` (libbpf's `bpf_prog_attach_opts`).
@@ -362,7 +368,8 @@ pub fn prog_attach(
     opts: &ProgAttachOpts<'_>,
 ) -> Result<()> {
     let mut attr = attach_attr(Some(prog), target, attach_type, opts);
-    bpf_call(Cmd::ProgAttach, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgAttach, &mut attr) }.map(drop)
 }
 
 /// `BPF_PROG_DETACH`—undo [`prog_attach`] (`prog` may be `None` where the hook holds one program).
@@ -373,7 +380,8 @@ pub fn prog_detach(
     opts: &ProgAttachOpts<'_>,
 ) -> Result<()> {
     let mut attr = attach_attr(prog, target, attach_type, opts);
-    bpf_call(Cmd::ProgDetach, &mut attr).map(drop)
+    // SAFETY: attr holds no pointers, only fds and scalars.
+    unsafe { bpf_call(Cmd::ProgDetach, &mut attr) }.map(drop)
 }
 
 /// What `BPF_PROG_QUERY` reports for one hook.
@@ -413,7 +421,8 @@ pub fn prog_query(target: Target<'_>, attach_type: u32, query_flags: u32) -> Res
             attr.link_ids = mut_ptr_of(&mut lids);
             attr.link_attach_flags = mut_ptr_of(&mut lflags);
         }
-        match sys_bpf(Cmd::ProgQuery, &mut attr) {
+        // SAFETY: the id and flag arrays borrow vectors of `prog_cnt` elements, alive across the call.
+        match unsafe { sys_bpf(Cmd::ProgQuery, &mut attr) } {
             Ok(_) if attr.prog_cnt <= cap => {
                 let got = attr.prog_cnt as usize;
                 let eff = query_flags & BPF_F_QUERY_EFFECTIVE != 0;

@@ -11,11 +11,13 @@
 pub mod attr;
 pub mod bpf;
 pub(crate) mod epoll;
+pub mod info;
 pub mod link;
 pub mod mmap;
 pub mod netlink;
 pub mod perf;
 pub mod tracefs;
+pub mod types;
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -66,6 +68,7 @@ pub enum Cmd {
     ProgBindMap = 35,
     TokenCreate = 36,
     ProgStreamReadByFd = 37,
+    ProgAssocStructOps = 38,
 }
 
 impl Cmd {
@@ -110,6 +113,7 @@ impl Cmd {
             Cmd::ProgBindMap => "BPF_PROG_BIND_MAP",
             Cmd::TokenCreate => "BPF_TOKEN_CREATE",
             Cmd::ProgStreamReadByFd => "BPF_PROG_STREAM_READ_BY_FD",
+            Cmd::ProgAssocStructOps => "BPF_PROG_ASSOC_STRUCT_OPS",
         }
     }
 }
@@ -117,9 +121,11 @@ impl Cmd {
 /// Issues `bpf(cmd, attr, sizeof attr)`; returns the non-negative result or the errno.
 ///
 /// The kernel may write results back into `attr` (ids, counts, log sizes), which is why it is `&mut`.
-/// Every pointer inside `attr` must be valid for the access the command makes; the callers in this module
-/// fill them from borrows that live across the call.
-pub(crate) fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64, i32> {
+///
+/// # Safety
+/// Every pointer inside `attr` must be 0 or valid for the access `cmd` makes through it (reads of the
+/// given length, writes of the given capacity) until this returns.
+pub(crate) unsafe fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64, i32> {
     let size = std::mem::size_of::<A>();
     // SAFETY: `attr` points to `size` initialised, writable bytes for the whole call; the kernel copies
     // at most `size` bytes in and writes back only inside them. Pointers embedded in `attr` were taken
@@ -141,14 +147,37 @@ pub(crate) fn sys_bpf<A: Pod>(cmd: Cmd, attr: &mut A) -> std::result::Result<i64
     }
 }
 
+/// A system call without arguments (used by feature probes, e.g. x86-64's `uprobe()`); returns its
+/// result or the errno.
+pub(crate) fn raw_syscall0(nr: libc::c_long) -> std::result::Result<i64, i32> {
+    // SAFETY: a syscall without arguments passes no pointers; the callers only name calls that are
+    // harmless outside their intended context (they fail with an errno).
+    let ret = unsafe { libc::syscall(nr) };
+    if ret < 0 {
+        Err(std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL))
+    } else {
+        Ok(ret)
+    }
+}
+
 /// [`sys_bpf`] with the errno turned into an [`Error`] naming the command.
-pub(crate) fn bpf_call<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<i64> {
-    sys_bpf(cmd, attr).map_err(|errno| Error::from_errno(cmd.name(), errno))
+///
+/// # Safety
+/// As for [`sys_bpf`].
+pub(crate) unsafe fn bpf_call<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<i64> {
+    // SAFETY: forwarded; the caller upholds sys_bpf's contract.
+    unsafe { sys_bpf(cmd, attr) }.map_err(|errno| Error::from_errno(cmd.name(), errno))
 }
 
 /// [`bpf_call`] for commands that return a new file descriptor.
-pub(crate) fn bpf_fd<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<OwnedFd> {
-    let ret = bpf_call(cmd, attr)?;
+///
+/// # Safety
+/// As for [`sys_bpf`].
+pub(crate) unsafe fn bpf_fd<A: Pod>(cmd: Cmd, attr: &mut A) -> Result<OwnedFd> {
+    // SAFETY: forwarded; the caller upholds sys_bpf's contract.
+    let ret = unsafe { bpf_call(cmd, attr) }?;
     owned_fd(cmd, ret)
 }
 

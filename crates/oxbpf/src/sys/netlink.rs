@@ -35,6 +35,7 @@ const RTM_DELQDISC: u16 = 37;
 const RTM_NEWTFILTER: u16 = 44;
 const RTM_DELTFILTER: u16 = 45;
 
+const IFLA_IFNAME: u16 = 3;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_FD: u16 = 1;
 const IFLA_XDP_ATTACHED: u16 = 2;
@@ -196,6 +197,22 @@ impl Socket {
                 4,
             )
         };
+        // A reply that never comes (a kernel bug, or a request that is not acknowledged) must not
+        // hang the caller: give up after a few seconds.
+        let tv = libc::timeval {
+            tv_sec: 5,
+            tv_usec: 0,
+        };
+        // SAFETY: the option value points at a live timeval of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &tv as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as u32,
+            )
+        };
         Ok(Socket { fd })
     }
 
@@ -305,7 +322,7 @@ pub fn xdp_set(
 /// The XDP attachment of `ifindex`: the `XDP_ATTACHED_*` mode (0 = none) and the program id.
 pub fn xdp_query(ifindex: i32) -> Result<(u8, u32)> {
     let sock = Socket::open()?;
-    let mut msg = Msg::new(RTM_GETLINK, 0, &ifinfomsg(ifindex));
+    let mut msg = Msg::new(RTM_GETLINK, NLM_F_ACK, &ifinfomsg(ifindex));
     msg.u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     let replies = sock.request(msg, "netlink RTM_GETLINK")?;
     for r in replies.iter().filter(|r| r.ty == RTM_NEWLINK) {
@@ -328,6 +345,22 @@ pub fn xdp_query(ifindex: i32) -> Result<(u8, u32)> {
         }
     }
     Ok((0, 0))
+}
+
+/// The interface index of network device `name` in the calling thread's network namespace.
+pub fn link_index(name: &str) -> Result<u32> {
+    let sock = Socket::open()?;
+    let mut msg = Msg::new(RTM_GETLINK, NLM_F_ACK, &ifinfomsg(0));
+    msg.str(IFLA_IFNAME, name);
+    msg.u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    let replies = sock
+        .request(msg, "netlink RTM_GETLINK")
+        .map_err(|e| e.context(format!("network interface '{name}'")))?;
+    replies
+        .iter()
+        .filter(|r| r.ty == RTM_NEWLINK)
+        .find_map(|r| r.body.get(4..8).and_then(u32_of))
+        .ok_or_else(|| Error::not_found(format!("network interface '{name}' not found")))
 }
 
 /// Adds the `clsact` qdisc to `ifindex`; `EEXIST` when it is already there.
@@ -409,6 +442,46 @@ pub fn tc_filter_del(ifindex: i32, parent: u32, handle: u32, priority: u16) -> R
     msg.str(TCA_KIND, "bpf");
     sock.request(msg, "netlink RTM_DELTFILTER (cls_bpf)")
         .map(|_| ())
+}
+
+/// `SO_ATTACH_BPF`: runs socket-filter program `prog` on every packet `socket` receives.
+///
+/// (A socket option, not netlink; it lives here with the other socket-level calls of the attachers.)
+pub fn socket_attach_bpf(socket: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<()> {
+    let fd: i32 = prog.as_raw_fd();
+    // SAFETY: the option value points at a live i32 of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_BPF,
+            &fd as *const i32 as *const libc::c_void,
+            4,
+        )
+    };
+    if r < 0 {
+        return Err(Error::last_os_error("setsockopt(SO_ATTACH_BPF)"));
+    }
+    Ok(())
+}
+
+/// `SO_DETACH_BPF`: removes the socket filter of `socket`.
+pub fn socket_detach_bpf(socket: BorrowedFd<'_>) -> Result<()> {
+    let zero: i32 = 0;
+    // SAFETY: the option value points at a live i32 of the size passed (the kernel ignores it).
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_DETACH_BPF,
+            &zero as *const i32 as *const libc::c_void,
+            4,
+        )
+    };
+    if r < 0 {
+        return Err(Error::last_os_error("setsockopt(SO_DETACH_BPF)"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Network programs for the attach tests: each counts the packets (or sockets) it sees. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum { C_XDP, C_TC_IN, C_TC_OUT, C_SKB_IN, C_SKB_OUT, C_SOCK, C_SOCKF, C_XDP2, C_MAX };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+static __always_inline void bump(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	bump(C_XDP);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_count2(struct xdp_md *ctx)
+{
+	bump(C_XDP2);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int tc_in(struct __sk_buff *skb)
+{
+	bump(C_TC_IN);
+	return 0; /* TC_ACT_OK */
+}
+
+SEC("tc")
+int tc_out(struct __sk_buff *skb)
+{
+	bump(C_TC_OUT);
+	return 0;
+}
+
+SEC("cgroup_skb/ingress")
+int skb_in(struct __sk_buff *skb)
+{
+	bump(C_SKB_IN);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int skb_out(struct __sk_buff *skb)
+{
+	bump(C_SKB_OUT);
+	return 1;
+}
+
+SEC("cgroup/sock_create")
+int sock_create(struct bpf_sock *sk)
+{
+	bump(C_SOCK);
+	return 1;
+}
+
+SEC("socket")
+int sock_filter(struct __sk_buff *skb)
+{
+	bump(C_SOCKF);
+	return 0xffff; /* keep the whole packet (no ctx field access: no CO-RE needed) */
+}

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Programs for the attach tests: each counts its firings for one target process into `counts`. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum { C_TP, C_RAW_TP, C_TP_BTF, C_PERF, C_KPROBE, C_FENTRY, C_TP_COOKIE, C_MAX };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} target_pid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts SEC(".maps");
+
+static __always_inline int is_target(void)
+{
+	__u32 zero = 0, *pid = bpf_map_lookup_elem(&target_pid, &zero);
+
+	return pid && *pid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+}
+
+static __always_inline void bump(__u32 slot, __u64 by)
+{
+	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
+
+	if (v)
+		__sync_fetch_and_add(v, by);
+}
+
+SEC("tp/syscalls/sys_enter_getppid")
+int tp_getppid(void *ctx)
+{
+	if (is_target()) {
+		bump(C_TP, 1);
+		bump(C_TP_COOKIE, bpf_get_attach_cookie(ctx));
+	}
+	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int raw_sys_enter(__u64 *args)
+{
+	/* args[1] is the syscall number (plain u64 array: no CO-RE relocation) */
+	if (is_target() && args[1] == 110 /* __NR_getppid on x86_64 */)
+		bump(C_RAW_TP, 1);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	if (is_target() && id == 110)
+		bump(C_TP_BTF, 1);
+	return 0;
+}
+
+SEC("perf_event")
+int on_cpu_clock(void *ctx)
+{
+	bump(C_PERF, 1);
+	return 0;
+}
+
+SEC("kprobe/do_unlinkat")
+int kp_unlinkat(void *ctx)
+{
+	bump(C_KPROBE, 1);
+	return 0;
+}
+
+/* The iterator context and task fields read at this kernel's offsets (the fixture is compiled against
+ * the running kernel's vmlinux.h), so the object needs no CO-RE relocation. */
+struct iter_meta_local {
+	struct seq_file *seq;
+};
+struct iter_task_ctx_local {
+	struct iter_meta_local *meta;
+	struct task_struct *task;
+};
+
+SEC("iter/task")
+int dump_task(struct iter_task_ctx_local *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	char *task = (char *)ctx->task;
+	int tgid;
+	char comm[16];
+
+	if (!task)
+		return 0;
+	tgid = *(int *)(task + __builtin_offsetof(struct task_struct, tgid));
+	bpf_probe_read_kernel_str(comm, sizeof(comm), task + __builtin_offsetof(struct task_struct, comm));
+	BPF_SEQ_PRINTF(seq, "%d %s\n", tgid, comm);
+	return 0;
+}

@@ -1,0 +1,95 @@
+//! struct_ops: a BPF `tcp_congestion_ops` registered through an oxbpf link, used by a real TCP
+//! connection, swapped for another implementation through the link, unregistered on drop.
+
+mod attach_util;
+
+use std::os::fd::AsFd;
+
+use attach_util::{setup, Loaded};
+use oxbpf::attach::struct_ops::attach_struct_ops;
+use oxbpf::link::link_type;
+use oxbpf::map::MapFlags;
+
+const CC: &str = "oxbpf_cc";
+
+fn available() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control").unwrap()
+}
+
+/// Opens a loopback TCP connection whose client socket uses congestion control `cc`.
+fn connect_with(cc: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let sock = std::net::TcpStream::connect(listener.local_addr()?)?;
+    // SAFETY: valid fd, option buffer of the given length.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            cc.as_ptr().cast(),
+            cc.len() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let (_peer, _) = listener.accept()?;
+    Ok(())
+}
+
+fn bss_u64(obj: &Loaded, off: usize) -> u64 {
+    let bss = obj.map("attach_s.bss");
+    let v = bss
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .unwrap()
+        .unwrap();
+    u64::from_ne_bytes(v[off..off + 8].try_into().unwrap())
+}
+
+#[test]
+fn tcp_congestion_ops_registered_used_swapped_unregistered() {
+    let Some(_serial) = setup() else { return };
+    let mut obj = match Loaded::load("attach_struct_ops", &[]) {
+        Ok(o) => o,
+        Err(e) if e.contains("Operation not permitted") || e.contains("not supported") => {
+            return oxbpf_tests::skip(format!("kernel refused struct_ops programs: {e}"))
+        }
+        Err(e) => panic!("{e}"),
+    };
+    obj.prime_struct_ops("oxcc2");
+    obj.prime_struct_ops("oxcc");
+    assert!(!available().contains(CC), "libbpf's priming links are gone");
+    let before = oxbpf_tests::open_fds();
+    let (m1, m2) = (obj.map("oxcc"), obj.map("oxcc2"));
+    let mut link = attach_struct_ops(m1.as_fd()).unwrap();
+    assert_eq!(link.info().unwrap().link_type, link_type::STRUCT_OPS);
+    assert!(
+        available().split_whitespace().any(|c| c == CC),
+        "registered: {}",
+        available()
+    );
+    connect_with(CC).unwrap();
+    assert!(
+        bss_u64(&obj, 0) >= 1,
+        "the BPF init ran for the new connection"
+    );
+
+    // Swap the implementation behind the same name without unregistering.
+    link.update_prog(m2.as_fd()).unwrap();
+    connect_with(CC).unwrap();
+    assert!(
+        bss_u64(&obj, 8) >= 1,
+        "the second implementation's init ran"
+    );
+
+    drop(link);
+    assert!(
+        !available().split_whitespace().any(|c| c == CC),
+        "unregistered on drop: {}",
+        available()
+    );
+    assert!(connect_with(CC).is_err(), "the algorithm is gone");
+    drop((m1, m2));
+    assert_eq!(oxbpf_tests::open_fds(), before);
+}

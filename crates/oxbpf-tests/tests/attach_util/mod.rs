@@ -1,0 +1,324 @@
+//! Shared helpers of the attach tests: fixtures loaded (by libbpf, as the reference loader, until the
+//! oxbpf loader lands) so that oxbpf's attachers can be exercised on real programs; counters read back
+//! through oxbpf's map handles; the `attach_target` test process.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use libbpf_rs::{MapCore, ObjectBuilder};
+use oxbpf::map::{MapFlags, MapHandle};
+
+/// A fixture object loaded into the kernel; programs and maps are handed out as duplicated fds.
+pub struct Loaded {
+    obj: libbpf_rs::Object,
+}
+
+impl Loaded {
+    /// Loads fixture `name` with only the programs in `progs` (all when empty) set to autoload.
+    pub fn load(name: &str, progs: &[&str]) -> Result<Loaded, String> {
+        let path = oxbpf_tests::fixture(name);
+        let mut open = ObjectBuilder::default()
+            .open_file(&path)
+            .map_err(|e| format!("open {}: {e}", path.display()))?;
+        if !progs.is_empty() {
+            for mut p in open.progs_mut() {
+                let keep = progs.iter().any(|n| p.name() == *n);
+                p.set_autoload(keep);
+            }
+        }
+        let obj = open.load().map_err(|e| format!("load {name}: {e}"))?;
+        Ok(Loaded { obj })
+    }
+
+    /// The fd of program `name`.
+    pub fn prog(&self, name: &str) -> OwnedFd {
+        let p = self
+            .obj
+            .progs()
+            .find(|p| p.name() == name)
+            .unwrap_or_else(|| panic!("no program {name}"));
+        p.as_fd().try_clone_to_owned().unwrap()
+    }
+
+    /// Map `name` as an oxbpf handle.
+    pub fn map(&self, name: &str) -> MapHandle {
+        let m = self
+            .obj
+            .maps()
+            .find(|m| m.name() == name)
+            .unwrap_or_else(|| panic!("no map {name}"));
+        MapHandle::from_fd(m.as_fd().try_clone_to_owned().unwrap()).unwrap()
+    }
+
+    /// Has libbpf write the kernel value of struct_ops map `name` (program fds and all) by attaching it
+    /// once and detaching again, so that oxbpf can then register the map with its own link. (Stand-in
+    /// until the oxbpf loader fills struct_ops maps itself.)
+    pub fn prime_struct_ops(&mut self, name: &str) {
+        let mut m = self.obj.maps_mut().find(|m| m.name() == name).unwrap();
+        let link = m
+            .attach_struct_ops()
+            .expect("libbpf attaches the struct_ops map once");
+        drop(link);
+    }
+
+    /// Sets u32 slot `key` of array map `name`.
+    pub fn set_u32(&self, name: &str, key: u32, value: u32) {
+        let m = self.obj.maps().find(|m| m.name() == name).unwrap();
+        m.update(
+            &key.to_ne_bytes(),
+            &value.to_ne_bytes(),
+            libbpf_rs::MapFlags::ANY,
+        )
+        .unwrap();
+    }
+}
+
+/// Reads u64 slot `key` of array map `map`.
+pub fn read_u64(map: &MapHandle, key: u32) -> u64 {
+    let v = map
+        .lookup(&key.to_ne_bytes(), MapFlags::ANY)
+        .unwrap()
+        .unwrap();
+    u64::from_ne_bytes(v[..8].try_into().unwrap())
+}
+
+/// Zeroes u64 slot `key` of array map `map`.
+pub fn reset_u64(map: &MapHandle, key: u32) {
+    map.update(&key.to_ne_bytes(), &0u64.to_ne_bytes(), MapFlags::ANY)
+        .unwrap();
+}
+
+/// The path of the `attach_target` test binary (testbin/attach_target.c).
+pub fn target_binary() -> PathBuf {
+    PathBuf::from(env!("OXBPF_TESTBIN_DIR")).join("attach_target")
+}
+
+/// A started but waiting `attach_target`: it runs its `rounds` once [`Target::run`] is called.
+pub struct Target {
+    child: Child,
+}
+
+impl Target {
+    /// Spawns the target; it blocks on stdin until [`Target::run`].
+    pub fn spawn(rounds: u32) -> Target {
+        let child = Command::new(target_binary())
+            .arg(rounds.to_string())
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn attach_target");
+        Target { child }
+    }
+
+    /// The target's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets the target run its rounds and waits for it to exit successfully.
+    pub fn run(mut self) {
+        self.child.stdin.take().unwrap().write_all(b"g").unwrap();
+        let st = self.child.wait().unwrap();
+        assert!(st.success(), "attach_target exited with {st}");
+    }
+}
+
+/// Starts a kernel test: `None` (after printing the skip line) unless root; otherwise a guard that
+/// runs the tests of one binary one at a time, so the process-wide fd counts of the leak checks and
+/// the shared counters are not disturbed by a neighbour.
+pub fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
+    if !oxbpf_tests::is_root() {
+        oxbpf_tests::skip("not root: cannot load or attach BPF programs");
+        return None;
+    }
+    Some(oxbpf_tests::serial())
+}
+
+impl Target {
+    /// Spawns the target in UDP mode: once run, it sends `n` datagrams to 127.0.0.1:`port`.
+    pub fn spawn_udp(n: u32, port: u16) -> Target {
+        let child = Command::new(target_binary())
+            .args([n.to_string(), "udp".into(), port.to_string()])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("spawn attach_target");
+        Target { child }
+    }
+}
+
+/// Two network namespaces joined by a veth pair: `veth0` (10.77.0.1) in `a`, `veth1` (10.77.0.2)
+/// in `b`. Deleted on drop.
+pub struct VethPair {
+    /// Namespace holding veth0.
+    pub a: String,
+    /// Namespace holding veth1.
+    pub b: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl VethPair {
+    /// Creates the namespaces and the pair.
+    pub fn new(tag: &str) -> VethPair {
+        let pid = std::process::id();
+        let (a, b) = (
+            format!("oxbpf_{tag}_a_{pid}"),
+            format!("oxbpf_{tag}_b_{pid}"),
+        );
+        ip(&["netns", "add", &a]);
+        ip(&["netns", "add", &b]);
+        let pair = VethPair { a, b };
+        ip(&[
+            "-n", &pair.a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+            "netns", &pair.b,
+        ]);
+        ip(&["-n", &pair.a, "addr", "add", "10.77.0.1/24", "dev", "veth0"]);
+        ip(&["-n", &pair.b, "addr", "add", "10.77.0.2/24", "dev", "veth1"]);
+        for (ns, dev) in [(&pair.a, "veth0"), (&pair.b, "veth1")] {
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        // The pair needs a moment after "up" (carrier, neighbour discovery) before it carries pings.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pair.ping(1) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "veth pair never answered a ping"
+            );
+        }
+        pair
+    }
+
+    /// Runs `f` on a thread that has entered namespace `ns` (netlink, ifindex and attaches then refer
+    /// to that namespace).
+    pub fn in_ns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                enter_netns(ns);
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
+    /// Sends `count` ICMP echo requests from namespace `a` to 10.77.0.2; returns the replies seen.
+    pub fn ping(&self, count: u32) -> u32 {
+        Self::in_ns(&self.a, || ping([10, 77, 0, 2], count))
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// Moves the calling thread into network namespace `name` (from `ip netns add`).
+pub fn enter_netns(name: &str) {
+    let f = std::fs::File::open(format!("/var/run/netns/{name}")).expect("open netns");
+    use std::os::fd::AsRawFd;
+    // SAFETY: setns on a valid namespace fd affects only the calling thread.
+    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(r, 0, "setns {name}: {}", std::io::Error::last_os_error());
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for c in data.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A minimal ping over a raw ICMP socket: `count` echo requests to `dst`, each waiting up to 1s.
+pub fn ping(dst: [u8; 4], count: u32) -> u32 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: plain socket(2).
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMP,
+        )
+    };
+    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd is a fresh socket we own.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let tv = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: valid option pointer and size.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            &tv as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    addr.sin_family = libc::AF_INET as u16;
+    addr.sin_addr.s_addr = u32::from_ne_bytes(dst);
+    let mut replies = 0;
+    for seq in 0..count as u16 {
+        let mut pkt = vec![8u8, 0, 0, 0, 0x0b, 0xbf, (seq >> 8) as u8, seq as u8];
+        pkt.extend_from_slice(b"oxbpf-ping");
+        let c = checksum(&pkt);
+        pkt[2..4].copy_from_slice(&c.to_be_bytes());
+        // SAFETY: valid buffer and address.
+        let n = unsafe {
+            libc::sendto(
+                sock.as_raw_fd(),
+                pkt.as_ptr().cast(),
+                pkt.len(),
+                0,
+                &addr as *const _ as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in>() as u32,
+            )
+        };
+        assert_eq!(
+            n as usize,
+            pkt.len(),
+            "sendto: {}",
+            std::io::Error::last_os_error()
+        );
+        let mut buf = [0u8; 1500];
+        loop {
+            // SAFETY: valid writable buffer.
+            let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n <= 0 {
+                break;
+            }
+            let ihl = usize::from(buf[0] & 0xf) * 4;
+            let icmp = &buf[ihl..n as usize];
+            if icmp.len() >= 8
+                && icmp[0] == 0
+                && icmp[4..6] == [0x0b, 0xbf]
+                && u16::from_be_bytes([icmp[6], icmp[7]]) == seq
+            {
+                replies += 1;
+                break;
+            }
+        }
+    }
+    replies
+}

@@ -1,0 +1,317 @@
+//! CO-RE against the running kernel: the `core_*` fixtures relocated by oxbpf's engine must give
+//! exactly libbpf's instructions, and loading them must give libbpf's verdicts and tags; a program
+//! the verifier rejects at a poisoned instruction must be explained in words.
+//!
+//! The fixtures have no maps, globals or subprograms, so a program's final instructions are its
+//! section's instructions with CO-RE applied; this lets the engine be checked before the object
+//! loader exists.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::os::fd::AsFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+use oxbpf::btf::{Btf, BtfExt};
+use oxbpf::insn::Insn;
+use oxbpf::reloc::core::{
+    poisoned_insn_in_log, shared_vmlinux, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
+};
+use oxbpf::sys::bpf::{prog_info, prog_load, LoadLog, ProgLoadOpts};
+
+struct Prog {
+    name: String,
+    section: String,
+    /// First instruction in its section.
+    start: usize,
+    insns: Vec<Insn>,
+    outcomes: Vec<CoreOutcome>,
+}
+
+fn vmlinux() -> Arc<TargetBtf> {
+    shared_vmlinux(|| {
+        std::fs::read("/sys/kernel/btf/vmlinux")
+            .map_err(|e| oxbpf::Error::io("read /sys/kernel/btf/vmlinux", e))
+    })
+    .expect("vmlinux BTF")
+}
+
+/// Module BTFs in BTF object id order, as libbpf's `load_module_btfs` sees them.
+fn modules(base: &TargetBtf) -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
+    let mut out = Vec::new();
+    for entry in
+        std::fs::read_dir("/sys/kernel/btf").map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?
+    {
+        let entry = entry.map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "vmlinux" {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|e| oxbpf::Error::io(&name, e))?;
+        out.push(Arc::new(TargetBtf::parse_module(name, &bytes, base)?));
+    }
+    Ok(out)
+}
+
+/// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
+fn open_programs(path: &Path) -> (Vec<Prog>, Btf, BtfExt) {
+    let data = std::fs::read(path).unwrap();
+    let elf = object::File::parse(&*data).unwrap();
+    let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
+    let ext = BtfExt::parse(
+        elf.section_by_name(".BTF.ext").unwrap().data().unwrap(),
+        &btf,
+    )
+    .unwrap();
+    let mut progs = Vec::new();
+    for sym in elf.symbols() {
+        if sym.kind() != SymbolKind::Text || !sym.is_global() {
+            continue;
+        }
+        let sec = elf.section_by_index(sym.section_index().unwrap()).unwrap();
+        let bytes =
+            &sec.data().unwrap()[sym.address() as usize..(sym.address() + sym.size()) as usize];
+        progs.push(Prog {
+            name: sym.name().unwrap().to_string(),
+            section: sec.name().unwrap().to_string(),
+            start: sym.address() as usize / 8,
+            insns: Insn::slice_from_bytes(bytes).unwrap(),
+            outcomes: Vec::new(),
+        });
+    }
+    (progs, btf, ext)
+}
+
+/// Applies CO-RE to `path`'s programs with oxbpf against `targets`, in libbpf's order (sections,
+/// then records).
+fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Prog>> {
+    let (mut progs, btf, ext) = open_programs(path);
+    let mut core = CoreRelocator::new(&btf, targets);
+    for sec in &ext.core_relos {
+        for (i, relo) in sec.records.iter().enumerate() {
+            let idx = relo.insn_off as usize / 8;
+            let p = progs
+                .iter_mut()
+                .find(|p| p.section == sec.name && idx >= p.start && idx < p.start + p.insns.len())
+                .expect("CO-RE record inside a program");
+            let o = core.relocate(&p.name, &mut p.insns, idx - p.start, relo, i)?;
+            p.outcomes.push(o);
+        }
+    }
+    Ok(progs)
+}
+
+/// Applies CO-RE with oxbpf against the running kernel (vmlinux, then module BTFs).
+fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
+    let vm = vmlinux();
+    let base = vm.clone();
+    let targets = CoreTargets::new(vm).with_module_loader(move || modules(&base));
+    relocate_against(path, &targets).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// libbpf's instructions for each program after `bpf_object__load` relocated them (whether or not the
+/// kernel then accepted every program).
+fn libbpf_insns(path: &Path) -> HashMap<String, Vec<Insn>> {
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    let mut out = HashMap::new();
+    // SAFETY: c is a valid path; null opts means defaults. Every pointer below comes from this
+    // object, which stays open until bpf_object__close at the end.
+    unsafe {
+        let obj = libbpf_sys::bpf_object__open_file(c.as_ptr(), std::ptr::null());
+        assert!(!obj.is_null());
+        let _ = libbpf_sys::bpf_object__load(obj);
+        let mut p = std::ptr::null_mut();
+        loop {
+            p = libbpf_sys::bpf_object__next_program(obj, p);
+            if p.is_null() {
+                break;
+            }
+            let name = CStr::from_ptr(libbpf_sys::bpf_program__name(p))
+                .to_string_lossy()
+                .into_owned();
+            let n = libbpf_sys::bpf_program__insn_cnt(p) as usize;
+            let raw =
+                std::slice::from_raw_parts(libbpf_sys::bpf_program__insns(p) as *const u8, n * 8);
+            out.insert(name, Insn::slice_from_bytes(raw).unwrap());
+        }
+        libbpf_sys::bpf_object__close(obj);
+    }
+    out
+}
+
+fn prog_type(section: &str) -> u32 {
+    if section.starts_with("raw_tp/") {
+        17 // BPF_PROG_TYPE_RAW_TRACEPOINT
+    } else {
+        5 // BPF_PROG_TYPE_TRACEPOINT
+    }
+}
+
+/// Loads `p` as it is; `Ok(tag)` or `Err(verifier log)`.
+fn load(p: &Prog) -> Result<[u8; 8], String> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut log = LoadLog {
+        level: 1,
+        buf: &mut buf,
+        true_size: 0,
+    };
+    let name: String = p.name.chars().take(15).collect();
+    match prog_load(
+        prog_type(&p.section),
+        Some(&name),
+        "GPL",
+        &p.insns,
+        &ProgLoadOpts::default(),
+        Some(&mut log),
+    ) {
+        Ok(fd) => Ok(prog_info(fd.as_fd()).unwrap().tag),
+        Err(e) => Err(format!("{e}\n{}", log.text())),
+    }
+}
+
+/// The fd-leak check counts the whole process's fds: one test at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn check(fixture: &str) -> Vec<Prog> {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    if !oxbpf_tests::is_root() {
+        oxbpf_tests::skip("needs root to load programs");
+        return Vec::new();
+    }
+    let fds = oxbpf_tests::open_fds();
+    let path = oxbpf_tests::fixture(fixture);
+    let progs = relocate_with_oxbpf(&path);
+    let reference = libbpf_insns(&path);
+    let verdicts = oxbpf_tests::libbpf_ref::load(&path).unwrap();
+    assert_eq!(progs.len(), reference.len());
+    for p in &progs {
+        let want = &reference[&p.name];
+        assert!(
+            &p.insns == want,
+            "{}: instructions differ from libbpf's\n oxbpf: {:?}\nlibbpf: {:?}\noutcomes: {:#?}",
+            p.name,
+            p.insns,
+            want,
+            p.outcomes
+        );
+        let v = verdicts.iter().find(|v| v.name == p.name).unwrap();
+        match load(p) {
+            Ok(tag) => {
+                assert!(
+                    v.loaded,
+                    "{}: oxbpf's loads, libbpf's does not: {:?}",
+                    p.name, v.error
+                );
+                assert_eq!(Some(tag), v.tag, "{}: tag", p.name);
+            }
+            Err(log) => {
+                assert!(
+                    !v.loaded,
+                    "{}: libbpf's loads, oxbpf's does not:\n{log}",
+                    p.name
+                );
+                // The verifier tripped on a poisoned instruction: say which relocation, in words.
+                let at = poisoned_insn_in_log(&log).unwrap_or_else(|| {
+                    panic!("{}: rejected, but not at a poisoned insn:\n{log}", p.name)
+                });
+                let o = p
+                    .outcomes
+                    .iter()
+                    .find(|o| o.insn_idx == at && o.poisoned)
+                    .unwrap_or_else(|| panic!("{}: no poisoned relocation at insn #{at}", p.name));
+                println!("{}: insn #{at}: {}", p.name, o.describe().unwrap());
+            }
+        }
+    }
+    assert_eq!(oxbpf_tests::open_fds(), fds, "fd leak");
+    progs
+}
+
+#[test]
+fn core_read_matches_libbpf() {
+    let progs = check("core_read");
+    for p in &progs {
+        println!(
+            "{}: {} relocations, {} poisoned (in dead code)",
+            p.name,
+            p.outcomes.len(),
+            p.outcomes.iter().filter(|o| o.poisoned).count()
+        );
+        assert!(!p.outcomes.is_empty(), "{}: no CO-RE relocations", p.name);
+    }
+    if let Some(q) = progs.iter().find(|p| p.name == "core_queries") {
+        // Every kind shows up in this fixture.
+        let mut kinds: Vec<u32> = progs
+            .iter()
+            .flat_map(|p| p.outcomes.iter().map(|o| o.kind as u32))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(
+            kinds,
+            (0..=12).collect::<Vec<_>>(),
+            "{:?}",
+            q.outcomes.iter().map(|o| &o.local_spec).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn core_poison_matches_libbpf() {
+    let progs = check("core_poison");
+    let by_name = |n: &str| progs.iter().find(|p| p.name == n);
+    if let Some(p) = by_name("poison_missing_field") {
+        let f = p.outcomes.iter().find_map(|o| o.failure.clone()).unwrap();
+        assert!(
+            f.starts_with("struct task_struct has no field state on this kernel"),
+            "{f}"
+        );
+    }
+    if let Some(p) = by_name("poison_wrong_size") {
+        let f = p.outcomes.iter().find_map(|o| o.failure.clone()).unwrap();
+        assert!(f.contains("changed size from 4 to 8 bytes"), "{f}");
+    }
+}
+
+#[test]
+fn core_fixtures_have_tag_parity_through_the_loader() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("needs root to load programs");
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for name in ["core_read", "core_poison"] {
+        let p = oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
+        assert!(p.oxbpf.iter().any(|v| v.loaded));
+    }
+}
+
+#[test]
+fn loader_explains_a_poisoned_relocation() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("needs root to load programs");
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut open = oxbpf::Object::open_file(oxbpf_tests::fixture("core_poison")).unwrap();
+    for p in open
+        .spec_mut()
+        .programs
+        .iter_mut()
+        .filter(|p| !p.is_subprog)
+    {
+        p.autoload = p.name == "poison_missing_field";
+    }
+    let e = open.load().unwrap_err();
+    let text = format!("{e:#}");
+    assert!(
+        text.contains("struct task_struct has no field state on this kernel"),
+        "{text}"
+    );
+    assert_eq!(e.kind(), oxbpf::ErrorKind::Verifier);
+    let log = e.verifier_log().unwrap();
+    assert!(
+        log.contains("<invalid CO-RE relocation>\nfailed to resolve CO-RE relocation <byte_off>"),
+        "{log}"
+    );
+    println!("{text}");
+}

@@ -1,0 +1,184 @@
+//! Feature probes agree with the kernel: the public probes give libbpf's answers for every program type,
+//! map type and a sweep of helpers, and the internal checks match what the kernel then does.
+
+mod sys_util;
+
+use std::time::Instant;
+
+use oxbpf::kernel::features::{probe_helper, probe_map_type, probe_prog_type, supported, Feature};
+use oxbpf::map::{MapHandle, MapType, BPF_F_MMAPABLE};
+use oxbpf::program::ProgramType;
+use oxbpf::sys::bpf::MapCreateOpts;
+use sys_util::{root, FdGuard};
+
+fn libbpf_prog_type(t: ProgramType) -> i32 {
+    // SAFETY: libbpf's probe takes a program type and a NULL options pointer.
+    unsafe { libbpf_sys::libbpf_probe_bpf_prog_type(t.as_u32(), std::ptr::null()) }
+}
+
+fn libbpf_map_type(t: MapType) -> i32 {
+    // SAFETY: libbpf's probe takes a map type and a NULL options pointer.
+    unsafe { libbpf_sys::libbpf_probe_bpf_map_type(t.as_u32(), std::ptr::null()) }
+}
+
+fn libbpf_helper(t: ProgramType, id: u32) -> i32 {
+    // SAFETY: libbpf's probe takes a program type, a helper id and a NULL options pointer.
+    unsafe { libbpf_sys::libbpf_probe_bpf_helper(t.as_u32(), id, std::ptr::null()) }
+}
+
+#[test]
+fn prog_type_probes_match_libbpf() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    for &t in ProgramType::ALL
+        .iter()
+        .filter(|t| **t != ProgramType::Unspec)
+    {
+        let ours = probe_prog_type(t).unwrap_or_else(|e| panic!("{t}: {e:#}"));
+        let theirs = libbpf_prog_type(t);
+        assert!(theirs >= 0, "libbpf could not probe {t}: {theirs}");
+        assert_eq!(ours, theirs == 1, "{t}: oxbpf says {ours}, libbpf {theirs}");
+    }
+    // The types every 6.x kernel with BPF has.
+    for t in [
+        ProgramType::SocketFilter,
+        ProgramType::Xdp,
+        ProgramType::SchedCls,
+        ProgramType::Tracepoint,
+    ] {
+        assert!(probe_prog_type(t).unwrap(), "{t}");
+    }
+}
+
+#[test]
+fn map_type_probes_match_libbpf() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    for &t in MapType::ALL.iter().filter(|t| **t != MapType::Unspec) {
+        let ours = probe_map_type(t).unwrap_or_else(|e| panic!("{t}: {e:#}"));
+        let theirs = libbpf_map_type(t);
+        assert!(theirs >= 0, "libbpf could not probe {t}: {theirs}");
+        assert_eq!(ours, theirs == 1, "{t}: oxbpf says {ours}, libbpf {theirs}");
+    }
+}
+
+#[test]
+fn helper_probes_match_libbpf() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    let mut yes = 0;
+    for t in [
+        ProgramType::SocketFilter,
+        ProgramType::Xdp,
+        ProgramType::Kprobe,
+        ProgramType::CgroupSockAddr,
+    ] {
+        for id in 1..=215u32 {
+            let ours = probe_helper(t, id).unwrap_or_else(|e| panic!("{t} helper {id}: {e:#}"));
+            let theirs = libbpf_helper(t, id);
+            assert!(theirs >= 0, "libbpf could not probe {t}/{id}: {theirs}");
+            assert_eq!(
+                ours,
+                theirs == 1,
+                "{t} helper #{id}: oxbpf says {ours}, libbpf {theirs}"
+            );
+            yes += usize::from(ours);
+        }
+    }
+    assert!(yes > 100, "a 6.x kernel offers many helpers, found {yes}");
+    assert!(
+        probe_helper(ProgramType::SocketFilter, 1).unwrap(),
+        "bpf_map_lookup_elem"
+    );
+    assert!(
+        !probe_helper(ProgramType::SocketFilter, 100_000).unwrap(),
+        "no such helper"
+    );
+    assert!(
+        probe_helper(ProgramType::Tracing, 1).is_err(),
+        "tracing programs cannot be probed this way"
+    );
+}
+
+#[test]
+fn feature_checks_agree_with_the_kernel() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    let t0 = Instant::now();
+    let got: Vec<(Feature, bool)> = Feature::ALL
+        .iter()
+        .map(|&f| {
+            let t = Instant::now();
+            let v = supported(f).unwrap_or_else(|e| panic!("{f}: {e:#}"));
+            println!(
+                "{:<45} {:>5} {:?}",
+                f.description(),
+                if v { "yes" } else { "no" },
+                t.elapsed()
+            );
+            (f, v)
+        })
+        .collect();
+    let first = t0.elapsed();
+    // Everything a 6.18 kernel has had for years.
+    for f in [
+        Feature::ProgName,
+        Feature::GlobalData,
+        Feature::Btf,
+        Feature::BtfFunc,
+        Feature::BtfGlobalFunc,
+        Feature::BtfDatasec,
+        Feature::ArrayMmap,
+        Feature::ExpAttachType,
+        Feature::ProbeReadKernel,
+        Feature::ProgBindMap,
+        Feature::ModuleBtf,
+        Feature::BtfFloat,
+        Feature::PerfLink,
+        Feature::BtfDeclTag,
+        Feature::BtfTypeTag,
+        Feature::MemcgAccount,
+        Feature::BpfCookie,
+        Feature::BtfEnum64,
+        Feature::ArgCtxTag,
+        Feature::BtfQmarkDatasec,
+    ] {
+        assert!(supported(f).unwrap(), "{f}");
+    }
+    // ARRAY map mmap(): what the probe claims, the kernel does.
+    let o = MapCreateOpts {
+        map_flags: BPF_F_MMAPABLE,
+        ..Default::default()
+    };
+    let m = MapHandle::create(MapType::Array, Some("mm"), 4, 4, 1, &o).unwrap();
+    assert!(m.mmap(true).is_ok());
+    // The syscall wrapper answer matches kallsyms.
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap();
+    let wrapper = kallsyms.lines().any(|l| l.ends_with(" __x64_sys_bpf"));
+    assert_eq!(
+        supported(Feature::SyscallWrapper).unwrap(),
+        cfg!(target_arch = "x86_64") && wrapper
+    );
+    // Cached: asking again costs nothing and answers the same.
+    let t1 = Instant::now();
+    for (f, v) in &got {
+        assert_eq!(supported(*f).unwrap(), *v);
+    }
+    let second = t1.elapsed();
+    println!(
+        "probing all {} features: {first:?}; cached: {second:?}",
+        got.len()
+    );
+    assert!(
+        second * 10 < first,
+        "cached lookups ({second:?}) should be far cheaper than probing ({first:?})"
+    );
+}
