@@ -10,6 +10,7 @@ use stream_util::{check_record, seq_of, Producer};
 
 #[test]
 fn samples_from_each_cpu_arrive_in_order_with_their_bytes() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let fds = oxbpf_tests::open_fds();
     let seen = RefCell::new(vec![]);
@@ -59,6 +60,7 @@ fn samples_from_each_cpu_arrive_in_order_with_their_bytes() {
 
 #[test]
 fn overflow_is_reported_as_lost() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let got = RefCell::new(0u64);
     let lost = RefCell::new(0u64);
@@ -87,6 +89,7 @@ fn overflow_is_reported_as_lost() {
 
 #[test]
 fn records_wrap_around_a_one_page_ring() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let next = RefCell::new(0u64);
     let size = RefCell::new(0usize);
@@ -115,6 +118,7 @@ fn records_wrap_around_a_one_page_ring() {
 
 #[test]
 fn wakeup_events_batches_wakeups() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let got = RefCell::new(0usize);
     let mut pb = PerfBuffer::builder(p.map("events"))
@@ -136,6 +140,7 @@ fn wakeup_events_batches_wakeups() {
 
 #[test]
 fn a_sample_callback_can_stop_consumption() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let seen = RefCell::new(vec![]);
     let mut pb = PerfBuffer::builder(p.map("events"))
@@ -159,6 +164,7 @@ fn a_sample_callback_can_stop_consumption() {
 #[test]
 fn tokio_perf_buffer_wakes_on_samples() {
     use oxbpf::perf_buffer::AsyncPerfBuffer;
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let p = std::sync::Arc::new(p);
     let seen = RefCell::new(vec![]);

@@ -11,6 +11,7 @@ use stream_util::{check_record, seq_of, Producer};
 
 #[test]
 fn every_sequence_number_arrives_in_order_with_its_bytes() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let fds = oxbpf_tests::open_fds();
     let seen = RefCell::new(Vec::new());
@@ -39,6 +40,7 @@ fn every_sequence_number_arrives_in_order_with_its_bytes() {
 
 #[test]
 fn wraps_around_a_small_ring_many_times() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let mut ring = RingBuf::new(p.map("ring_b")).unwrap();
     assert_eq!(ring.size(), 1 << 14);
@@ -62,6 +64,7 @@ fn wraps_around_a_small_ring_many_times() {
 
 #[test]
 fn discarded_samples_are_skipped() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let mut ring = RingBuf::new(p.map("ring_a")).unwrap();
     assert_eq!(p.run("produce_discards", 30, 16, 0), 0);
@@ -73,6 +76,7 @@ fn discarded_samples_are_skipped() {
 
 #[test]
 fn several_rings_in_one_poll_each_with_its_callback() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let a = RefCell::new(vec![]);
     let b = RefCell::new(vec![]);
@@ -99,6 +103,7 @@ fn several_rings_in_one_poll_each_with_its_callback() {
 
 #[test]
 fn a_callback_can_stop_consumption() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let mut seen = vec![];
     {
@@ -124,6 +129,7 @@ fn a_callback_can_stop_consumption() {
 
 #[test]
 fn the_epoll_fd_signals_outside_loops() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let mut builder = RingBuffer::builder();
     builder.add(p.map("ring_b"), |_: &[u8]| ()).unwrap();
@@ -151,6 +157,7 @@ fn a_blocked_poll_wakes_for_a_producer_on_another_thread_and_loses_nothing() {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let total = 200_000u64;
     let consumed = Arc::new(AtomicU64::new(0));
@@ -221,6 +228,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn tokio_next_waits_for_samples_and_a_cancelled_wait_loses_nothing() {
     use oxbpf::ringbuf::AsyncRingBuf;
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let p = std::sync::Arc::new(p);
     runtime().block_on(async {
@@ -250,6 +258,7 @@ fn tokio_next_waits_for_samples_and_a_cancelled_wait_loses_nothing() {
 #[test]
 fn tokio_ring_buffer_polls_several_rings() {
     use oxbpf::ringbuf::AsyncRingBuffer;
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let p = std::sync::Arc::new(p);
     let seen = RefCell::new(vec![]);

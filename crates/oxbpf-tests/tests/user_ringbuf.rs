@@ -35,6 +35,7 @@ fn echoes(ring: &mut RingBuf) -> Vec<(u64, u64)> {
 
 #[test]
 fn submitted_samples_are_drained_by_the_program_with_their_content() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let fds = oxbpf_tests::open_fds();
     {
@@ -66,6 +67,7 @@ fn submitted_samples_are_drained_by_the_program_with_their_content() {
 
 #[test]
 fn a_full_ring_is_busy_and_reserve_blocking_waits_for_a_drain() {
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let urb = UserRingBuffer::new(p.map("user_ring")).unwrap();
     let mut echo = RingBuf::new(p.map("ring_a")).unwrap();
@@ -129,6 +131,7 @@ fn a_full_ring_is_busy_and_reserve_blocking_waits_for_a_drain() {
 #[test]
 fn tokio_reserve_waits_for_the_program_to_drain() {
     use oxbpf::user_ringbuf::AsyncUserRingBuffer;
+    let _serial = stream_util::serial();
     let Some(p) = Producer::load() else { return };
     let p = std::sync::Arc::new(p);
     let rt = tokio::runtime::Builder::new_current_thread()

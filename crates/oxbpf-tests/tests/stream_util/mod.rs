@@ -9,6 +9,12 @@ use oxbpf::Object;
 /// `BPF_F_TEST_RUN_ON_CPU`.
 const TEST_RUN_ON_CPU: u32 = 1;
 
+/// Serialises the tests of one binary: some count open fds, which parallel tests would disturb.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub struct Producer {
     pub obj: Object,
 }
