@@ -64,6 +64,10 @@ pub mod program;
 pub mod attach;
 pub mod link;
 
+pub mod perf_buffer;
+pub mod ringbuf;
+pub mod user_ringbuf;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use link::Link;
 pub use object::{Map, Object, OpenObject, Program};
