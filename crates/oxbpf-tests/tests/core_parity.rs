@@ -16,7 +16,7 @@ use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
-    poisoned_insn_in_log, shared_vmlinux, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
+    poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
 };
 use oxbpf::sys::bpf::{prog_info, prog_load, LoadLog, ProgLoadOpts};
 
@@ -30,28 +30,10 @@ struct Prog {
 }
 
 fn vmlinux() -> Arc<TargetBtf> {
-    shared_vmlinux(|| {
-        std::fs::read("/sys/kernel/btf/vmlinux")
-            .map_err(|e| oxbpf::Error::io("read /sys/kernel/btf/vmlinux", e))
-    })
-    .expect("vmlinux BTF")
-}
-
-/// Module BTFs in BTF object id order, as libbpf's `load_module_btfs` sees them.
-fn modules(base: &TargetBtf) -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
-    let mut out = Vec::new();
-    for entry in
-        std::fs::read_dir("/sys/kernel/btf").map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?
-    {
-        let entry = entry.map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "vmlinux" {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).map_err(|e| oxbpf::Error::io(&name, e))?;
-        out.push(Arc::new(TargetBtf::parse_module(name, &bytes, base)?));
-    }
-    Ok(out)
+    TargetBtf::shared(
+        "vmlinux",
+        &oxbpf::kernel::vmlinux::vmlinux_btf().expect("vmlinux BTF"),
+    )
 }
 
 /// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
@@ -106,7 +88,8 @@ fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Pro
 fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
     let vm = vmlinux();
     let base = vm.clone();
-    let targets = CoreTargets::new(vm).with_module_loader(move || modules(&base));
+    let targets = CoreTargets::new(vm)
+        .with_module_loader(move || oxbpf::kernel::module_btf::module_btfs(&base));
     relocate_against(path, &targets).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

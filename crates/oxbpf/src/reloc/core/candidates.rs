@@ -300,18 +300,3 @@ impl CoreTargets {
         Ok(out)
     }
 }
-
-static SHARED_VMLINUX: Mutex<Option<Arc<TargetBtf>>> = Mutex::new(None);
-
-/// The process-wide vmlinux target: parsed from the bytes `read` returns on the first call, then
-/// shared by every later caller (and every object). Concurrent first callers parse it once.
-pub fn shared_vmlinux(read: impl FnOnce() -> Result<Vec<u8>>) -> Result<Arc<TargetBtf>> {
-    let mut slot = SHARED_VMLINUX.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(t) = &*slot {
-        return Ok(t.clone());
-    }
-    let bytes = read()?;
-    let t = Arc::new(TargetBtf::parse("vmlinux", &bytes)?);
-    *slot = Some(t.clone());
-    Ok(t)
-}
