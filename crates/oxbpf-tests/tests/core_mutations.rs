@@ -401,7 +401,7 @@ fn mutated_kernels_relocate_like_libbpf() {
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     let (mut agree_ok, mut agree_err) = (0, 0);
-    for fixture in ["core_read", "core_poison"] {
+    for fixture in ["core_read", "core_poison", "core_btf_ptr"] {
         let path = oxbpf_tests::fixture(fixture);
         let (_, local, ext) = programs(&path);
         let (ids, used) = interesting(&local, &ext, &kernel);
