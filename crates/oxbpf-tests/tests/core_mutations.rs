@@ -397,7 +397,7 @@ fn mutated_kernels_relocate_like_libbpf() {
     let rounds: usize = std::env::var("OXBPF_CORE_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     let (mut agree_ok, mut agree_err) = (0, 0);
