@@ -14,11 +14,8 @@ fn libbpf_reference_loads_minimal() {
     assert!(v[0].xlated_len.unwrap() > 0);
 }
 
-/// Fixtures left out of the all-fixtures parity run, with the reason.
-const EXCLUDED: &[(&str, &str)] = &[(
-    "attach_struct_ops",
-    "struct_ops maps (.struct_ops.link) are not loaded by the oxbpf loader yet",
-)];
+/// Fixtures left out of the all-fixtures parity run, with the reason. Empty: every fixture is in.
+const EXCLUDED: &[(&str, &str)] = &[];
 
 #[test]
 fn tag_parity_all_fixtures() {

@@ -6,13 +6,27 @@
 //! Load order, as libbpf: resolve externs → CO-RE → link subprograms → load BTF → create maps
 //! (internal maps filled and `.rodata`/`.kconfig` frozen) → data relocations → load programs
 //! (no log first; on failure again with a log that grows until it fits) → prog-array slots.
+//!
+//! ```no_run
+//! # fn main() -> oxbpf::Result<()> {
+//! let mut open = oxbpf::Object::open_file("minimal.bpf.o")?;
+//! open.set_autoload("handle_write", true)?;
+//! let obj = open.load()?;
+//! for p in obj.programs() {
+//!     println!("{} ({}): tag {}", p.name(), p.prog_type_name(), p.info()?.tag_hex());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod resolve;
 pub mod verifier;
 
+use crate::btf::BtfFeatures;
 use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
+use crate::kernel::features::{self, Feature};
 use crate::map::{MapHandle, MapType};
 use crate::obj::maps::{self as objmaps, MapKind, Pinning};
 use crate::obj::programs::ProgramSpec;
@@ -72,6 +86,7 @@ pub struct Map {
     spec: MapSpec,
     handle: Option<MapHandle>,
     mmap: Option<Mmap>,
+    struct_ops_value: Option<Vec<u8>>,
 }
 
 impl Object {
@@ -204,11 +219,19 @@ impl Map {
     pub fn handle(&self) -> Option<&MapHandle> {
         self.handle.as_ref()
     }
+    /// For a struct_ops map: its value in the kernel's `struct bpf_struct_ops_<name>` layout, with
+    /// each function pointer holding the fd of its loaded program (what registering it writes).
+    pub fn struct_ops_value(&self) -> Option<&[u8]> {
+        self.struct_ops_value.as_deref()
+    }
     /// The mmapped contents of a global data map (`BPF_F_MMAPABLE`).
     pub fn data(&self) -> Option<&[u8]> {
-        self.mmap
-            .as_ref()
-            .map(|m| &m.as_slice()[..(self.spec.value_size as usize).min(m.len())])
+        let n = if self.spec.map_type == objmaps::MAP_TYPE_ARENA {
+            usize::MAX
+        } else {
+            self.spec.value_size as usize
+        };
+        self.mmap.as_ref().map(|m| &m.as_slice()[..n.min(m.len())])
     }
     /// The mmapped contents, writable (not for `.rodata`/`.kconfig`, frozen after load).
     pub fn data_mut(&mut self) -> Option<Result<&mut [u8]>> {
@@ -419,8 +442,24 @@ impl Loader {
                 "loading non-native endianness is unsupported",
             ));
         }
+        // libbpf's probe_loading: memlock on kernels without memcg accounting.
+        features::bump_memlock_rlimit();
+        // Old kernels without global data: internal maps are not created (references poisoned).
+        if !features::kernel_supports(Feature::GlobalData) {
+            for m in self
+                .open
+                .spec
+                .maps
+                .iter_mut()
+                .filter(|m| m.kind.is_internal())
+            {
+                m.autocreate = false;
+            }
+        }
         // Externs (fills the .kconfig map's initial value).
         let ext_values = self.resolve_externs()?;
+        // struct_ops maps laid out in the kernel's types; their programs learn their targets.
+        let kern_st_ops = self.init_struct_ops()?;
         // CO-RE, on every autoloaded function's own instructions.
         self.relocate_core()?;
         // Subprogram calls: one linked image per autoloaded entry program.
@@ -431,6 +470,7 @@ impl Loader {
         let r = self.create_maps(btf_fd.as_ref()).and_then(|mut maps| {
             let programs = self.load_programs(&linked, &ext_values, &maps, btf_fd.as_ref())?;
             init_prog_array_slots(&mut maps, &programs)?;
+            fill_struct_ops_values(&mut maps, &kern_st_ops, &programs);
             Ok((maps, programs))
         });
         match r {
@@ -484,6 +524,35 @@ impl Loader {
             spec.maps[i].data = kcfg;
         }
         r
+    }
+
+    /// libbpf's `bpf_object__init_kern_struct_ops_maps` and `bpf_object_adjust_struct_ops_autoload`.
+    fn init_struct_ops(&mut self) -> Result<Vec<Option<crate::obj::struct_ops::KernStructOps>>> {
+        use crate::obj::struct_ops;
+        let n = self.open.spec.maps.len();
+        let mut out = vec![None; n];
+        let wanted: Vec<usize> = (0..n)
+            .filter(|&i| {
+                self.open.spec.maps[i].struct_ops.is_some() && self.open.spec.maps[i].autocreate
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let kern = self.vmlinux()?;
+        let spec = &mut self.open.spec;
+        let btf = spec
+            .btf
+            .as_ref()
+            .ok_or_else(|| Error::invalid("struct_ops maps need the object's BTF"))?;
+        for i in wanted {
+            let k = struct_ops::init_kern(&mut spec.maps[i], btf, &kern, &mut spec.programs)?;
+            spec.maps[i].value_size = k.vdata.len() as u32;
+            spec.maps[i].btf_vmlinux_value_type_id = k.vtype_id;
+            out[i] = Some(k);
+        }
+        struct_ops::adjust_autoload(&spec.maps, &mut spec.programs);
+        Ok(out)
     }
 
     /// CO-RE, as libbpf's `bpf_object__relocate_core`: records in `.BTF.ext` order, on each
@@ -583,11 +652,24 @@ impl Loader {
             Some(ext) => ext_sections(spec, ext),
             None => (Vec::new(), Vec::new()),
         };
+        let mut exc_cbs = vec![None; spec.programs.len()];
+        if let Some(btf) = spec
+            .btf
+            .as_ref()
+            .filter(|_| features::kernel_supports(Feature::BtfDeclTag))
+        {
+            for (i, p) in spec.programs.iter().enumerate() {
+                if !p.is_subprog && p.autoload {
+                    exc_cbs[i] = calls::exception_callback(btf, &spec.programs, i)?;
+                }
+            }
+        }
         let ctx = CallCtx {
             progs: &spec.programs,
             text_shndx: spec.elf.text_shndx,
             func_info: &funcs,
             line_info: &lines,
+            exception_cbs: &exc_cbs,
         };
         let mut out = Vec::with_capacity(spec.programs.len());
         for (i, p) in spec.programs.iter().enumerate() {
@@ -629,7 +711,33 @@ impl Loader {
                 }
             }
         }
-        let raw = btf.to_bytes();
+        if !features::kernel_supports(Feature::Btf) {
+            crate::log::debug(format_args!(
+                "Kernel doesn't support BTF, skipping uploading it."
+            ));
+            return None;
+        }
+        let wanted = BtfFeatures {
+            func: features::kernel_supports(Feature::BtfFunc),
+            func_global: features::kernel_supports(Feature::BtfGlobalFunc),
+            datasec: features::kernel_supports(Feature::BtfDatasec),
+            qmark_datasec: features::kernel_supports(Feature::BtfQmarkDatasec),
+            float: features::kernel_supports(Feature::BtfFloat),
+            decl_tag: features::kernel_supports(Feature::BtfDeclTag),
+            type_tag: features::kernel_supports(Feature::BtfTypeTag),
+            enum64: features::kernel_supports(Feature::BtfEnum64),
+        };
+        let raw = if wanted.needs_sanitization() {
+            // Sanitize a copy: relocation and CO-RE keep the original.
+            let mut copy = btf.clone();
+            if let Err(e) = copy.sanitize(&wanted) {
+                crate::log::warn(format_args!("failed to sanitize BTF: {e}"));
+                return None;
+            }
+            copy.to_bytes()
+        } else {
+            btf.to_bytes()
+        };
         let level = u32::from(self.open.log_level != 0);
         let r = if level == 0 {
             sysbpf::btf_load(&raw, None, None)
@@ -657,6 +765,7 @@ impl Loader {
                     spec: m.clone(),
                     handle: None,
                     mmap: None,
+                    struct_ops_value: None,
                 });
                 continue;
             }
@@ -675,10 +784,14 @@ impl Loader {
                 spec: m.clone(),
                 handle: Some(handle),
                 mmap: None,
+                struct_ops_value: None,
             };
             if !reused {
                 if m.kind.is_internal() {
                     populate_internal(&mut map)?;
+                }
+                if m.map_type == objmaps::MAP_TYPE_ARENA {
+                    self.populate_arena(&mut map)?;
                 }
                 if m.is_map_in_map() && !m.init_slots.is_empty() {
                     init_map_in_map_slots(&map, &maps, &specs)?;
@@ -697,6 +810,47 @@ impl Loader {
             maps.push(map);
         }
         Ok(maps)
+    }
+
+    /// Where `__arena` globals start in the arena: at its end when the kernel takes full-range
+    /// `ld_imm64` offsets, else at its start (libbpf's `arena_data_off`).
+    fn arena_data_off(&self) -> u32 {
+        let spec = &self.open.spec;
+        let (Some(i), Some(d)) = (spec.arena_map_idx, &spec.arena_data) else {
+            return 0;
+        };
+        if !features::kernel_supports(Feature::Ldimm64FullRangeOff) {
+            return 0;
+        }
+        let page = crate::sys::mmap::page_size() as u64;
+        let mmap_sz = page * u64::from(spec.maps[i].max_entries);
+        (mmap_sz - (d.len() as u64).div_ceil(page) * page) as u32
+    }
+
+    /// Maps the arena and copies the `__arena` globals' initial values into it.
+    fn populate_arena(&self, map: &mut Map) -> Result<()> {
+        let Some(h) = &map.handle else { return Ok(()) };
+        let name = map.spec.name.clone();
+        if map.spec.map_extra != 0 {
+            return Err(Error::new(
+                ErrorKind::NotSupported,
+                format!(
+                    "map '{name}': arenas at a fixed address (map_extra) are not supported yet"
+                ),
+            ));
+        }
+        let mut mm = h
+            .mmap(true)
+            .with_context(|| format!("map '{name}': failed to mmap arena"))?;
+        if let Some(d) = &self.open.spec.arena_data {
+            let off = self.arena_data_off() as usize;
+            let dst = mm.as_mut_slice()?;
+            if let Some(slot) = dst.get_mut(off..off + d.len()) {
+                slot.copy_from_slice(d);
+            }
+        }
+        map.mmap = Some(mm);
+        Ok(())
     }
 
     fn load_programs(
@@ -750,7 +904,11 @@ impl Loader {
                 map_fds: &map_fds,
                 kconfig_map_fd,
                 externs: ext_values,
-                arena: None,
+                arena: self
+                    .open
+                    .spec
+                    .arena_map_idx
+                    .map(|i| (i, self.arena_data_off())),
             };
             data::relocate_data(&p.name, &mut insns, &l.relocs, &dctx).map_err(|e| {
                 e.context(format!(
@@ -758,6 +916,9 @@ impl Loader {
                     p.name
                 ))
             })?;
+            if !features::kernel_supports(Feature::ProbeReadKernel) {
+                downgrade_probe_read(&mut insns);
+            }
             let insns = Insn::slice_from_bytes(&insns).ok_or_else(|| {
                 Error::malformed(format!(
                     "prog '{}': instructions are not a multiple of 8 bytes",
@@ -766,7 +927,7 @@ impl Loader {
             })?;
             let (handle, expected_attach_type) =
                 self.load_one(&p, &insns, l, btf_fd, kern_version)?;
-            if has_rodata {
+            if has_rodata && features::kernel_supports(Feature::ProgBindMap) {
                 for (m, spec) in maps.iter().zip(&self.open.spec.maps) {
                     if spec.kind != MapKind::Rodata {
                         continue;
@@ -808,7 +969,7 @@ impl Loader {
                 p.section
             )));
         }
-        if p.prog_type == sections::p::STRUCT_OPS {
+        if p.prog_type == sections::p::STRUCT_OPS && p.attach_btf_id == 0 {
             return Err(Error::new(
                 ErrorKind::NotSupported,
                 format!("prog '{name}': SEC(\"struct_ops\") program isn't referenced anywhere, did you forget to use it?"),
@@ -823,11 +984,16 @@ impl Loader {
             prog_flags |= F_XDP_HAS_FRAGS;
         }
         let mut expected_attach_type = p.expected_attach_type;
-        if flags.contains(SecFlags::USDT) {
+        if flags.contains(SecFlags::EXP_ATTACH_OPT)
+            && !features::kernel_supports(Feature::ExpAttachType)
+        {
+            expected_attach_type = 0;
+        }
+        if flags.contains(SecFlags::USDT) && features::kernel_supports(Feature::UprobeMultiLink) {
             expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
         }
-        let mut attach_btf_id = 0;
-        if flags.contains(SecFlags::ATTACH_BTF) {
+        let mut attach_btf_id = p.attach_btf_id;
+        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
             let Some(target) = p
                 .attach_target
                 .as_deref()
@@ -845,7 +1011,8 @@ impl Loader {
                     ))
                 })?;
         }
-        let with_btf = btf_fd.is_some();
+        let with_btf = btf_fd.is_some() && features::kernel_supports(Feature::BtfFunc);
+        let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
         let (fi_rec, fi) = l
             .func_info
             .as_ref()
@@ -873,7 +1040,7 @@ impl Loader {
         let first = if level == 0 {
             Some(sysbpf::prog_load(
                 p.prog_type,
-                Some(name),
+                prog_name,
                 license,
                 insns,
                 &opts,
@@ -886,7 +1053,7 @@ impl Loader {
             Some(Ok(fd)) => fd,
             Some(Err(_)) | None => {
                 let (r, log) = load_with_growing_log(level.max(1), |log| {
-                    sysbpf::prog_load(p.prog_type, Some(name), license, insns, &opts, Some(log))
+                    sysbpf::prog_load(p.prog_type, prog_name, license, insns, &opts, Some(log))
                 });
                 match r {
                     Ok(fd) => {
@@ -919,6 +1086,15 @@ impl Loader {
                         };
                         if let Some(s) = summary {
                             err = err.context(s);
+                        }
+                        if err.verifier_log().is_none() {
+                            // EPERM without a verifier log on fentry/fexit/fmod_ret/LSM/freplace: the
+                            // kernel refuses trampolines; say so instead of a bare errno.
+                            err = crate::attach::tracing::explain_load_refusal(
+                                err,
+                                p.prog_type,
+                                expected_attach_type,
+                            );
                         }
                         if let Some(o) = core {
                             err = err.context(format!(
@@ -994,6 +1170,10 @@ fn create_map(m: &MapSpec, btf_fd: Option<&OwnedFd>) -> Result<(MapHandle, bool)
             opts.btf_key_type_id = m.btf_key_type_id;
             opts.btf_value_type_id = m.btf_value_type_id;
         }
+    }
+    if m.map_type == crate::obj::struct_ops::MAP_TYPE_STRUCT_OPS {
+        opts.btf_vmlinux_value_type_id = m.btf_vmlinux_value_type_id;
+        opts.btf_value_type_id = 0;
     }
     let map_type = MapType::from_u32(m.map_type).unwrap_or(MapType::Unspec);
     let raw_create = |opts: &MapCreateOpts<'_>| -> Result<MapHandle> {
@@ -1089,6 +1269,51 @@ fn init_map_in_map_slots(map: &Map, created: &[Map], specs: &[MapSpec]) -> Resul
     Ok(())
 }
 
+/// libbpf's `bpf_object__sanitize_prog`: on kernels without `bpf_probe_read_{kernel,user}[_str]`,
+/// calls fall back to `bpf_probe_read[_str]`.
+fn downgrade_probe_read(insns: &mut [u8]) {
+    const PROBE_READ: i32 = 4;
+    const PROBE_READ_STR: i32 = 45;
+    for insn in insns.chunks_exact_mut(8) {
+        if insn[0] != 0x85 || insn[1] != 0 {
+            continue;
+        }
+        let imm = i32::from_ne_bytes([insn[4], insn[5], insn[6], insn[7]]);
+        let new = match imm {
+            112 | 113 => PROBE_READ,
+            114 | 115 => PROBE_READ_STR,
+            _ => continue,
+        };
+        insn[4..8].copy_from_slice(&new.to_ne_bytes());
+    }
+}
+
+/// libbpf's `bpf_map_prepare_vdata`: each struct_ops function pointer gets its program's fd.
+fn fill_struct_ops_values(
+    maps: &mut [Map],
+    kern: &[Option<crate::obj::struct_ops::KernStructOps>],
+    progs: &[Program],
+) {
+    for (m, k) in maps.iter_mut().zip(kern) {
+        let Some(k) = k else { continue };
+        let mut v = k.vdata.clone();
+        for (pname, off) in &k.func_slots {
+            let Some(h) = progs
+                .iter()
+                .find(|p| &p.name == pname)
+                .and_then(|p| p.handle.as_ref())
+            else {
+                continue;
+            };
+            let fd = h.as_fd().as_raw_fd() as u64;
+            if let Some(slot) = v.get_mut(*off..*off + 8) {
+                slot.copy_from_slice(&fd.to_ne_bytes());
+            }
+        }
+        m.struct_ops_value = Some(v);
+    }
+}
+
 fn init_prog_array_slots(maps: &mut [Map], progs: &[Program]) -> Result<()> {
     for map in maps
         .iter()
@@ -1097,12 +1322,16 @@ fn init_prog_array_slots(maps: &mut [Map], progs: &[Program]) -> Result<()> {
         let Some(h) = &map.handle else { continue };
         for (slot, target) in map.spec.init_slots.iter().enumerate() {
             let Some(target) = target else { continue };
+            // As libbpf: a slot naming a program that was not loaded fails the load.
             let Some(ph) = progs
                 .iter()
                 .find(|p| &p.name == target)
                 .and_then(|p| p.handle.as_ref())
             else {
-                continue;
+                return Err(Error::from_errno("BPF_MAP_UPDATE_ELEM", libc::EBADF).context(format!(
+                    "map '{}': failed to initialize slot [{slot}] to prog '{target}': program not loaded",
+                    map.spec.name
+                )));
             };
             let fd = ph.as_fd().as_raw_fd();
             h.update(

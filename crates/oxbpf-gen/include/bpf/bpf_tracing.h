@@ -737,15 +737,20 @@ static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
 /*
  * BPF_STRUCT_OPS(name, args...): a struct_ops callback in SEC("struct_ops/<name>"), its arguments
- * arriving like BPF_PROG's; BPF_STRUCT_OPS_SLEEPABLE for SEC("struct_ops.s/<name>"). These spell
- * exactly what sched_ext's and other projects' own definitions spell, so an identical redefinition
- * in a program is accepted.
+ * arriving like BPF_PROG's; BPF_STRUCT_OPS_SLEEPABLE for SEC("struct_ops.s/<name>").
+ *
+ * libbpf's headers do not have these, so programs define their own. The spelling here is token for
+ * token sched_ext's, so repeating that definition is accepted silently; a program whose own
+ * definition differs (older kernel selftests pass `args` without `##`) gets a "macro redefined"
+ * warning: define OXBPF_NO_STRUCT_OPS_MACROS before including this header to leave them out.
  */
+#ifndef OXBPF_NO_STRUCT_OPS_MACROS
 #ifndef BPF_STRUCT_OPS
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/"#name) BPF_PROG(name, ##args)
 #endif
 #ifndef BPF_STRUCT_OPS_SLEEPABLE
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/"#name) BPF_PROG(name, ##args)
+#endif
 #endif
 
 #endif /* __BPF_TRACING_H__ */

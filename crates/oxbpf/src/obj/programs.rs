@@ -48,6 +48,8 @@ pub struct ProgramSpec {
     /// Attach target set by the user (`bpf_program__set_attach_target`), overriding the one
     /// written in the section name: a kernel function (`"do_unlinkat"`, `"module:func"`).
     pub attach_target: Option<String>,
+    /// Kernel BTF id of the attach target once known (struct_ops programs get it from their map).
+    pub attach_btf_id: u32,
 }
 
 impl ProgramSpec {
@@ -138,6 +140,7 @@ pub fn collect(elf: &Elf, defs: &SecDefs) -> Result<Vec<ProgramSpec>> {
                 prog_flags: 0,
                 relocs: Vec::new(),
                 attach_target: None,
+                attach_btf_id: 0,
             });
         }
     }

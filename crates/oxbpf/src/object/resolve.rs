@@ -54,9 +54,13 @@ pub(crate) fn resolve_externs(
                             ext.name
                         ))
                     })?),
-                    "LINUX_HAS_BPF_COOKIE" => 1,
+                    "LINUX_HAS_BPF_COOKIE" => u64::from(crate::kernel::features::kernel_supports(
+                        crate::kernel::features::Feature::BpfCookie,
+                    )),
                     "LINUX_HAS_SYSCALL_WRAPPER" => {
-                        u64::from((host.kallsyms)().is_ok_and(|k| k.get("__x64_sys_bpf").is_some()))
+                        u64::from(crate::kernel::features::kernel_supports(
+                            crate::kernel::features::Feature::SyscallWrapper,
+                        ))
                     }
                     n if n.starts_with("LINUX_") && ext.is_weak => 0,
                     _ => {
