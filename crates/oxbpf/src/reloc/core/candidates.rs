@@ -120,16 +120,20 @@ impl TargetBtf {
                 sections.push((0, base.strings()));
             }
             for (start, bytes) in sections {
-                let mut off = 0usize;
-                for s in bytes.split(|&b| b == 0) {
-                    if s.len() >= 5 && s.windows(3).any(|w| w == b"___") {
-                        if let Ok(name) = std::str::from_utf8(s) {
-                            if essential_name_len(name) < name.len() {
-                                names.insert(start + off as u32, name);
-                            }
+                // Every "___" in the section, then the string around it (once per string).
+                let mut next_string = 0usize;
+                for hit in memchr::memmem::find_iter(bytes, b"___") {
+                    if hit < next_string {
+                        continue;
+                    }
+                    let from = memchr::memrchr(0, &bytes[..hit]).map_or(0, |p| p + 1);
+                    let to = memchr::memchr(0, &bytes[hit..]).map_or(bytes.len(), |p| hit + p);
+                    next_string = to + 1;
+                    if let Ok(name) = std::str::from_utf8(&bytes[from..to]) {
+                        if essential_name_len(name) < name.len() {
+                            names.insert(start + from as u32, name);
                         }
                     }
-                    off += s.len() + 1;
                 }
             }
             let mut map: HashMap<Box<str>, Vec<TypeId>> = HashMap::new();
