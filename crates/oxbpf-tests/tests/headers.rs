@@ -286,6 +286,28 @@ fn each_header_compiles_on_its_own() {
         &[],
     )
     .unwrap();
+    // The helper macros programs build their own wrappers from behave as libbpf's (both sets).
+    let helpers = r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+_Static_assert(___bpf_narg() == 0 && ___bpf_narg(a, b, c) == 3, "narg");
+_Static_assert(___narg(a, b, c, d) == 4, "core narg");
+_Static_assert(___bpf_reg_cnt(int, a, struct bpf_dynptr, b, long, c) == 4, "slots");
+_Static_assert(___bpf_reg_cnt() == 0, "no slots");
+_Static_assert(___last(1, 2, 3) == 3 && ___nolast(7, 3) == 7, "last/nolast");
+#define N 5
+_Static_assert(___empty() == 0 && ___empty(1, 2) == 5, "empty");
+_Static_assert(___bpf_concat(1, 2) == 12, "concat");
+"#;
+    for inc in [
+        inc.clone(),
+        PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE")),
+    ] {
+        syntax_check(helpers, &inc, &["-D__TARGET_ARCH_x86"])
+            .unwrap_or_else(|e| panic!("{}:\n{e}", inc.display()));
+    }
     // Using PT_REGS without a target is an error that names the fix, as with libbpf.
     let e = syntax_check(
         "#include \"vmlinux.h\"\n#include <bpf/bpf_tracing.h>\nlong f(struct pt_regs *ctx) { return PT_REGS_PARM1(ctx); }\n",

@@ -112,7 +112,8 @@ fn encode_type(o: &mut Out, ty: &Type) {
 
 impl Btf {
     /// Encodes this BTF's own types and strings (not the base's) in its byte order
-    /// ([`Btf::endian`]).
+    /// ([`Btf::endian`]). Lists longer than BTF's 16-bit `vlen` (65535 members, enumerators,
+    /// parameters or section variables) cannot be encoded: keep edited types within that limit.
     pub fn to_bytes(&self) -> Vec<u8> {
         let type_len: usize = self.types.iter().map(encoded_len).sum();
         let hdr_len = 24 + self.hdr_extra.len();
