@@ -32,6 +32,7 @@ pub mod program;
 
 pub mod attach;
 pub mod link;
+pub mod skel;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use object::{Object, OpenObject};
