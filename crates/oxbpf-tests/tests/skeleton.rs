@@ -128,7 +128,7 @@ fn every_data_section_round_trips() {
     let per = 100 + 7 + u64::from(b'x');
     let counter = skel.bss().bss_counter;
     assert!(
-        counter >= per && counter % per == 0,
+        counter >= per && counter.is_multiple_of(per),
         "bss_counter {counter}"
     );
     assert!(skel.bss_custom().custom_bss >= 1);
