@@ -14,9 +14,10 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
 start=$(date +%s)
-# One VM run may take at most 10 minutes and one test binary 5 (TCG is 4-6x slower than the host
-# for verifier-heavy loads), so a hung emulation cannot stall CI.
+# The two kernels boot side by side (one vCPU each, so both host cores work). One VM run may take
+# at most 10 minutes and one test binary 5 (TCG is 4-6x slower than the host for verifier-heavy
+# loads), so a hung emulation cannot stall CI.
 status=0
-cargo xtask vmtest --kernel 6.1,7.2 --timeout 600 --test-timeout 300 "$@" || status=$?
+cargo xtask vmtest --kernel 6.1,7.2 --jobs 2 --timeout 600 --test-timeout 300 "$@" || status=$?
 echo "vmtest-ci: finished in $(($(date +%s) - start)) s with status $status"
 exit $status

@@ -151,12 +151,6 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
         "-Werror",
     ]);
     cmd.arg("-Wno-unused-function");
-    // <linux/errno.h> (pulled in by usdt.bpf.h) includes <asm/errno.h>, which Debian keeps under the
-    // multiarch directory; the BPF target does not search it by default.
-    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
-    if Path::new(&multiarch).is_dir() {
-        cmd.arg("-idirafter").arg(&multiarch);
-    }
     for inc in includes {
         cmd.arg("-I").arg(inc);
     }

@@ -460,3 +460,127 @@ fn push_doc_line(out: &mut String, line: &str) {
         let _ = writeln!(out, " *\t{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prototypes_are_split_into_types_and_names() {
+        let p =
+            parse_proto("void *bpf_map_lookup_elem(struct bpf_map *map, const void *key)").unwrap();
+        assert_eq!(p.name, "bpf_map_lookup_elem");
+        assert_eq!(p.ret, "void *");
+        assert_eq!(
+            p.params,
+            vec![
+                ("struct bpf_map *".to_string(), "map".to_string()),
+                ("const void *".to_string(), "key".to_string())
+            ]
+        );
+        let p = parse_proto("long bpf_trace_printk(const char *fmt, u32 fmt_size, ...)").unwrap();
+        assert_eq!(p.params.last().unwrap().0, "...");
+        assert!(parse_proto("u64 bpf_ktime_get_ns(void)")
+            .unwrap()
+            .params
+            .is_empty());
+        assert!(parse_proto("no parenthesis").is_err());
+    }
+
+    #[test]
+    fn kernel_types_become_program_types() {
+        assert_eq!(map_type("struct bpf_map *"), "void *");
+        assert_eq!(
+            map_type("const struct sk_buff *"),
+            "const struct __sk_buff *"
+        );
+        assert_eq!(map_type("u32"), "__u32");
+        assert_eq!(map_type("size_t"), "unsigned long");
+        assert_eq!(map_type("char **"), "char **");
+        assert_eq!(join_decl("void *", "ctx"), "void *ctx");
+        assert_eq!(join_decl("__u64", "flags"), "__u64 flags");
+    }
+
+    const UAPI: &str = "\
+/*
+ * Start of BPF helper function descriptions:
+ *
+ * long bpf_one(struct sk_buff *skb, u64 flags)
+ * \tDescription
+ * \t\tFirst line.
+ *
+ * \t\t\tIndented.
+ * \tReturn
+ * \t\t0 on success.
+ *
+ * long bpf_one(struct xdp_buff *xdp, u64 flags)
+ *         Description
+ *                 Spaces instead of tabs.
+ *         Return
+ *                 Same.
+ *
+ * void *bpf_two(void)
+ * \tDescription
+ * \t\tSecond.
+ * \tReturn
+ * \t\tA pointer.
+ */
+#define ___BPF_FUNC_MAPPER(FN, ctx...)\t\t\\
+\tFN(unspec, 0, ##ctx)\t\t\t\\
+\tFN(one, 1, ##ctx)\t\t\t\\
+\tFN(two, 2, ##ctx)\t\t\t\\
+\t/* */
+";
+
+    #[test]
+    fn renders_every_helper_with_docs_and_overloads() {
+        let ids = helper_ids(UAPI).unwrap();
+        assert_eq!(
+            ids,
+            vec![("bpf_one".to_string(), 1), ("bpf_two".to_string(), 2)]
+        );
+        let docs = helper_docs(UAPI).unwrap();
+        assert_eq!(docs[0].1.entries.len(), 2);
+        assert_eq!(
+            docs[0].1.entries[0].description,
+            vec!["First line.", "", "\tIndented."]
+        );
+        assert_eq!(
+            docs[0].1.entries[1].description,
+            vec!["Spaces instead of tabs."]
+        );
+        let opts = Options {
+            uapi: PathBuf::new(),
+            input_version: "test input".into(),
+            out: PathBuf::new(),
+        };
+        let out = render(&ids, &docs, &opts).unwrap();
+        assert!(
+            out.contains("static long (* const bpf_one)(void *ctx, __u64 flags) = (void *) 1;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("static void *(* const bpf_two)(void) = (void *) 2;"),
+            "{out}"
+        );
+        assert!(out.contains("Input:     test input"));
+        assert!(
+            !out.contains("struct __sk_buff;"),
+            "only types of the rendered prototypes"
+        );
+    }
+
+    #[test]
+    fn a_helper_without_docs_is_an_error() {
+        let uapi = UAPI.replace(" * void *bpf_two(void)", " * void *bpf_other(void)");
+        let ids = helper_ids(&uapi).unwrap();
+        let docs = helper_docs(&uapi).unwrap();
+        let opts = Options {
+            uapi: PathBuf::new(),
+            input_version: String::new(),
+            out: PathBuf::new(),
+        };
+        let err = render(&ids, &docs, &opts).unwrap_err();
+        assert!(err.contains("bpf_two (id 2) has no documentation"), "{err}");
+    }
+}

@@ -91,6 +91,9 @@ fn elf_btf_section(data: &[u8]) -> Result<Vec<u8>> {
 /// which is not an error for a dump.
 const EPIPE: i32 = 32;
 
+/// The kernel's own BTF, the base of every module's.
+const SYSFS_VMLINUX: &str = "/sys/kernel/btf/vmlinux";
+
 /// Loads the BTF at `path`, split on `base` when given.
 pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
     let base = match base {
@@ -106,7 +109,13 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
 pub fn run(cmd: BtfCmd) -> Result<()> {
     match cmd {
         BtfCmd::Dump(args) => {
-            let btf = load(&args.path, args.base.as_deref())?;
+            // Like bpftool: module BTF in sysfs is split BTF on vmlinux unless told otherwise.
+            let sysfs_base = Path::new(SYSFS_VMLINUX);
+            let base = args.base.as_deref().or_else(|| {
+                (args.path.starts_with("/sys/kernel/btf/") && args.path != sysfs_base)
+                    .then_some(sysfs_base)
+            });
+            let btf = load(&args.path, base)?;
             let mut out = std::io::stdout().lock();
             let r = match args.format.unwrap_or(Format::Raw) {
                 Format::C => btf.write_c_header(&mut out),

@@ -62,6 +62,9 @@ enum ObjectCmd {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
+        /// After loading, auto-attach each program as its SEC() says, report it, then detach.
+        #[arg(long)]
+        attach: bool,
         /// The objects to check.
         #[arg(required = true)]
         objects: Vec<std::path::PathBuf>,
@@ -142,7 +145,11 @@ fn gen_skeleton(
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Object(ObjectCmd::Check { json, objects }) => object::run(&objects, json),
+        Command::Object(ObjectCmd::Check {
+            json,
+            attach,
+            objects,
+        }) => object::run(&objects, json, attach),
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
         Command::Btf(cmd) => match btf::run(cmd) {

@@ -4,6 +4,9 @@
 //! Each object is opened and loaded whole with default autoload; if that fails, every autoload
 //! program is loaded alone (fresh open, all others off) to tell which ones this kernel accepts.
 //! The JSON lines (one per program, then one per object) are a fixed contract other tools parse.
+//!
+//! With `--attach`, each loaded program is then auto-attached as its `SEC()` says (what libbpf's
+//! skeleton attach does), reported as `"attached"` / `"attach_error"`, and detached again.
 
 use oxbpf::object::{Object, OpenObject, Program};
 use serde_json::json;
@@ -20,6 +23,8 @@ struct Verdict {
     tag: Option<String>,
     error: Option<String>,
     mode: &'static str,
+    /// With `--attach`: `Ok` when auto-attach worked, else why not.
+    attach: Option<Result<(), String>>,
 }
 
 /// One object's outcome.
@@ -37,7 +42,7 @@ fn tag_hex(p: &Program) -> Option<String> {
     p.info().ok().map(|i| i.tag_hex())
 }
 
-fn verdict(p: &Program, mode: &'static str) -> Verdict {
+fn verdict(obj: &Object, p: &Program, mode: &'static str, attach: bool) -> Verdict {
     Verdict {
         program: p.name().to_string(),
         section: p.section().to_string(),
@@ -45,10 +50,21 @@ fn verdict(p: &Program, mode: &'static str) -> Verdict {
         tag: tag_hex(p),
         error: None,
         mode,
+        attach: attach.then(|| try_attach(obj, p)),
     }
 }
 
-fn check(path: &Path) -> Report {
+/// Auto-attaches `p` and detaches it again at once.
+fn try_attach(obj: &Object, p: &Program) -> Result<(), String> {
+    if p.handle().is_none() {
+        return Err("not loaded".into());
+    }
+    obj.attach_program(p.name())
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+fn check(path: &Path, attach: bool) -> Report {
     let object = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -91,7 +107,7 @@ fn check(path: &Path) -> Report {
                 .programs()
                 .iter()
                 .filter(|p| autoload.iter().any(|(n, _, _)| n == p.name()))
-                .map(|p| verdict(p, "whole"))
+                .map(|p| verdict(&obj, p, "whole", attach))
                 .collect();
             Report {
                 object,
@@ -112,7 +128,7 @@ fn check(path: &Path) -> Report {
                 }
                 let v = match one.load() {
                     Ok(obj) => match obj.program(name) {
-                        Some(p) => verdict(p, "single"),
+                        Some(p) => verdict(&obj, p, "single", attach),
                         None => Verdict {
                             program: name.clone(),
                             section: section.clone(),
@@ -120,6 +136,7 @@ fn check(path: &Path) -> Report {
                             tag: None,
                             error: Some("program missing after load".into()),
                             mode: "single",
+                            attach: attach.then(|| Err("not loaded".into())),
                         },
                     },
                     Err(e) => Verdict {
@@ -129,6 +146,7 @@ fn check(path: &Path) -> Report {
                         tag: None,
                         error: Some(e.to_string()),
                         mode: "single",
+                        attach: attach.then(|| Err("not loaded".into())),
                     },
                 };
                 programs.push(v);
@@ -152,7 +170,7 @@ fn json_lines(r: &Report) -> Vec<String> {
         .programs
         .iter()
         .map(|v| {
-            json!({
+            let mut line = json!({
                 "kind": "program",
                 "object": r.object,
                 "program": v.program,
@@ -162,8 +180,12 @@ fn json_lines(r: &Report) -> Vec<String> {
                 "tag": v.tag,
                 "error": v.error,
                 "mode": v.mode,
-            })
-            .to_string()
+            });
+            if let Some(a) = &v.attach {
+                line["attached"] = json!(a.is_ok());
+                line["attach_error"] = json!(a.as_ref().err());
+            }
+            line.to_string()
         })
         .collect();
     out.push(
@@ -202,10 +224,14 @@ const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
 fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
-    let rows: Vec<[String; 7]> = reports
+    let with_attach = reports
+        .iter()
+        .flat_map(|r| &r.programs)
+        .any(|v| v.attach.is_some());
+    let rows: Vec<[String; 8]> = reports
         .iter()
         .flat_map(|r| {
-            let mut rows: Vec<[String; 7]> = r
+            let mut rows: Vec<[String; 8]> = r
                 .programs
                 .iter()
                 .map(|v| {
@@ -220,8 +246,18 @@ fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
                             format!("FAIL ({})", v.mode)
                         },
                         v.tag.clone().unwrap_or_else(|| "-".into()),
+                        match &v.attach {
+                            None => String::new(),
+                            Some(Ok(())) => "attached".into(),
+                            Some(Err(_)) => "no".into(),
+                        },
                         v.error
                             .as_deref()
+                            .or(v
+                                .attach
+                                .as_ref()
+                                .and_then(|a| a.as_ref().err())
+                                .map(String::as_str))
                             .map(|e| short_reason(e, 70))
                             .unwrap_or_default(),
                     ]
@@ -235,6 +271,7 @@ fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
                     "-".into(),
                     "FAIL (open)".into(),
                     "-".into(),
+                    String::new(),
                     r.error
                         .as_deref()
                         .map(|e| short_reason(e, 70))
@@ -245,16 +282,26 @@ fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
         })
         .collect();
     let header = [
-        "OBJECT", "PROGRAM", "SECTION", "TYPE", "VERDICT", "TAG", "REASON",
+        "OBJECT", "PROGRAM", "SECTION", "TYPE", "VERDICT", "TAG", "ATTACH", "REASON",
     ];
     let mut width = header.map(str::len);
+    if !with_attach {
+        width[6] = 0;
+    }
     for r in &rows {
         for (w, c) in width.iter_mut().zip(r.iter()) {
             *w = (*w).max(c.chars().count());
         }
     }
     let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
-    let line: Vec<String> = header.iter().zip(width).map(|(h, w)| pad(h, w)).collect();
+    let shown = |i: usize| with_attach || i != 6;
+    let line: Vec<String> = header
+        .iter()
+        .zip(width)
+        .enumerate()
+        .filter(|(i, _)| shown(*i))
+        .map(|(_, (h, w))| pad(h, w))
+        .collect();
     writeln!(out, "{BOLD}{}{RESET}", line.join("  ").trim_end())?;
     for r in &rows {
         let color = if r[4].starts_with("ok") { GREEN } else { RED };
@@ -262,6 +309,7 @@ fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
             .iter()
             .zip(width)
             .enumerate()
+            .filter(|(i, _)| shown(*i))
             .map(|(i, (c, w))| {
                 if i == 4 {
                     format!("{color}{}{RESET}", pad(c, w))
@@ -276,7 +324,7 @@ fn table(reports: &[Report], out: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// Runs `oxbpf object check`. Exit status 0 when every object opened, 1 otherwise.
-pub fn run(objects: &[PathBuf], json: bool) -> ExitCode {
+pub fn run(objects: &[PathBuf], json: bool, attach: bool) -> ExitCode {
     // Load failures are reported in the output; libbpf-style warnings on stderr only on request.
     if std::env::var_os("LIBBPF_LOG_LEVEL").is_none() {
         oxbpf::log::set_print(None);
@@ -285,7 +333,7 @@ pub fn run(objects: &[PathBuf], json: bool) -> ExitCode {
     let mut reports = Vec::new();
     let mut all_opened = true;
     for path in objects {
-        let r = check(path);
+        let r = check(path, attach);
         all_opened &= r.open_ok;
         if json {
             for l in json_lines(&r) {
@@ -324,6 +372,7 @@ mod tests {
                 tag: None,
                 error: Some("EPERM".into()),
                 mode: "single",
+                attach: Some(Err("not loaded".into())),
             }],
         };
         let lines = json_lines(&r);
@@ -332,6 +381,8 @@ mod tests {
         assert_eq!(p["loaded"], false);
         assert!(p["tag"].is_null());
         assert_eq!(p["mode"], "single");
+        assert_eq!(p["attached"], false);
+        assert_eq!(p["attach_error"], "not loaded");
         let o: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
         assert_eq!(o["kind"], "object");
         assert_eq!(o["load_ok"], false);

@@ -10,6 +10,8 @@
 //! instructions. Use [`include_dir`] from a build script in this workspace, or [`write_headers`] to put
 //! a copy anywhere (that is what `oxbpf gen headers DIR` does).
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 mod builder;

@@ -4,21 +4,22 @@
 //! (`reloc::core::shared_vmlinux`) and reuses its name index and candidate lists. Run as root:
 //! `cargo run --release -p oxbpf-tests --example core_bench [N]`.
 //!
-//! Until oxbpf's object loader lands, the oxbpf side is the CO-RE pipeline by hand: read and parse
-//! the ELF, `.BTF` and `.BTF.ext`, relocate every program against the shared vmlinux, then
-//! `BPF_PROG_LOAD` each program. libbpf additionally loads the object's BTF into the kernel and
-//! passes func/line info; "prepare" rows (relocation, no program load) isolate the CO-RE part.
+//! Until oxbpf's object loader lands, the oxbpf side is the load pipeline by hand: read and parse
+//! the ELF, `.BTF` and `.BTF.ext`, relocate every program against the shared vmlinux, load the
+//! object's BTF (DATASEC sizes fixed) and `BPF_PROG_LOAD` each program with its func/line info,
+//! as libbpf does. The "relocate only" row stops before the kernel is involved on oxbpf's side
+//! (libbpf's `bpf_object__prepare` also probes features and loads the object's BTF).
 
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
-use oxbpf::btf::{Btf, BtfExt};
+use oxbpf::btf::{Btf, BtfExt, TypeKind};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{shared_vmlinux, CoreRelocator, CoreTargets};
-use oxbpf::sys::bpf::{prog_load, ProgLoadOpts};
+use oxbpf::sys::bpf::{btf_load, prog_load, ProgLoadOpts};
 
 fn libbpf_once(path: &Path, load: bool) {
     let c = CString::new(path.to_str().unwrap()).unwrap();
@@ -79,14 +80,67 @@ fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
     if !load {
         return Vec::new();
     }
-    progs
-        .iter()
-        .map(|p| {
-            let ty = if p.1.starts_with("raw_tp/") { 17 } else { 5 };
-            let name: String = p.0.chars().take(15).collect();
-            prog_load(ty, Some(&name), "GPL", &p.3, &ProgLoadOpts::default(), None).unwrap()
-        })
-        .collect()
+    // As libbpf: fix DATASEC sizes, load the object's BTF, pass func_info and line_info.
+    let mut btf = btf;
+    for t in btf.types_mut() {
+        if let TypeKind::Datasec(d) = &mut t.kind {
+            d.size = 0;
+        }
+    }
+    let datasecs: Vec<(usize, String)> = btf
+        .types()
+        .filter(|(_, t)| matches!(t.kind, TypeKind::Datasec(_)))
+        .map(|(id, t)| (id as usize, btf.str_at(t.name_off).unwrap().to_string()))
+        .collect();
+    for (id, name) in datasecs {
+        let size = elf.section_by_name(&name).map_or(0, |s| s.size()) as u32;
+        if let TypeKind::Datasec(d) = &mut btf.type_by_id_mut(id as u32).unwrap().kind {
+            d.size = size;
+        }
+    }
+    let btf_fd = btf_load(&btf.to_bytes(), None, None).expect("object BTF load");
+    let mut fds = vec![];
+    for p in &progs {
+        let start = (p.2 * 8) as u32;
+        let end = start + 8 * p.3.len() as u32;
+        let mut func_info = Vec::new();
+        for s in ext.func_info.iter().filter(|s| s.name == p.1) {
+            for r in s.records.iter().filter(|r| r.insn_off == start) {
+                func_info.extend_from_slice(&0u32.to_ne_bytes());
+                func_info.extend_from_slice(&r.type_id.to_ne_bytes());
+            }
+        }
+        let mut line_info = Vec::new();
+        for s in ext.line_info.iter().filter(|s| s.name == p.1) {
+            for r in s
+                .records
+                .iter()
+                .filter(|r| r.insn_off >= start && r.insn_off < end)
+            {
+                for v in [
+                    (r.insn_off - start) / 8,
+                    r.file_name_off,
+                    r.line_off,
+                    r.line_col,
+                ] {
+                    line_info.extend_from_slice(&v.to_ne_bytes());
+                }
+            }
+        }
+        let opts = ProgLoadOpts {
+            prog_btf_fd: Some(btf_fd.as_fd()),
+            func_info: &func_info,
+            func_info_rec_size: 8,
+            line_info: &line_info,
+            line_info_rec_size: 16,
+            ..ProgLoadOpts::default()
+        };
+        let ty = if p.1.starts_with("raw_tp/") { 17 } else { 5 };
+        let name: String = p.0.chars().take(15).collect();
+        fds.push(prog_load(ty, Some(&name), "GPL", &p.3, &opts, None).unwrap());
+    }
+    fds.push(btf_fd);
+    fds
 }
 
 fn time(n: usize, mut f: impl FnMut()) -> Duration {
@@ -105,6 +159,42 @@ fn main() {
     let path = oxbpf_tests::fixture("core_read");
     // SAFETY: silence libbpf's printing (null callback) for the whole run.
     unsafe { libbpf_sys::libbpf_set_print(None) };
+
+    {
+        let t = Instant::now();
+        let bytes = std::fs::read("/sys/kernel/btf/vmlinux").unwrap();
+        let read = t.elapsed();
+        let t = Instant::now();
+        let btf = Btf::parse(&bytes).unwrap();
+        let parse = t.elapsed();
+        let t = Instant::now();
+        btf.build_index();
+        let index = t.elapsed();
+        let target = oxbpf::reloc::core::TargetBtf::new("vmlinux", std::sync::Arc::new(btf));
+        let t = Instant::now();
+        target.warm_up();
+        let flavors = t.elapsed();
+        println!(
+            "vmlinux BTF ({} bytes, {} types): read {:.1} ms, parse {:.1} ms, name index {:.1} ms, flavor index {:.1} ms",
+            bytes.len(),
+            target.btf().len(),
+            read.as_secs_f64() * 1e3,
+            parse.as_secs_f64() * 1e3,
+            index.as_secs_f64() * 1e3,
+            flavors.as_secs_f64() * 1e3
+        );
+        let t = Instant::now();
+        // SAFETY: plain parse of the kernel's BTF by libbpf, freed right after.
+        unsafe {
+            let b = libbpf_sys::btf__load_vmlinux_btf();
+            assert!(!b.is_null());
+            libbpf_sys::btf__free(b);
+        }
+        println!(
+            "libbpf btf__load_vmlinux_btf: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
 
     // The first oxbpf object pays for parsing vmlinux; report it apart.
     let first = Instant::now();

@@ -281,3 +281,106 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
         "{err}"
     );
 }
+
+#[test]
+fn usdt_falls_back_to_one_uprobe_per_site() {
+    let Some(_serial) = setup() else { return };
+    // A plain uprobe program (not loaded for uprobe.multi) makes the multi link fail; USDT then
+    // attaches one perf-event uprobe per site, with the semaphore as reference counter.
+    let probes = Loaded::load("attach_probes", &["on_add"]).unwrap();
+    let usdt_obj = Loaded::load("attach_usdt", &["on_args"]).unwrap();
+    let counts = probes.map("counts");
+    reset_u64(&counts, C_UPROBE);
+    let usdt = UsdtManager::new(usdt_obj.map("__bpf_usdt_specs")).unwrap();
+    let before = oxbpf_tests::open_fds();
+    let t = Target::spawn(ROUNDS);
+    let bin = target_binary();
+    let link = usdt
+        .attach(
+            probes.prog("on_add").as_fd(),
+            bin.to_str().unwrap(),
+            "oxbpf",
+            "gated",
+            &UsdtOpts {
+                pid: Some(t.pid() as i32),
+                cookie: 0,
+            },
+        )
+        .unwrap();
+    assert_eq!(link.members().len(), 1);
+    assert!(
+        link.members()[0].perf_event_fd().is_some(),
+        "per-site perf-event uprobe"
+    );
+    t.run();
+    // oxbpf:gated fires only while the kernel holds its semaphore up.
+    assert_eq!(read_u64(&counts, C_UPROBE), u64::from(ROUNDS));
+    drop(link);
+    assert_eq!(oxbpf_tests::open_fds(), before);
+}
+
+#[test]
+fn usdt_without_cookies_records_runtime_addresses() {
+    let Some(_serial) = setup() else { return };
+    // Kernels before 5.15 have no BPF cookies: usdt.bpf.h then looks the spec id up by the probe's
+    // run-time address. Forced here on a kernel that has cookies, the IP map must hold exactly the
+    // address where the target process has the probe mapped, and be emptied on detach.
+    let obj = Loaded::load("attach_usdt", &["on_args"]).unwrap();
+    let ip_map = obj.map("__bpf_usdt_ip_to_spec_id");
+    let mut usdt = UsdtManager::with_ip_map(
+        obj.map("__bpf_usdt_specs"),
+        Some(obj.map("__bpf_usdt_ip_to_spec_id")),
+    )
+    .unwrap();
+    usdt.set_use_cookies(false).unwrap();
+    let bin = target_binary();
+    let rel_ip =
+        find_usdt_targets(&std::fs::read(&bin).unwrap(), "t", "oxbpf", "args").unwrap()[0].rel_ip;
+    let t = Target::spawn(2);
+    let link = usdt
+        .attach(
+            obj.prog("on_args").as_fd(),
+            bin.to_str().unwrap(),
+            "oxbpf",
+            "args",
+            &UsdtOpts {
+                pid: Some(t.pid() as i32),
+                cookie: 0,
+            },
+        )
+        .unwrap();
+    // The expected address, from the target's own mappings.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", t.pid())).unwrap();
+    let expected = maps
+        .lines()
+        .filter(|l| l.ends_with("attach_target"))
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (s, e) = f[0].split_once('-').unwrap();
+            let (s, e) = (
+                u64::from_str_radix(s, 16).unwrap(),
+                u64::from_str_radix(e, 16).unwrap(),
+            );
+            let off = u64::from_str_radix(f[2], 16).unwrap();
+            (off <= rel_ip && rel_ip < off + (e - s)).then(|| s - off + rel_ip)
+        })
+        .expect("probe offset mapped");
+    let key = ip_map.next_key(None).unwrap().expect("one IP recorded");
+    assert_eq!(u64::from_ne_bytes(key[..8].try_into().unwrap()), expected);
+    let id = ip_map.lookup(&key, MapFlags::ANY).unwrap().unwrap();
+    assert_eq!(
+        u32::from_ne_bytes(id[..4].try_into().unwrap()),
+        0,
+        "first spec id"
+    );
+    assert!(
+        ip_map.next_key(Some(&key)).unwrap().is_none(),
+        "exactly one site"
+    );
+    t.run();
+    drop(link);
+    assert!(
+        ip_map.next_key(None).unwrap().is_none(),
+        "IP entries removed on detach"
+    );
+}

@@ -16,6 +16,7 @@ const C_TP: u32 = 0;
 const C_RAW_TP: u32 = 1;
 const C_TP_BTF: u32 = 2;
 const C_PERF: u32 = 3;
+const C_KPROBE: u32 = 4;
 const C_TP_COOKIE: u32 = 6;
 const ROUNDS: u32 = 7;
 
@@ -253,8 +254,35 @@ fn kprobe_refusal_is_explained() {
     let before = oxbpf_tests::open_fds();
     let r = kprobe::attach_kprobe(prog.as_fd(), "do_unlinkat", &Default::default());
     if have_kprobes {
-        // A kernel with kprobes attaches; a missing function is named.
-        drop(r.unwrap());
+        // A kernel with kprobes attaches and fires on unlink, by PMU and by tracefs; a missing
+        // function is named.
+        let counts = obj.map("counts");
+        for (link, how) in [
+            (r.unwrap(), "default"),
+            (
+                kprobe::attach_kprobe(
+                    prog.as_fd(),
+                    "do_unlinkat",
+                    &kprobe::KprobeOpts {
+                        mode: kprobe::ProbeAttachMode::Legacy,
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+                "legacy tracefs",
+            ),
+            (
+                kprobe::attach_ksyscall(prog.as_fd(), "unlinkat", false, 0).unwrap(),
+                "ksyscall",
+            ),
+        ] {
+            reset_u64(&counts, C_KPROBE);
+            let f = std::env::temp_dir().join(format!("oxbpf_kprobe_{}", std::process::id()));
+            std::fs::write(&f, b"x").unwrap();
+            std::fs::remove_file(&f).unwrap();
+            assert!(read_u64(&counts, C_KPROBE) >= 1, "{how}: kprobe fired");
+            drop(link);
+        }
         let err =
             kprobe::attach_kprobe(prog.as_fd(), "oxbpf_no_such_function", &Default::default())
                 .unwrap_err();
@@ -338,6 +366,61 @@ fn fentry_refusal_is_explained() {
                 attach_type::LSM_MAC,
             );
             assert!(lsm.to_string().contains("refused LSM programs"), "{lsm}");
+        }
+    }
+}
+
+#[test]
+fn trampoline_programs_attach_or_their_refusal_is_explained() {
+    let Some(_serial) = setup() else { return };
+    for prog in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
+        let mut open =
+            oxbpf::object::Object::open_file(oxbpf_tests::fixture("attach_tramp")).unwrap();
+        for other in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
+            open.set_autoload(other, other == prog).unwrap();
+        }
+        match open.load() {
+            Ok(obj) => {
+                // A kernel with trampolines: auto-attach from the section works and fires on unlink.
+                let link = obj.attach_program(prog).unwrap();
+                if prog != "on_file_open" {
+                    let f =
+                        std::env::temp_dir().join(format!("oxbpf_fentry_{}", std::process::id()));
+                    std::fs::write(&f, b"x").unwrap();
+                    std::fs::remove_file(&f).unwrap();
+                    let bss = obj
+                        .maps()
+                        .iter()
+                        .find(|m| m.name().ends_with(".bss"))
+                        .unwrap();
+                    let v = bss
+                        .handle()
+                        .unwrap()
+                        .lookup(&0u32.to_ne_bytes(), oxbpf::map::MapFlags::ANY)
+                        .unwrap()
+                        .unwrap();
+                    let hits = u64::from_ne_bytes(v[..8].try_into().unwrap());
+                    assert!(hits >= 1, "{prog} fired");
+                }
+                drop(link);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                println!("{prog}: {msg}");
+                assert_eq!(e.errno(), Some(libc::EPERM), "{msg}");
+                assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+                let what = if prog == "on_file_open" {
+                    "LSM"
+                } else if prog == "on_unlink_entry" {
+                    "fentry"
+                } else {
+                    "fexit"
+                };
+                assert!(
+                    msg.contains(&format!("the kernel refused {what} programs (EPERM)")),
+                    "{msg}"
+                );
+            }
         }
     }
 }

@@ -220,7 +220,7 @@ fn check(fixture: &str) -> Vec<Prog> {
                     .iter()
                     .find(|o| o.insn_idx == at && o.poisoned)
                     .unwrap_or_else(|| panic!("{}: no poisoned relocation at insn #{at}", p.name));
-                println!("{}: insn #{at}: {}", p.name, o.failure.as_deref().unwrap());
+                println!("{}: insn #{at}: {}", p.name, o.describe().unwrap());
             }
         }
     }
@@ -272,4 +272,46 @@ fn core_poison_matches_libbpf() {
         let f = p.outcomes.iter().find_map(|o| o.failure.clone()).unwrap();
         assert!(f.contains("changed size from 4 to 8 bytes"), "{f}");
     }
+}
+
+#[test]
+fn core_fixtures_have_tag_parity_through_the_loader() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("needs root to load programs");
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for name in ["core_read", "core_poison"] {
+        let p = oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
+        assert!(p.oxbpf.iter().any(|v| v.loaded));
+    }
+}
+
+#[test]
+fn loader_explains_a_poisoned_relocation() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("needs root to load programs");
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut open = oxbpf::Object::open_file(oxbpf_tests::fixture("core_poison")).unwrap();
+    for p in open
+        .spec_mut()
+        .programs
+        .iter_mut()
+        .filter(|p| !p.is_subprog)
+    {
+        p.autoload = p.name == "poison_missing_field";
+    }
+    let e = open.load().unwrap_err();
+    let text = format!("{e:#}");
+    assert!(
+        text.contains("struct task_struct has no field state on this kernel"),
+        "{text}"
+    );
+    assert_eq!(e.kind(), oxbpf::ErrorKind::Verifier);
+    let log = e.verifier_log().unwrap();
+    assert!(
+        log.contains("<invalid CO-RE relocation>\nfailed to resolve CO-RE relocation <byte_off>"),
+        "{log}"
+    );
+    println!("{text}");
 }

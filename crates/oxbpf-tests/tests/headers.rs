@@ -286,6 +286,28 @@ fn each_header_compiles_on_its_own() {
         &[],
     )
     .unwrap();
+    // The helper macros programs build their own wrappers from behave as libbpf's (both sets).
+    let helpers = r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+_Static_assert(___bpf_narg() == 0 && ___bpf_narg(a, b, c) == 3, "narg");
+_Static_assert(___narg(a, b, c, d) == 4, "core narg");
+_Static_assert(___bpf_reg_cnt(int, a, struct bpf_dynptr, b, long, c) == 4, "slots");
+_Static_assert(___bpf_reg_cnt() == 0, "no slots");
+_Static_assert(___last(1, 2, 3) == 3 && ___nolast(7, 3) == 7, "last/nolast");
+#define N 5
+_Static_assert(___empty() == 0 && ___empty(1, 2) == 5, "empty");
+_Static_assert(___bpf_concat(1, 2) == 12, "concat");
+"#;
+    for inc in [
+        inc.clone(),
+        PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE")),
+    ] {
+        syntax_check(helpers, &inc, &["-D__TARGET_ARCH_x86"])
+            .unwrap_or_else(|e| panic!("{}:\n{e}", inc.display()));
+    }
     // Using PT_REGS without a target is an error that names the fix, as with libbpf.
     let e = syntax_check(
         "#include \"vmlinux.h\"\n#include <bpf/bpf_tracing.h>\nlong f(struct pt_regs *ctx) { return PT_REGS_PARM1(ctx); }\n",
@@ -365,6 +387,315 @@ struct __bpf_usdt_arg_spec probe = {
         want[17] = 56; // arg_bitshift
         assert_eq!(data, want, "{set}: struct __bpf_usdt_arg_spec bytes");
     }
+}
+
+#[test]
+fn big_endian_builds_are_identical() {
+    // build.rs compiles for the host's byte order; the headers' big-endian branches (byte swaps,
+    // bitfield probe reads, USDT spec bitfields and value shifts) are checked here with bpfeb.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("bpf/headers");
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    for name in [
+        "hdr_core",
+        "hdr_endian",
+        "hdr_usdt",
+        "hdr_helpers",
+        "hdr_tracing",
+    ] {
+        let source = std::fs::read_to_string(fixtures.join(format!("{name}.bpf.c"))).unwrap();
+        let mut shapes = Vec::new();
+        for (set, inc) in [
+            (OURS, oxbpf_gen::include_dir()),
+            (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        ] {
+            let obj = dir.path().join(format!("{name}.{set}.o"));
+            let args = [
+                "-target",
+                "bpfeb",
+                "-g",
+                "-O2",
+                "-D__TARGET_ARCH_x86",
+                "-I",
+                fixtures.to_str().unwrap(),
+                "-idirafter",
+                &multiarch,
+                "-c",
+                "-o",
+                obj.to_str().unwrap(),
+            ];
+            syntax_check(&source, &inc, &args).unwrap_or_else(|e| panic!("{name} {set}:\n{e}"));
+            let bytes = std::fs::read(&obj).unwrap();
+            let file = object::File::parse(&*bytes).unwrap();
+            assert_eq!(
+                file.endianness(),
+                object::Endianness::Big,
+                "{name}: not big endian"
+            );
+            shapes.push(shape(&obj));
+        }
+        assert_eq!(shapes[0], shapes[1], "{name}: big-endian objects differ");
+    }
+}
+
+/// A tracing program for any architecture: it brings its own minimal register structs (vmlinux.h is
+/// this host's), so PT_REGS_* and the kprobe/ksyscall wrappers can be compiled for every target.
+const ARCH_PROGRAM: &str = r#"
+typedef unsigned char __u8; typedef unsigned short __u16; typedef unsigned int __u32;
+typedef unsigned long long __u64; typedef signed char __s8; typedef short __s16; typedef int __s32;
+typedef long long __s64; typedef __u16 __be16; typedef __u32 __be32; typedef __u32 __wsum;
+enum bpf_map_type { BPF_MAP_TYPE_ARRAY = 2 };
+
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs { unsigned long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi,
+	rdi, orig_rax, rip, cs, eflags, rsp, ss; };
+#define NARGS 6
+#elif defined(__TARGET_ARCH_s390)
+typedef struct { struct { unsigned long mask, addr; } psw; unsigned long gprs[16];
+	unsigned int acrs[16]; unsigned long orig_gpr2; } user_pt_regs;
+#define NARGS 5
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs { __u64 regs[31]; __u64 sp; __u64 pc; __u64 pstate; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_riscv)
+struct user_regs_struct { unsigned long pc, ra, sp, gp, tp, t0, t1, t2, s0, s1, a0, a1, a2, a3, a4,
+	a5, a6, a7; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_powerpc)
+struct pt_regs { unsigned long gpr[32]; unsigned long nip, msr, orig_gpr3, ctr, link, xer, ccr; };
+#define NARGS 8
+#define NO_FP
+#define NO_RET
+#elif defined(__TARGET_ARCH_arm)
+struct pt_regs { long uregs[18]; };
+#define NARGS 4
+#elif defined(__TARGET_ARCH_mips)
+struct pt_regs { __u64 regs[32]; __u64 lo, hi, cp0_epc, cp0_badvaddr, cp0_status, cp0_cause; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_loongarch)
+struct user_pt_regs { unsigned long regs[32]; unsigned long orig_a0, csr_era, csr_badv; };
+#define NARGS 8
+#elif defined(__TARGET_ARCH_sparc)
+enum { UREG_I0 = 8, UREG_I1, UREG_I2, UREG_I3, UREG_I4, UREG_I5, UREG_FP, UREG_I7 };
+struct pt_regs { unsigned long u_regs[16]; unsigned long tstate, tpc, tnpc, pc; };
+#define NARGS 6
+#define NO_FP
+#elif defined(__TARGET_ARCH_arc)
+struct user_regs_struct { unsigned long pad; struct { unsigned long bta, lp_start, lp_end, lp_count,
+	status32, ret, blink, fp, gp, r12, r11, r10, r9, r8, r7, r6, r5, r4, r3, r2, r1, r0, sp; }
+	scratch; };
+#define NARGS 8
+#endif
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+unsigned long out;
+
+#if NARGS == 4
+#define ARGS long a, long b, long c, long d
+#define SUM (a + b + c + d)
+#elif NARGS == 5
+#define ARGS long a, long b, long c, long d, long e
+#define SUM (a + b + c + d + e)
+#elif NARGS == 6
+#define ARGS long a, long b, long c, long d, long e, long f
+#define SUM (a + b + c + d + e + f)
+#else
+#define ARGS long a, long b, long c, long d, long e, long f, long g, long h
+#define SUM (a + b + c + d + e + f + g + h)
+#endif
+
+SEC("kprobe/x")
+int BPF_KPROBE(kp, ARGS)
+{
+	unsigned long ip = 0;
+
+	out = SUM + PT_REGS_RC(ctx) + PT_REGS_SP(ctx) + PT_REGS_IP(ctx);
+	out += PT_REGS_PARM1_CORE(ctx) + PT_REGS_RC_CORE(ctx) + PT_REGS_IP_CORE(ctx);
+#ifndef NO_FP
+	out += PT_REGS_FP(ctx) + PT_REGS_FP_CORE(ctx);
+#endif
+#ifndef NO_RET
+	out += PT_REGS_RET(ctx);
+#endif
+	BPF_KPROBE_READ_RET_IP(ip, ctx);
+	return ip;
+}
+
+SEC("kretprobe/x")
+int BPF_KRETPROBE(krp, long ret)
+{
+	unsigned long ip = 0;
+
+	BPF_KRETPROBE_READ_RET_IP(ip, ctx);
+	return ret + ip;
+}
+
+SEC("ksyscall/x")
+int BPF_KSYSCALL(sc, long a, long b, long c, long d, long e)
+{
+	struct pt_regs *regs = PT_REGS_SYSCALL_REGS(ctx);
+
+	out = a + b + c + d + e + PT_REGS_PARM1_CORE_SYSCALL(regs) + PT_REGS_PARM6_CORE_SYSCALL(regs);
+	return PT_REGS_PARM1_SYSCALL(ctx) + PT_REGS_PARM3_SYSCALL(ctx);
+}
+"#;
+
+#[test]
+fn pt_regs_code_is_identical_for_every_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    for arch in [
+        "x86",
+        "arm64",
+        "s390",
+        "riscv",
+        "powerpc",
+        "arm",
+        "mips",
+        "sparc",
+        "arc",
+        "loongarch",
+    ] {
+        let mut shapes = Vec::new();
+        for (set, inc) in [
+            (OURS, oxbpf_gen::include_dir()),
+            (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        ] {
+            let obj = dir.path().join(format!("{arch}.{set}.o"));
+            let def = format!("-D__TARGET_ARCH_{arch}");
+            let args = ["-g", "-O2", &def, "-c", "-o", obj.to_str().unwrap()];
+            syntax_check(ARCH_PROGRAM, &inc, &args)
+                .unwrap_or_else(|e| panic!("{arch} {set}:\n{e}"));
+            shapes.push(shape(&obj));
+        }
+        assert!(shapes[0].sections.contains_key("kprobe/x"), "{arch}");
+        assert_eq!(
+            shapes[0], shapes[1],
+            "{arch}: oxbpf and libbpf headers give different code"
+        );
+    }
+}
+
+/// libbpf-rs 0.27's own test programs (a dependency of this crate, so its source is in the cargo
+/// registry): real libbpf-style programs, none written for oxbpf.
+fn libbpf_rs_programs() -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let mut out = Vec::new();
+    for reg in std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .flatten()
+    {
+        let dir = reg.path().join("libbpf-rs-0.27.2/tests/bin/src");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            out.extend(
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with(".bpf.c")),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn third_party_programs_compile_to_the_same_objects() {
+    let programs = libbpf_rs_programs();
+    assert!(
+        programs.len() >= 15,
+        "libbpf-rs test programs not found: {programs:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let multiarch = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    // Two compiles per program against a large vmlinux.h: spread them over a few threads.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let chunk = programs.len().div_ceil(workers);
+    let results: Vec<(String, Option<bool>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = programs
+            .chunks(chunk)
+            .map(|part| {
+                let (dir, multiarch) = (dir.path(), multiarch.as_str());
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|src| compare_third_party(src, dir, multiarch))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let identical: Vec<&String> = results
+        .iter()
+        .filter(|r| r.1 == Some(true))
+        .map(|r| &r.0)
+        .collect();
+    println!(
+        "identical objects: {} of {}: {identical:?}",
+        identical.len(),
+        programs.len()
+    );
+    assert!(
+        identical.len() >= 15,
+        "only {} programs compared",
+        identical.len()
+    );
+}
+
+/// Builds one third-party program with both header sets: Some(true) when the objects are the same,
+/// None when it does not build with libbpf's headers on this host either. Panics on a difference.
+fn compare_third_party(src: &Path, dir: &Path, multiarch: &str) -> (String, Option<bool>) {
+    let name = src
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace(".bpf.c", "");
+    let source = std::fs::read_to_string(src).unwrap();
+    let src_dir = src.parent().unwrap().to_str().unwrap();
+    let mut shapes = Vec::new();
+    for (set, inc) in [
+        (THEIRS, PathBuf::from(env!("OXBPF_TESTS_LIBBPF_INCLUDE"))),
+        (OURS, oxbpf_gen::include_dir()),
+    ] {
+        let obj = dir.join(format!("{name}.{set}.o"));
+        // Their code, their warnings: -Wall stays on, -Werror off.
+        let args = [
+            "-g",
+            "-O2",
+            "-Wno-error",
+            "-D__TARGET_ARCH_x86",
+            "-I",
+            src_dir,
+            "-idirafter",
+            multiarch,
+            "-c",
+            "-o",
+            obj.to_str().unwrap(),
+        ];
+        match syntax_check(&source, &inc, &args) {
+            Ok(()) => shapes.push(shape(&obj)),
+            // Needs something this host's vmlinux.h lacks: only acceptable if libbpf's fail too.
+            Err(e) if set == THEIRS => {
+                println!(
+                    "{name}: does not build with libbpf's headers here either: {}",
+                    e.lines().next().unwrap_or("")
+                );
+                return (name, None);
+            }
+            Err(e) => panic!("{name} builds with libbpf's headers but not with oxbpf's:\n{e}"),
+        }
+    }
+    assert_eq!(shapes[0], shapes[1], "{name}: objects differ");
+    (name, Some(true))
 }
 
 /// `name -> declaration` of every `static ... (* const name)(...) = (void *) id;` line, whitespace

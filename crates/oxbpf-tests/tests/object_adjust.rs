@@ -106,3 +106,35 @@ fn reuse_an_existing_map() {
         .unwrap();
     assert!(ids.contains(&id), "program uses the reused map");
 }
+
+#[test]
+fn module_btfs_are_split_on_vmlinux() {
+    if !root() {
+        return;
+    }
+    let vmlinux = oxbpf::kernel::vmlinux::vmlinux_btf().unwrap();
+    let mods = oxbpf::kernel::vmlinux::module_btfs().unwrap();
+    // This host may have no module BTF at all; every one found must continue vmlinux's ids.
+    for m in mods.iter() {
+        assert_eq!(
+            m.btf.first_id() as usize,
+            vmlinux.len(),
+            "module '{}'",
+            m.name
+        );
+        assert!(!m.name.is_empty() && m.name != "vmlinux");
+    }
+    println!("{} module BTFs", mods.len());
+}
+
+#[test]
+fn per_program_log_level_keeps_the_verifier_log() {
+    if !root() {
+        return;
+    }
+    let mut open = Object::open_file(fixture("minimal")).unwrap();
+    open.program_mut("handle_write").unwrap().log_level = 2;
+    let obj = open.load().unwrap();
+    let log = obj.program("handle_write").unwrap().log().unwrap();
+    assert!(log.contains("processed"), "{log}");
+}

@@ -102,3 +102,109 @@ fn global_data_is_mmapped_and_rodata_frozen() {
 fn tag_parity_every_sec_family() {
     parity_of("obj_sections");
 }
+
+#[test]
+fn tag_parity_struct_ops() {
+    parity_of("attach_struct_ops");
+}
+
+#[test]
+fn struct_ops_value_carries_program_fds() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    let obj = oxbpf::Object::open_file(fixture("attach_struct_ops"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let m = obj.map("oxcc").unwrap();
+    assert_eq!(m.spec().map_flags, oxbpf::obj::struct_ops::F_LINK);
+    assert!(m.spec().btf_vmlinux_value_type_id != 0);
+    let v = m.struct_ops_value().unwrap();
+    assert_eq!(v.len(), m.spec().value_size as usize);
+    // Every struct_ops program is loaded with its member index as expected attach type.
+    for p in obj.programs() {
+        assert!(p.handle().is_some(), "{} not loaded", p.name());
+    }
+    // The name member was copied into the kernel layout.
+    assert!(v.windows(8).any(|w| w == b"oxbpf_cc"));
+}
+
+#[test]
+fn tag_parity_every_map_definition_style() {
+    parity_of("obj_map_defs");
+}
+
+#[test]
+fn prog_array_and_hash_of_maps_initial_slots() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    use oxbpf::map::MapFlags;
+    let obj = oxbpf::Object::open_file(fixture("obj_map_defs"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let jump = obj.map("jump").unwrap().handle().unwrap();
+    let prog_id = |name: &str| obj.program(name).unwrap().info().unwrap().id;
+    let slot = |k: u32| {
+        jump.lookup(&k.to_ne_bytes(), MapFlags::ANY)
+            .unwrap()
+            .map(|v| u32::from_ne_bytes(v[..4].try_into().unwrap()))
+    };
+    assert_eq!(slot(0), Some(prog_id("tail_a")));
+    assert_eq!(slot(1), None);
+    assert_eq!(slot(2), Some(prog_id("tail_b")));
+    let hom = obj.map("hom").unwrap().handle().unwrap();
+    let map_id = |name: &str| obj.map(name).unwrap().handle().unwrap().id().unwrap();
+    let inner = |k: u32| {
+        hom.lookup(&k.to_ne_bytes(), MapFlags::ANY)
+            .unwrap()
+            .map(|v| u32::from_ne_bytes(v[..4].try_into().unwrap()))
+    };
+    assert_eq!(inner(1), Some(map_id("leaf1")));
+    assert_eq!(inner(3), Some(map_id("leaf0")));
+    assert_eq!(inner(0), None);
+    let perf = obj.map("perf").unwrap().handle().unwrap();
+    assert_eq!(
+        perf.max_entries() as usize,
+        oxbpf::map::possible_cpus().unwrap()
+    );
+}
+
+#[test]
+fn tag_parity_exception_callback() {
+    parity_of("obj_exceptions");
+}
+
+#[test]
+fn tag_parity_arena_globals() {
+    parity_of("obj_arena");
+}
+
+#[test]
+fn arena_globals_are_initialised_and_updated() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    let obj = oxbpf::Object::open_file(fixture("obj_arena"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let arena = obj.map("arena").unwrap();
+    let data = arena.data().unwrap();
+    let page = 4096;
+    // The globals sit in the last page when the kernel takes full-range ld_imm64 offsets, else in
+    // the first (as libbpf places them): counter (initialised to 5) then zeroed.
+    use oxbpf::kernel::features::{kernel_supports, Feature};
+    let at = if kernel_supports(Feature::Ldimm64FullRangeOff) {
+        data.len() - page
+    } else {
+        0
+    };
+    assert_eq!(i32::from_ne_bytes(data[at..at + 4].try_into().unwrap()), 5);
+    let p = obj.program("inc").unwrap().handle().unwrap();
+    p.test_run(&[], &[], 0, 0, 0).unwrap(); // syscall programs take no repeat count
+    let data = obj.map("arena").unwrap().data().unwrap();
+    assert_eq!(i32::from_ne_bytes(data[at..at + 4].try_into().unwrap()), 6);
+}

@@ -14,18 +14,8 @@ fn libbpf_reference_loads_minimal() {
     assert!(v[0].xlated_len.unwrap() > 0);
 }
 
-/// Fixtures left out of the all-fixtures parity run, with the reason. Empty today; a fixture that
-/// needs CO-RE goes here until the CO-RE engine lands.
-const EXCLUDED: &[(&str, &str)] = &[
-    (
-        "attach_usdt",
-        "usdt.bpf.h reads pt_regs through CO-RE relocations; include it once the loader implements CO-RE",
-    ),
-    (
-        "attach_struct_ops",
-        "struct_ops maps (.struct_ops.link) are not loaded by the oxbpf loader yet",
-    ),
-];
+/// Fixtures left out of the all-fixtures parity run, with the reason. Empty: every fixture is in.
+const EXCLUDED: &[(&str, &str)] = &[];
 
 #[test]
 fn tag_parity_all_fixtures() {

@@ -6,32 +6,36 @@
 //! Load order, as libbpf: resolve externs → CO-RE → link subprograms → load BTF → create maps
 //! (internal maps filled and `.rodata`/`.kconfig` frozen) → data relocations → load programs
 //! (no log first; on failure again with a log that grows until it fits) → prog-array slots.
+//!
+//! ```no_run
+//! # fn main() -> oxbpf::Result<()> {
+//! let mut open = oxbpf::Object::open_file("minimal.bpf.o")?;
+//! open.set_autoload("handle_write", true)?;
+//! let obj = open.load()?;
+//! for p in obj.programs() {
+//!     println!("{} ({}): tag {}", p.name(), p.prog_type_name(), p.info()?.tag_hex());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
+mod create;
+mod load;
 mod resolve;
 pub mod verifier;
 
-use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind};
-use crate::error::{Error, ErrorKind, Result, ResultExt};
+use crate::error::{Error, Result, ResultExt};
 use crate::insn::Insn;
-use crate::map::{MapHandle, MapType};
-use crate::obj::maps::{self as objmaps, MapKind, Pinning};
+use crate::map::MapHandle;
+use crate::obj::maps as objmaps;
 use crate::obj::programs::ProgramSpec;
-use crate::obj::sections::{self, SecFlags};
+use crate::obj::sections;
 use crate::obj::{MapSpec, ObjectSpec, OpenOptions};
-use crate::program::{load_with_growing_log, ProgramHandle, ProgramInfo};
-use crate::reloc::calls::{self, CallCtx, ExtSection, LinkedProgram};
-use crate::reloc::data::{self, DataCtx, ExternValue};
-use crate::reloc::CoreReloAt;
-use crate::sys::bpf::{self as sysbpf, MapCreateOpts, ProgLoadOpts};
+use crate::program::{ProgramHandle, ProgramInfo};
 use crate::sys::mmap::Mmap;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// `BPF_F_SLEEPABLE`.
-const F_SLEEPABLE: u32 = 1 << 4;
-/// `BPF_F_XDP_HAS_FRAGS`.
-const F_XDP_HAS_FRAGS: u32 = 1 << 5;
 
 /// Namespace of the object lifecycle's entry points; see the module docs.
 #[derive(Debug)]
@@ -62,6 +66,7 @@ pub struct Program {
     expected_attach_type: u32,
     handle: Option<ProgramHandle>,
     insns: Vec<Insn>,
+    log: Option<String>,
 }
 
 /// A map of a loaded object.
@@ -70,6 +75,7 @@ pub struct Map {
     spec: MapSpec,
     handle: Option<MapHandle>,
     mmap: Option<Mmap>,
+    struct_ops_value: Option<Vec<u8>>,
 }
 
 impl Object {
@@ -176,6 +182,10 @@ impl Program {
     pub fn handle(&self) -> Option<&ProgramHandle> {
         self.handle.as_ref()
     }
+    /// The verifier log of a successful load made with a log level (see `ProgramSpec::log_level`).
+    pub fn log(&self) -> Option<&str> {
+        self.log.as_deref()
+    }
     /// The instructions submitted to the kernel (empty when not loaded).
     pub fn insns(&self) -> &[Insn] {
         &self.insns
@@ -202,11 +212,19 @@ impl Map {
     pub fn handle(&self) -> Option<&MapHandle> {
         self.handle.as_ref()
     }
+    /// For a struct_ops map: its value in the kernel's `struct bpf_struct_ops_<name>` layout, with
+    /// each function pointer holding the fd of its loaded program (what registering it writes).
+    pub fn struct_ops_value(&self) -> Option<&[u8]> {
+        self.struct_ops_value.as_deref()
+    }
     /// The mmapped contents of a global data map (`BPF_F_MMAPABLE`).
     pub fn data(&self) -> Option<&[u8]> {
-        self.mmap
-            .as_ref()
-            .map(|m| &m.as_slice()[..(self.spec.value_size as usize).min(m.len())])
+        let n = if self.spec.map_type == objmaps::MAP_TYPE_ARENA {
+            usize::MAX
+        } else {
+            self.spec.value_size as usize
+        };
+        self.mmap.as_ref().map(|m| &m.as_slice()[..n.min(m.len())])
     }
     /// The mmapped contents, writable (not for `.rodata`/`.kconfig`, frozen after load).
     pub fn data_mut(&mut self) -> Option<Result<&mut [u8]>> {
@@ -312,758 +330,8 @@ impl OpenObject {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| self.spec.name.clone());
-        Loader::new(self)
+        load::Loader::new(self)
             .run()
             .with_context(|| format!("object '{label}'"))
     }
-}
-
-/// Everything the load pipeline carries between steps.
-struct Loader {
-    open: OpenObject,
-    vmlinux: Option<Arc<Btf>>,
-    /// Pins made by this load, removed again if the load fails.
-    pinned: Vec<PathBuf>,
-}
-
-fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSection>) {
-    let sec_idx = |name: &str| spec.elf.sections.iter().position(|s| s.name == name);
-    let mut funcs = Vec::new();
-    let rec = ext.func_info_rec_size as usize;
-    for s in &ext.func_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(8);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            records.extend_from_slice(&r.insn_off.to_ne_bytes());
-            records.extend_from_slice(&r.type_id.to_ne_bytes());
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        funcs.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    let mut lines = Vec::new();
-    let rec = ext.line_info_rec_size as usize;
-    for s in &ext.line_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(16);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            for w in [r.insn_off, r.file_name_off, r.line_off, r.line_col] {
-                records.extend_from_slice(&w.to_ne_bytes());
-            }
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        lines.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    (funcs, lines)
-}
-
-/// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
-fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
-    use crate::obj::sections::a;
-    let target = match target.split_once(':') {
-        Some(("vmlinux", f)) => f,
-        _ => target,
-    };
-    let (prefix, kind) = match attach_type {
-        a::TRACE_RAW_TP => ("btf_trace_", Kind::Typedef),
-        a::LSM_MAC | a::LSM_CGROUP => ("bpf_lsm_", Kind::Func),
-        a::TRACE_ITER => ("bpf_iter_", Kind::Func),
-        _ => ("", Kind::Func),
-    };
-    vmlinux.find_by_name_kind(&format!("{prefix}{target}"), kind)
-}
-
-impl Loader {
-    fn new(open: OpenObject) -> Self {
-        Loader {
-            open,
-            vmlinux: None,
-            pinned: Vec::new(),
-        }
-    }
-
-    fn vmlinux(&mut self) -> Result<Arc<Btf>> {
-        if let Some(v) = &self.vmlinux {
-            return Ok(v.clone());
-        }
-        let v = match &self.open.btf_custom_path {
-            Some(p) => Arc::new(crate::kernel::vmlinux::parse_btf_file(p)?),
-            None => crate::kernel::vmlinux::vmlinux_btf()?,
-        };
-        self.vmlinux = Some(v.clone());
-        Ok(v)
-    }
-
-    fn run(mut self) -> Result<Object> {
-        if !self.open.spec.elf.native_endian {
-            return Err(Error::new(
-                ErrorKind::NotSupported,
-                "loading non-native endianness is unsupported",
-            ));
-        }
-        // Externs (fills the .kconfig map's initial value).
-        let ext_values = self.resolve_externs()?;
-        // CO-RE, on every autoloaded function's own instructions.
-        self.relocate_core()?;
-        // Subprogram calls: one linked image per autoloaded entry program.
-        let linked = self.link_programs()?;
-        // BTF into the kernel.
-        let btf_fd = self.load_btf();
-        // Maps, then data relocations and program loads; pins made here are undone on failure.
-        let r = self.create_maps(btf_fd.as_ref()).and_then(|mut maps| {
-            let programs = self.load_programs(&linked, &ext_values, &maps, btf_fd.as_ref())?;
-            init_prog_array_slots(&mut maps, &programs)?;
-            Ok((maps, programs))
-        });
-        match r {
-            Ok((maps, programs)) => Ok(Object {
-                name: self.open.spec.name.clone(),
-                programs,
-                maps,
-                btf_fd,
-            }),
-            Err(e) => {
-                for p in &self.pinned {
-                    let _ = std::fs::remove_file(p);
-                }
-                Err(e)
-            }
-        }
-    }
-
-    fn resolve_externs(&mut self) -> Result<Vec<ExternValue>> {
-        let spec = &self.open.spec;
-        if spec.externs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let needs_btf = spec.externs.iter().any(|e| e.ksym_type_id != 0);
-        let vmlinux = if needs_btf {
-            Some(self.vmlinux())
-        } else {
-            None
-        };
-        let spec = &mut self.open.spec;
-        let mut kcfg = match spec.kconfig_map_idx {
-            Some(i) => std::mem::take(&mut spec.maps[i].data),
-            None => Vec::new(),
-        };
-        let vm = |_: ()| -> Result<Arc<Btf>> {
-            match &vmlinux {
-                Some(Ok(v)) => Ok(v.clone()),
-                Some(Err(e)) => Err(Error::new(e.kind(), e.message().to_string())),
-                None => crate::kernel::vmlinux::vmlinux_btf(),
-            }
-        };
-        let host = resolve::Host {
-            kconfig_override: self.open.kconfig.as_deref(),
-            kconfig: &crate::kernel::kconfig::host_kconfig,
-            kallsyms: &crate::kernel::kallsyms::host_kallsyms,
-            vmlinux: &|| vm(()),
-            kernel_version: crate::kernel::version::kernel_version(),
-        };
-        let r = resolve::resolve_externs(&spec.externs, &mut kcfg, &host);
-        if let Some(i) = spec.kconfig_map_idx {
-            spec.maps[i].data = kcfg;
-        }
-        r
-    }
-
-    fn relocate_core(&mut self) -> Result<()> {
-        let spec = &self.open.spec;
-        let (Some(ext), Some(_)) = (&spec.btf_ext, &spec.btf) else {
-            return Ok(());
-        };
-        if ext.core_relos.iter().all(|s| s.records.is_empty()) {
-            return Ok(());
-        }
-        let target = self.vmlinux()?;
-        let spec = &mut self.open.spec;
-        let local = spec
-            .btf
-            .as_ref()
-            .ok_or_else(|| Error::invalid("CO-RE needs the object's BTF"))?;
-        let ext = spec
-            .btf_ext
-            .as_ref()
-            .ok_or_else(|| Error::invalid("CO-RE needs .BTF.ext"))?;
-        let mut per_prog: Vec<Vec<CoreReloAt>> = vec![Vec::new(); spec.programs.len()];
-        for s in &ext.core_relos {
-            let Some(sec_idx) = spec.elf.sections.iter().position(|x| x.name == s.name) else {
-                continue;
-            };
-            for (relo_idx, r) in s.records.iter().enumerate() {
-                if r.insn_off % 8 != 0 {
-                    return Err(Error::malformed(format!(
-                        "sec '{}': CO-RE relo #{relo_idx} at unaligned offset",
-                        s.name
-                    )));
-                }
-                let insn = r.insn_off as usize / 8;
-                let Some(p) = crate::obj::programs::find_by_sec_insn(&spec.programs, sec_idx, insn)
-                else {
-                    continue;
-                };
-                if !spec.programs[p].autoload {
-                    continue;
-                }
-                let insn_idx = insn - spec.programs[p].sec_insn_off;
-                per_prog[p].push(CoreReloAt {
-                    relo_idx,
-                    insn_idx,
-                    relo: *r,
-                });
-            }
-        }
-        for (p, relos) in per_prog.iter().enumerate() {
-            if relos.is_empty() {
-                continue;
-            }
-            let prog = &mut spec.programs[p];
-            crate::reloc::apply_core_relos(&prog.name, &mut prog.insns, relos, local, &target)
-                .map_err(|e| e.context("failed to perform CO-RE relocations"))?;
-        }
-        Ok(())
-    }
-
-    fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
-        let spec = &self.open.spec;
-        let (funcs, lines) = match &spec.btf_ext {
-            Some(ext) => ext_sections(spec, ext),
-            None => (Vec::new(), Vec::new()),
-        };
-        let ctx = CallCtx {
-            progs: &spec.programs,
-            text_shndx: spec.elf.text_shndx,
-            func_info: &funcs,
-            line_info: &lines,
-        };
-        let mut out = Vec::with_capacity(spec.programs.len());
-        for (i, p) in spec.programs.iter().enumerate() {
-            if p.is_subprog || !p.autoload {
-                out.push(None);
-                continue;
-            }
-            let l = calls::link_program(&ctx, i)
-                .map_err(|e| e.context(format!("prog '{}': failed to relocate calls", p.name)))?;
-            out.push(Some(l));
-        }
-        Ok(out)
-    }
-
-    /// Loads the object's BTF (hidden globals turned static, as libbpf does). A failure is only
-    /// reported: BTF is optional for the kernel here.
-    fn load_btf(&mut self) -> Option<OwnedFd> {
-        let spec = &mut self.open.spec;
-        let btf = spec.btf.as_mut()?;
-        let statics: Vec<String> = spec
-            .programs
-            .iter()
-            .filter(|p| p.is_subprog && p.mark_btf_static)
-            .map(|p| p.name.clone())
-            .collect();
-        for name in statics {
-            let id = btf
-                .types()
-                .find(|(_, t)| {
-                    matches!(&t.kind, TypeKind::Func(f) if f.linkage == Linkage::Global)
-                        && btf.type_name(t).ok() == Some(name.as_str())
-                })
-                .map(|(id, _)| id);
-            if let Some(id) = id {
-                if let Ok(t) = btf.type_by_id_mut(id) {
-                    if let TypeKind::Func(f) = &mut t.kind {
-                        f.linkage = Linkage::Static;
-                    }
-                }
-            }
-        }
-        let raw = btf.to_bytes();
-        let level = u32::from(self.open.log_level != 0);
-        let r = if level == 0 {
-            sysbpf::btf_load(&raw, None, None)
-        } else {
-            load_with_growing_log(1, |log| sysbpf::btf_load(&raw, Some(log), None)).0
-        };
-        match r {
-            Ok(fd) => Some(fd),
-            Err(e) => {
-                crate::log::info(format_args!(
-                    "Error loading .BTF into kernel: {e}. BTF is optional, ignoring."
-                ));
-                None
-            }
-        }
-    }
-
-    fn create_maps(&mut self, btf_fd: Option<&OwnedFd>) -> Result<Vec<Map>> {
-        let specs = self.open.spec.maps.clone();
-        let mut maps: Vec<Map> = Vec::with_capacity(specs.len());
-        for m in &specs {
-            if !m.autocreate {
-                crate::log::debug(format_args!("map '{}': skipped auto-creating...", m.name));
-                maps.push(Map {
-                    spec: m.clone(),
-                    handle: None,
-                    mmap: None,
-                });
-                continue;
-            }
-            let preset = self
-                .open
-                .reused
-                .iter()
-                .find(|(n, _)| *n == m.name)
-                .map(|(_, h)| h.try_clone());
-            let (handle, reused) = match preset {
-                Some(h) => (h.with_context(|| format!("map '{}': reuse", m.name))?, true),
-                None => create_map(m, btf_fd)
-                    .with_context(|| format!("map '{}': failed to create", m.name))?,
-            };
-            let mut map = Map {
-                spec: m.clone(),
-                handle: Some(handle),
-                mmap: None,
-            };
-            if !reused {
-                if m.kind.is_internal() {
-                    populate_internal(&mut map)?;
-                }
-                if m.is_map_in_map() && !m.init_slots.is_empty() {
-                    init_map_in_map_slots(&map, &maps, &specs)?;
-                }
-            }
-            if let (Some(path), false, Some(h)) = (&m.pin_path, reused, &map.handle) {
-                h.pin(path).with_context(|| {
-                    format!(
-                        "map '{}': failed to auto-pin at '{}'",
-                        m.name,
-                        path.display()
-                    )
-                })?;
-                self.pinned.push(path.clone());
-            }
-            maps.push(map);
-        }
-        Ok(maps)
-    }
-
-    fn load_programs(
-        &mut self,
-        linked: &[Option<LinkedProgram>],
-        ext_values: &[ExternValue],
-        maps: &[Map],
-        btf_fd: Option<&OwnedFd>,
-    ) -> Result<Vec<Program>> {
-        let map_fds: Vec<Option<i32>> = maps
-            .iter()
-            .map(|m| m.handle.as_ref().map(|h| h.as_fd().as_raw_fd()))
-            .collect();
-        let kconfig_map_fd = self
-            .open
-            .spec
-            .kconfig_map_idx
-            .and_then(|i| map_fds.get(i).copied().flatten());
-        let has_rodata = self
-            .open
-            .spec
-            .maps
-            .iter()
-            .any(|m| m.kind == MapKind::Rodata);
-        let kern_version = self
-            .open
-            .spec
-            .kern_version
-            .or_else(crate::kernel::version::kernel_version)
-            .unwrap_or(0);
-        let mut out = Vec::new();
-        for (i, l) in linked.iter().enumerate() {
-            let p = self.open.spec.programs[i].clone();
-            if p.is_subprog {
-                continue;
-            }
-            let Some(l) = l else {
-                crate::log::debug(format_args!("prog '{}': skipped loading", p.name));
-                out.push(Program {
-                    name: p.name.clone(),
-                    section: p.section.clone(),
-                    prog_type: p.prog_type,
-                    expected_attach_type: p.expected_attach_type,
-                    handle: None,
-                    insns: Vec::new(),
-                });
-                continue;
-            };
-            let mut insns = l.insns.clone();
-            let dctx = DataCtx {
-                map_fds: &map_fds,
-                kconfig_map_fd,
-                externs: ext_values,
-                arena: None,
-            };
-            data::relocate_data(&p.name, &mut insns, &l.relocs, &dctx).map_err(|e| {
-                e.context(format!(
-                    "prog '{}': failed to relocate data references",
-                    p.name
-                ))
-            })?;
-            let insns = Insn::slice_from_bytes(&insns).ok_or_else(|| {
-                Error::malformed(format!(
-                    "prog '{}': instructions are not a multiple of 8 bytes",
-                    p.name
-                ))
-            })?;
-            let (handle, expected_attach_type) =
-                self.load_one(&p, &insns, l, btf_fd, kern_version)?;
-            if has_rodata {
-                for (m, spec) in maps.iter().zip(&self.open.spec.maps) {
-                    if spec.kind != MapKind::Rodata {
-                        continue;
-                    }
-                    if let Some(h) = &m.handle {
-                        if let Err(e) = handle.bind_map(h) {
-                            crate::log::warn(format_args!(
-                                "prog '{}': failed to bind map '{}': {e}",
-                                p.name, spec.real_name
-                            ));
-                        }
-                    }
-                }
-            }
-            out.push(Program {
-                name: p.name.clone(),
-                section: p.section.clone(),
-                prog_type: p.prog_type,
-                expected_attach_type,
-                handle: Some(handle),
-                insns,
-            });
-        }
-        Ok(out)
-    }
-
-    fn load_one(
-        &mut self,
-        p: &ProgramSpec,
-        insns: &[Insn],
-        l: &LinkedProgram,
-        btf_fd: Option<&OwnedFd>,
-        kern_version: u32,
-    ) -> Result<(ProgramHandle, u32)> {
-        let name = &p.name;
-        if p.prog_type == 0 {
-            return Err(Error::invalid(format!(
-                "prog '{name}': missing BPF prog type, check ELF section name '{}'",
-                p.section
-            )));
-        }
-        if p.prog_type == sections::p::STRUCT_OPS {
-            return Err(Error::new(
-                ErrorKind::NotSupported,
-                format!("prog '{name}': SEC(\"struct_ops\") program isn't referenced anywhere, did you forget to use it?"),
-            ));
-        }
-        let flags = p.sec_def.as_ref().map_or(SecFlags::NONE, |d| d.flags);
-        let mut prog_flags = p.prog_flags;
-        if flags.contains(SecFlags::SLEEPABLE) {
-            prog_flags |= F_SLEEPABLE;
-        }
-        if p.prog_type == sections::p::XDP && flags.contains(SecFlags::XDP_FRAGS) {
-            prog_flags |= F_XDP_HAS_FRAGS;
-        }
-        let mut expected_attach_type = p.expected_attach_type;
-        if flags.contains(SecFlags::USDT) {
-            expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
-        }
-        let mut attach_btf_id = 0;
-        if flags.contains(SecFlags::ATTACH_BTF) {
-            let Some(target) = p
-                .attach_target
-                .as_deref()
-                .or_else(|| sections::attach_target(&p.section))
-            else {
-                return Err(Error::invalid(format!(
-                    "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
-                )));
-            };
-            let vm = self.vmlinux()?;
-            attach_btf_id =
-                find_attach_btf_id(&vm, expected_attach_type, target).ok_or_else(|| {
-                    Error::not_found(format!(
-                        "prog '{name}': failed to find kernel BTF type ID of '{target}'"
-                    ))
-                })?;
-        }
-        let with_btf = btf_fd.is_some();
-        let (fi_rec, fi) = l
-            .func_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
-        let (li_rec, li) = l
-            .line_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
-        let opts = ProgLoadOpts {
-            expected_attach_type,
-            prog_btf_fd: btf_fd.map(|f| f.as_fd()),
-            prog_flags,
-            kern_version,
-            attach_btf_id,
-            func_info: fi,
-            func_info_rec_size: fi_rec,
-            line_info: li,
-            line_info_rec_size: li_rec,
-            ..Default::default()
-        };
-        let license = &self.open.spec.license;
-        let level = self.open.log_level;
-        let first = if level == 0 {
-            Some(sysbpf::prog_load(
-                p.prog_type,
-                Some(name),
-                license,
-                insns,
-                &opts,
-                None,
-            ))
-        } else {
-            None
-        };
-        let fd = match first {
-            Some(Ok(fd)) => fd,
-            Some(Err(_)) | None => {
-                let (r, log) = load_with_growing_log(level.max(1), |log| {
-                    sysbpf::prog_load(p.prog_type, Some(name), license, insns, &opts, Some(log))
-                });
-                match r {
-                    Ok(fd) => {
-                        if level != 0 {
-                            crate::log::debug(format_args!("prog '{name}': -- BEGIN PROG LOAD LOG --\n{log}-- END PROG LOAD LOG --"));
-                        }
-                        fd
-                    }
-                    Err(e) => {
-                        let btf = self.open.spec.btf.as_ref();
-                        let li = l.line_info.as_ref().map(|(r, b)| (*r, b.as_slice()));
-                        let summary = verifier::summarize(&log, btf, li);
-                        crate::log::warn(format_args!(
-                            "prog '{name}': BPF program load failed: {e}"
-                        ));
-                        if !log.trim().is_empty() {
-                            crate::log::warn(format_args!("prog '{name}': -- BEGIN PROG LOAD LOG --\n{log}-- END PROG LOAD LOG --"));
-                        }
-                        let mut err = if log.trim().is_empty() {
-                            e
-                        } else {
-                            e.with_kind(ErrorKind::Verifier).with_log(log)
-                        };
-                        if let Some(s) = summary {
-                            err = err.context(s);
-                        }
-                        return Err(err.context(format!("prog '{name}': failed to load")));
-                    }
-                }
-            }
-        };
-        Ok((ProgramHandle::from_fd(fd)?, expected_attach_type))
-    }
-}
-
-/// The number of possible CPUs, for perf event arrays sized 0.
-fn nr_cpus() -> Result<u32> {
-    crate::map::possible_cpus().map(|n| n as u32)
-}
-
-/// Creates (or reuses a pinned) map; returns the handle and whether it was reused.
-fn create_map(m: &MapSpec, btf_fd: Option<&OwnedFd>) -> Result<(MapHandle, bool)> {
-    if let (Pinning::ByName, Some(path)) = (m.pinning, &m.pin_path) {
-        match MapHandle::from_pinned_path(path) {
-            Ok(h) => {
-                let compatible = h.map_type().map(|t| t.as_u32()) == Some(m.map_type)
-                    && h.key_size() == m.key_size
-                    && h.value_size() == m.value_size
-                    && h.max_entries() == m.max_entries
-                    && h.map_flags() == m.map_flags;
-                if !compatible {
-                    return Err(Error::invalid(format!(
-                        "couldn't reuse pinned map at '{}': parameter mismatch",
-                        path.display()
-                    )));
-                }
-                return Ok((h, true));
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(e.context(format!("couldn't retrieve pinned map '{}'", path.display())))
-            }
-        }
-    }
-    let mut max_entries = m.max_entries;
-    if m.map_type == objmaps::MAP_TYPE_PERF_EVENT_ARRAY && max_entries == 0 {
-        max_entries = nr_cpus()?;
-    }
-    let inner = match &m.inner {
-        Some(inner) if m.is_map_in_map() => Some(
-            create_map(inner, btf_fd)
-                .map_err(|e| e.context("failed to create inner map"))?
-                .0,
-        ),
-        _ => None,
-    };
-    let no_btf_types = matches!(
-        m.map_type,
-        4 | 7 | 8 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 22 | 23 | 25 | 33
-    );
-    let mut opts = MapCreateOpts {
-        map_flags: m.map_flags,
-        inner_map_fd: inner.as_ref().map(|h| h.as_fd()),
-        numa_node: (m.map_flags & sysbpf::BPF_F_NUMA_NODE != 0).then_some(m.numa_node),
-        map_extra: m.map_extra,
-        ..Default::default()
-    };
-    if let Some(fd) = btf_fd {
-        if !no_btf_types {
-            opts.btf_fd = Some(fd.as_fd());
-            opts.btf_key_type_id = m.btf_key_type_id;
-            opts.btf_value_type_id = m.btf_value_type_id;
-        }
-    }
-    let map_type = MapType::from_u32(m.map_type).unwrap_or(MapType::Unspec);
-    let raw_create = |opts: &MapCreateOpts<'_>| -> Result<MapHandle> {
-        if MapType::from_u32(m.map_type).is_some() {
-            MapHandle::create(
-                map_type,
-                Some(&m.name),
-                m.key_size,
-                m.value_size,
-                max_entries,
-                opts,
-            )
-        } else {
-            let fd = sysbpf::map_create(
-                m.map_type,
-                Some(&m.name),
-                m.key_size,
-                m.value_size,
-                max_entries,
-                opts,
-            )?;
-            MapHandle::from_fd(fd)
-        }
-    };
-    match raw_create(&opts) {
-        Ok(h) => Ok((h, false)),
-        Err(e) if opts.btf_key_type_id != 0 || opts.btf_value_type_id != 0 => {
-            crate::log::warn(format_args!(
-                "Error in bpf_create_map_xattr({}): {e}. Retrying without BTF.",
-                m.name
-            ));
-            opts.btf_fd = None;
-            opts.btf_key_type_id = 0;
-            opts.btf_value_type_id = 0;
-            raw_create(&opts).map(|h| (h, false))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Sets the initial contents of a global data map, freezes `.rodata`/`.kconfig`, and maps
-/// mmapable ones into memory.
-fn populate_internal(map: &mut Map) -> Result<()> {
-    let Some(h) = &map.handle else { return Ok(()) };
-    let name = map.spec.name.clone();
-    h.update(
-        &0u32.to_ne_bytes(),
-        &map.spec.data,
-        crate::map::MapFlags::ANY,
-    )
-    .with_context(|| format!("map '{name}': failed to set initial contents"))?;
-    if matches!(map.spec.kind, MapKind::Rodata | MapKind::Kconfig) {
-        h.freeze()
-            .with_context(|| format!("map '{name}': failed to freeze as read-only"))?;
-    }
-    if map.spec.map_flags & objmaps::F_MMAPABLE != 0 {
-        let writable = map.spec.map_flags & objmaps::F_RDONLY_PROG == 0;
-        map.mmap = Some(
-            h.mmap(writable)
-                .with_context(|| format!("map '{name}': failed to re-mmap() contents"))?,
-        );
-    }
-    Ok(())
-}
-
-fn init_map_in_map_slots(map: &Map, created: &[Map], specs: &[MapSpec]) -> Result<()> {
-    let Some(h) = &map.handle else { return Ok(()) };
-    for (slot, target) in map.spec.init_slots.iter().enumerate() {
-        let Some(target) = target else { continue };
-        let idx = specs.iter().position(|m| &m.name == target);
-        let fd = idx
-            .and_then(|i| created.get(i))
-            .and_then(|m| m.handle.as_ref())
-            .map(|t| t.as_fd().as_raw_fd())
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "map '{}': slot [{slot}] map '{target}' is not created",
-                    map.spec.name
-                ))
-            })?;
-        h.update(
-            &(slot as u32).to_ne_bytes(),
-            &fd.to_ne_bytes(),
-            crate::map::MapFlags::ANY,
-        )
-        .with_context(|| {
-            format!(
-                "map '{}': failed to initialize slot [{slot}] to map '{target}' fd={fd}",
-                map.spec.name
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn init_prog_array_slots(maps: &mut [Map], progs: &[Program]) -> Result<()> {
-    for map in maps
-        .iter()
-        .filter(|m| m.spec.map_type == objmaps::MAP_TYPE_PROG_ARRAY)
-    {
-        let Some(h) = &map.handle else { continue };
-        for (slot, target) in map.spec.init_slots.iter().enumerate() {
-            let Some(target) = target else { continue };
-            let Some(ph) = progs
-                .iter()
-                .find(|p| &p.name == target)
-                .and_then(|p| p.handle.as_ref())
-            else {
-                continue;
-            };
-            let fd = ph.as_fd().as_raw_fd();
-            h.update(
-                &(slot as u32).to_ne_bytes(),
-                &fd.to_ne_bytes(),
-                crate::map::MapFlags::ANY,
-            )
-            .with_context(|| {
-                format!(
-                    "map '{}': failed to initialize slot [{slot}] to prog '{target}' fd={fd}",
-                    map.spec.name
-                )
-            })?;
-        }
-    }
-    Ok(())
 }

@@ -204,7 +204,20 @@ impl Apt {
             .and_then(|t| SystemTime::now().duration_since(t).ok());
         match age {
             Some(a) if a < max_age => Ok(false),
-            _ => self.update().map(|()| true),
+            // Lists that are merely old still name kernels that were downloadable a day ago: when
+            // the mirror cannot be reached, carry on with them.
+            Some(a) => match self.update() {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    eprintln!(
+                        "vmtest: cannot refresh the {} lists ({e}); using the {} h old ones",
+                        self.name,
+                        a.as_secs() / 3600
+                    );
+                    Ok(false)
+                }
+            },
+            None => self.update().map(|()| true),
         }
     }
 

@@ -16,22 +16,25 @@ mod cpio;
 mod initramfs;
 mod kernel;
 mod libtest;
+mod matrix;
 mod modules;
 mod qemu;
 mod report;
+mod script;
 mod util;
 mod vmlinux;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
 use std::time::{Duration, Instant};
 
 use apt::Mirrors;
 use kernel::{Kernel, Series, SERIES};
-use libtest::Outcome;
+use matrix::{build_tests, collect, progress, TestBinary};
 use qemu::{Tools, VmConfig, VmExit};
 use report::KernelReport;
-use util::{mkdirs, secs, sh_quote, write_atomic, Result};
+use script::{command_script, matrix_script};
+use util::{mkdirs, secs, write_atomic, Result};
 
 const USAGE: &str = "\
 usage: cargo xtask vmtest [OPTIONS] [-- COMMAND [ARGS...]]
@@ -39,6 +42,8 @@ usage: cargo xtask vmtest [OPTIONS] [-- COMMAND [ARGS...]]
 Boots Debian kernels under QEMU (TCG) with the host's / shared read-only and runs tests inside.
 Without COMMAND: builds the kernel test binaries and reports passed/failed/skipped per kernel.
 With COMMAND: runs that host command in each guest (e.g. target/debug/deps/foo-HASH --test-threads=1).
+As a cargo runner: CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=\"$PWD/target/debug/xtask vmtest
+--kernel 6.1 --\" cargo test -p oxbpf-tests --test vm_guest
 
 options:
   --kernel K          5.10, 6.1, 6.12, 7.2 or all; repeat or separate with commas (default: all)
@@ -51,11 +56,14 @@ options:
   --mem SIZE          guest memory (default: 1G)
   --accel A           tcg (default) or kvm (only where /dev/kvm is real hardware virtualisation)
   --append ARGS       extra kernel command line (e.g. lsm=lockdown,capability,yama,bpf)
+  -j, --jobs N        boot up to N kernels at once in the matrix mode (default: 1); each VM
+                      uses one host core
   -v, --verbose       print every line the tests write, not only results
 environment:
   VMTEST_CACHE        cache directory (default: <target dir>/vmtest)
   VMTEST_ENV          names of further environment variables to pass into the guest
-                      (RUST_*, LIBBPF_*, OXBPF_* and PATH/HOME are always passed)
+                      (RUST_*, LIBBPF_*, OXBPF_* and PATH/HOME are always passed, and
+                      CARGO_* when running as a cargo runner)
   VMTEST_APT_MAX_AGE  seconds before the private apt lists are refreshed (default: 86400)";
 
 /// Parsed command line.
@@ -71,6 +79,7 @@ struct Options {
     accel: String,
     append: String,
     verbose: bool,
+    jobs: usize,
     command: Vec<String>,
 }
 
@@ -87,6 +96,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         accel: "tcg".into(),
         append: String::new(),
         verbose: false,
+        jobs: 1,
         command: Vec::new(),
     };
     let mut it = args.iter();
@@ -134,6 +144,12 @@ fn parse_args(args: &[String]) -> Result<Options> {
             "--accel" => o.accel = value()?,
             "--append" => o.append = value()?,
             "-v" | "--verbose" => o.verbose = true,
+            "-j" | "--jobs" => {
+                let v = value()?;
+                o.jobs = v
+                    .parse()
+                    .map_err(|_| format!("{flag}: {v:?} is not a number"))?;
+            }
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -192,147 +208,22 @@ fn cache_dir() -> PathBuf {
     target.join("vmtest")
 }
 
-/// A test binary to run in the guests.
-struct TestBinary {
-    /// Target name (`parity`), or `<crate> (lib)` for unit tests.
-    name: String,
-    path: PathBuf,
-    /// The package directory: cargo runs test binaries there.
-    cwd: PathBuf,
+/// A kernel ready to boot, with its run directory, initramfs and command file.
+struct Prepared {
+    series: Series,
+    kernel: Kernel,
+    rundir: PathBuf,
+    initrd: PathBuf,
+    cmd_file: PathBuf,
+    prepare: Duration,
 }
 
-/// Builds the test binaries of `opts.packages` and lists them from cargo's JSON messages.
-fn build_tests(opts: &Options) -> Result<Vec<TestBinary>> {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(workspace_root()).args([
-        "test",
-        "--no-run",
-        "--message-format=json-render-diagnostics",
-    ]);
-    for p in &opts.packages {
-        cmd.args(["-p", p]);
-    }
-    for t in &opts.tests {
-        cmd.args(["--test", t]);
-    }
-    if opts.release {
-        cmd.arg("--release");
-    }
-    eprintln!("vmtest: building test binaries: {}", util::describe(&cmd));
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "building the test binaries failed ({})",
-            out.status
-        ));
-    }
-    let mut bins = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if msg["reason"] != "compiler-artifact" || msg["profile"]["test"] != true {
-            continue;
-        }
-        let Some(exe) = msg["executable"].as_str() else {
-            continue;
-        };
-        let target = &msg["target"];
-        let name = target["name"].as_str().unwrap_or("?");
-        let kinds: Vec<&str> = target["kind"]
-            .as_array()
-            .map(|k| k.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        let name = if kinds.contains(&"test") {
-            name.to_string()
-        } else {
-            format!("{name} ({})", kinds.join(","))
-        };
-        let cwd = msg["manifest_path"]
-            .as_str()
-            .and_then(|m| Path::new(m).parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(workspace_root);
-        bins.push(TestBinary {
-            name,
-            path: PathBuf::from(exe),
-            cwd,
-        });
-    }
-    bins.sort_by(|a, b| a.name.cmp(&b.name));
-    if bins.is_empty() {
-        return Err("cargo built no test binaries".into());
-    }
-    Ok(bins)
-}
-
-/// Shell lines exporting the environment the guest command sees: the host's test-related variables
-/// and the host's locked-memory limit (kernels before 5.11 charge BPF memory to it; the guest's
-/// limit should not be more generous than the host's).
-fn environment_lines(series: &Series) -> String {
-    let extra: Vec<String> = std::env::var("VMTEST_ENV")
-        .unwrap_or_default()
-        .split([',', ' '])
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let mut s = String::new();
-    for (k, v) in std::env::vars_os() {
-        let (Some(k), v) = (k.to_str(), v) else {
-            continue;
-        };
-        let pass = ["RUST_", "LIBBPF_", "OXBPF_"]
-            .iter()
-            .any(|p| k.starts_with(p))
-            || ["PATH", "HOME", "LANG", "CARGO_TARGET_DIR"].contains(&k)
-            || extra.iter().any(|e| e == k);
-        if pass {
-            s.push_str(&format!("export {k}={}\n", sh_quote(v)));
-        }
-    }
-    s.push_str(&format!("export VMTEST_KERNEL={}\n", series.name));
-    let out = Command::new("sh").args(["-c", "ulimit -l"]).output();
-    if let Ok(out) = out {
-        let limit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !limit.is_empty() && (limit == "unlimited" || limit.parse::<u64>().is_ok()) {
-            s.push_str(&format!("ulimit -l {limit}\n"));
-        }
-    }
-    s
-}
-
-/// The command file for the single-command mode.
-fn command_script(series: &Series, command: &[String]) -> Result<String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?;
-    let mut s = String::from("# written by cargo xtask vmtest\n");
-    s.push_str(&environment_lines(series));
-    s.push_str(&format!("cd {} || exit 125\n", sh_quote(&cwd)));
-    let words: Vec<String> = command.iter().map(sh_quote).collect();
-    s.push_str(&format!("exec {}\n", words.join(" ")));
-    Ok(s)
-}
-
-/// Markers between the binaries' outputs in the matrix mode.
-const BEGIN: &str = "VMTEST-BEGIN ";
-const END: &str = "VMTEST-END ";
-
-/// The command file for the matrix mode: every binary in turn, under a per-binary timeout.
-fn matrix_script(series: &Series, bins: &[TestBinary], opts: &Options) -> String {
-    let mut s = String::from("# written by cargo xtask vmtest\n");
-    s.push_str(&environment_lines(series));
-    let filter = opts.filter.as_deref().map(sh_quote).unwrap_or_default();
-    for (i, b) in bins.iter().enumerate() {
-        s.push_str(&format!(
-            "echo '{BEGIN}{i}'\ncd {cwd}\nCARGO_MANIFEST_DIR={cwd} timeout -k 10 {t} {bin} --test-threads=1 --show-output --color never {filter}\necho \"{END}{i} $?\"\n",
-            cwd = sh_quote(&b.cwd),
-            t = opts.test_timeout.as_secs(),
-            bin = sh_quote(&b.path),
-        ));
-    }
-    s
+/// What one kernel's run produced.
+enum Finished {
+    /// Single-command mode: the command's exit status (124 timeout, 125 VM failure).
+    Status(i32),
+    /// Matrix mode: every test's outcome.
+    Report(KernelReport),
 }
 
 fn run(opts: &Options) -> Result<i32> {
@@ -354,15 +245,9 @@ fn run(opts: &Options) -> Result<i32> {
     };
     eprintln!("vmtest: QEMU and busybox ready ({})", secs(t.elapsed()));
     clean_stale_runs(&cache.join("runs"));
-    let vm = VmConfig {
-        mem: opts.mem.clone(),
-        accel: opts.accel.clone(),
-        timeout: opts.timeout,
-        append: opts.append.clone(),
-    };
+    let busybox = util::read(&tools.busybox)?;
 
-    let mut reports = Vec::new();
-    let mut exit_code = 0;
+    let mut prepared = Vec::new();
     for series in &opts.kernels {
         let t = Instant::now();
         let kernel = {
@@ -370,7 +255,15 @@ fn run(opts: &Options) -> Result<i32> {
             let apt = series.apt(&cache, &mirrors)?;
             apt.ensure_fresh()?;
             let abi = series.resolve(&apt)?;
-            Kernel::prepare(&cache, &apt, &abi)?
+            match Kernel::prepare(&cache, &apt, &abi) {
+                Ok(k) => k,
+                // The archive drops superseded ABIs; with fresh lists the series resolves anew.
+                Err(e) => {
+                    eprintln!("vmtest: [{}] {e}; refreshing the lists", series.name);
+                    apt.update()?;
+                    Kernel::prepare(&cache, &apt, &series.resolve(&apt)?)?
+                }
+            }
         };
         // Per process, so that concurrent runs (a developer and CI) do not share files.
         let rundir = cache
@@ -378,11 +271,7 @@ fn run(opts: &Options) -> Result<i32> {
             .join(format!("{}.{}", series.name, std::process::id()));
         mkdirs(&rundir)?;
         let initrd = rundir.join("initramfs.cpio");
-        let image = initramfs::build(
-            &util::read(&tools.busybox)?,
-            &kernel.modules()?,
-            &kernel.config()?,
-        );
+        let image = initramfs::build(&busybox, &kernel.modules()?, &kernel.config()?);
         write_atomic(&initrd, &image)?;
         let script = match &bins {
             Some(bins) => matrix_script(series, bins, opts),
@@ -390,86 +279,55 @@ fn run(opts: &Options) -> Result<i32> {
         };
         let cmd_file = rundir.join("cmd.sh");
         write_atomic(&cmd_file, script.as_bytes())?;
-        let prepare = t.elapsed();
-        eprintln!(
-            "vmtest: [{}] booting {} (prepared in {})",
-            series.name,
-            kernel.abi,
-            secs(prepare)
-        );
+        prepared.push(Prepared {
+            series: *series,
+            kernel,
+            rundir,
+            initrd,
+            cmd_file,
+            prepare: t.elapsed(),
+        });
+    }
 
-        let mut lines: Vec<String> = Vec::new();
-        let tag = series.name;
-        let verbose = opts.verbose;
-        let mut started = Instant::now();
-        let outcome = match &bins {
-            None => qemu::run(
-                &tools,
-                &kernel,
-                &initrd,
-                &cmd_file,
-                &rundir,
-                &vm,
-                &mut |l| println!("{l}"),
-            )?,
-            Some(bins) => qemu::run(
-                &tools,
-                &kernel,
-                &initrd,
-                &cmd_file,
-                &rundir,
-                &vm,
-                &mut |l| {
-                    progress(tag, bins, l, verbose, &mut started);
-                    lines.push(l.to_string());
-                },
-            )?,
-        };
-        let uname = outcome.uname.clone().unwrap_or_else(|| "?".into());
-        if !outcome.stderr.trim().is_empty() && (bins.is_none() || opts.verbose) {
-            eprint!("{}", outcome.stderr);
+    // Matrix runs may boot several kernels at once (one vCPU each); a single command's output is
+    // not tagged, so those runs go one after the other.
+    let jobs = if bins.is_some() { opts.jobs.max(1) } else { 1 };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Finished>>>> = prepared
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(prepared.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(p) = prepared.get(i) else { break };
+                let r = run_kernel(p, &tools, bins.as_deref(), opts);
+                if let Ok(mut slot) = results[i].lock() {
+                    *slot = Some(r);
+                }
+            });
         }
-        let vm_problem = match &outcome.exit {
-            VmExit::Program(_) => None,
-            VmExit::Timeout => Some(format!(
-                "VM run timed out after {} (console: {})",
-                secs(opts.timeout),
-                outcome.console_log.display()
-            )),
-            VmExit::Failed(why) => Some(why.clone()),
-        };
-        if let Some(p) = &vm_problem {
-            eprintln!("vmtest: [{tag}] {p}");
-        }
-        match &bins {
-            None => {
-                let code = match outcome.exit {
-                    VmExit::Program(c) => c,
-                    VmExit::Timeout => 124,
-                    VmExit::Failed(_) => 125,
-                };
-                eprintln!(
-                    "vmtest: [{tag}] guest uname -r: {uname}; exit status {code}; prepare {}, VM {}",
-                    secs(prepare),
-                    secs(outcome.elapsed)
-                );
+    });
+
+    let mut reports = Vec::new();
+    let mut exit_code = 0;
+    for slot in results {
+        let finished = slot
+            .into_inner()
+            .map_err(|_| "a VM thread panicked".to_string())?
+            .ok_or("a VM run did not report")??;
+        match finished {
+            Finished::Status(code) => {
                 if code != 0 && exit_code == 0 {
                     exit_code = code;
                 }
             }
-            Some(bins) => {
-                let report = KernelReport::new(
-                    series.name,
-                    &uname,
-                    collect(bins, &lines, vm_problem.as_deref()),
-                    prepare,
-                    outcome.elapsed,
-                );
-                report.print_summary();
-                if report.failed() > 0 {
+            Finished::Report(r) => {
+                if r.failed() > 0 {
                     exit_code = 1;
                 }
-                reports.push(report);
+                reports.push(r);
             }
         }
     }
@@ -478,6 +336,87 @@ fn run(opts: &Options) -> Result<i32> {
     }
     eprintln!("vmtest: total {}", secs(total.elapsed()));
     Ok(exit_code)
+}
+
+/// Boots one prepared kernel and runs the command file.
+fn run_kernel(
+    p: &Prepared,
+    tools: &Tools,
+    bins: Option<&[TestBinary]>,
+    opts: &Options,
+) -> Result<Finished> {
+    let tag = p.series.name;
+    let vm = VmConfig {
+        mem: opts.mem.clone(),
+        accel: opts.accel.clone(),
+        timeout: opts.timeout,
+        append: opts.append.clone(),
+    };
+    eprintln!(
+        "vmtest: [{tag}] booting {} (prepared in {})",
+        p.kernel.abi,
+        secs(p.prepare)
+    );
+    let mut lines: Vec<String> = Vec::new();
+    let mut started = Instant::now();
+    let mut on_line = |l: &str| match bins {
+        None => println!("{l}"),
+        Some(bins) => {
+            progress(tag, bins, l, opts.verbose, &mut started);
+            lines.push(l.to_string());
+        }
+    };
+    let outcome = qemu::run(
+        tools,
+        &p.kernel,
+        &p.initrd,
+        &p.cmd_file,
+        &p.rundir,
+        &vm,
+        &mut on_line,
+    )?;
+    let uname = outcome.uname.clone().unwrap_or_else(|| "?".into());
+    if !outcome.stderr.trim().is_empty() && (bins.is_none() || opts.verbose) {
+        eprint!("{}", outcome.stderr);
+    }
+    let vm_problem = match &outcome.exit {
+        VmExit::Program(_) => None,
+        VmExit::Timeout => Some(format!(
+            "VM run timed out after {} (console: {})",
+            secs(opts.timeout),
+            outcome.console_log.display()
+        )),
+        VmExit::Failed(why) => Some(why.clone()),
+    };
+    if let Some(problem) = &vm_problem {
+        eprintln!("vmtest: [{tag}] {problem}");
+    }
+    Ok(match bins {
+        None => {
+            let code = match outcome.exit {
+                VmExit::Program(c) => c,
+                VmExit::Timeout => 124,
+                VmExit::Failed(_) => 125,
+            };
+            eprintln!(
+                "vmtest: [{tag}] guest uname -r: {uname}; exit status {code}; prepare {}, VM {}",
+                secs(p.prepare),
+                secs(outcome.elapsed)
+            );
+            Finished::Status(code)
+        }
+        Some(bins) => {
+            let report = KernelReport::new(
+                tag,
+                &uname,
+                collect(bins, &lines, vm_problem.as_deref()),
+                p.prepare,
+                outcome.elapsed,
+            );
+            print!("{}", report.summary());
+            Finished::Report(report)
+        }
+    })
 }
 
 /// Serializes cache preparation between concurrent vmtest processes (released on drop).
@@ -517,149 +456,9 @@ fn clean_stale_runs(runs: &Path) {
     }
 }
 
-/// Live progress for the matrix mode: each binary as it starts and ends (with its time inside the
-/// VM), each test's result as libtest prints it.
-fn progress(tag: &str, bins: &[TestBinary], line: &str, verbose: bool, started: &mut Instant) {
-    let bin = |i: &str| {
-        i.split_whitespace()
-            .next()
-            .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| bins.get(i))
-    };
-    if let Some(b) = line.strip_prefix(BEGIN).and_then(bin) {
-        *started = Instant::now();
-        eprintln!("vmtest: [{tag}] running {}", b.name);
-    } else if let Some(rest) = line.strip_prefix(END) {
-        if let Some(b) = bin(rest) {
-            let code = rest.split_whitespace().nth(1).unwrap_or("?");
-            eprintln!(
-                "vmtest: [{tag}] {} exited with status {code} after {}",
-                b.name,
-                secs(started.elapsed())
-            );
-        }
-    } else if let Some((name, result)) = libtest::result_line(line) {
-        eprintln!("vmtest: [{tag}]   {name} ... {result}");
-    } else if verbose || line.starts_with("SKIP:") {
-        eprintln!("vmtest: [{tag}]     {line}");
-    }
-}
-
-/// Splits the guest's stdout into the binaries' sections and reads each one's tests. A binary that
-/// crashed, timed out or never ran counts as one failed test named after it.
-fn collect(
-    bins: &[TestBinary],
-    lines: &[String],
-    vm_problem: Option<&str>,
-) -> Vec<(String, Outcome)> {
-    let mut sections: Vec<(String, Option<i32>)> = vec![(String::new(), None); bins.len()];
-    let mut current: Option<usize> = None;
-    for l in lines {
-        if let Some(i) = l.strip_prefix(BEGIN) {
-            current = i.trim().parse().ok().filter(|i| *i < bins.len());
-            continue;
-        }
-        if let Some(rest) = l.strip_prefix(END) {
-            let mut words = rest.split_whitespace();
-            let i: Option<usize> = words.next().and_then(|w| w.parse().ok());
-            let code = words.next().and_then(|w| w.parse().ok());
-            if let Some(i) = i.filter(|i| *i < bins.len()) {
-                sections[i].1 = code;
-            }
-            current = None;
-            continue;
-        }
-        if let Some(i) = current {
-            sections[i].0.push_str(l);
-            sections[i].0.push('\n');
-        }
-    }
-    let mut all = Vec::new();
-    for (bin, (text, code)) in bins.iter().zip(sections) {
-        let (tests, finished) = libtest::parse(&text);
-        let any_failed = tests.iter().any(|t| matches!(t.1, Outcome::Failed(_)));
-        all.extend(
-            tests
-                .into_iter()
-                .map(|(n, o)| (format!("{}::{n}", bin.name), o)),
-        );
-        let problem = match code {
-            None => Some(
-                vm_problem
-                    .map(|p| format!("did not finish: {p}"))
-                    .unwrap_or_else(|| "did not run".into()),
-            ),
-            Some(124) | Some(137) => Some("timed out (--test-timeout)".into()),
-            Some(0) if finished => None,
-            Some(101) if finished && any_failed => None,
-            Some(c) => Some(format!(
-                "exited with status {c}{}",
-                if finished {
-                    ""
-                } else {
-                    " before libtest's summary (crash?)"
-                }
-            )),
-        };
-        if let Some(p) = problem {
-            all.push((format!("{} (binary)", bin.name), Outcome::Failed(p)));
-        }
-    }
-    all
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bins(names: &[&str]) -> Vec<TestBinary> {
-        names
-            .iter()
-            .map(|n| TestBinary {
-                name: n.to_string(),
-                path: PathBuf::from(format!("/t/{n}")),
-                cwd: PathBuf::from("/t"),
-            })
-            .collect()
-    }
-
-    fn lines(text: &str) -> Vec<String> {
-        text.lines().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn splits_binaries_and_flags_crashes_and_timeouts() {
-        let out = lines(
-            "VMTEST-BEGIN 0\nrunning 1 test\ntest a ... ok\n\ntest result: ok. 1 passed\nVMTEST-END 0 0\n\
-             VMTEST-BEGIN 1\nrunning 2 tests\ntest b ... ok\nVMTEST-END 1 139\n\
-             VMTEST-BEGIN 2\nrunning 1 test\nVMTEST-END 2 124\n\
-             VMTEST-BEGIN 3\nrunning 1 test\ntest d ... FAILED\n\nfailures:\n\n---- d stdout ----\nboom\n\nfailures:\n    d\n\ntest result: FAILED. 0 passed; 1 failed\nVMTEST-END 3 101\n",
-        );
-        let got = collect(&bins(&["one", "two", "three", "four"]), &out, None);
-        let names: Vec<(&str, &str)> = got.iter().map(|(n, o)| (n.as_str(), o.word())).collect();
-        assert_eq!(
-            names,
-            [
-                ("one::a", "ok"),
-                ("two::b", "ok"),
-                ("two (binary)", "FAILED"),
-                ("three (binary)", "FAILED"),
-                ("four::d", "FAILED"),
-            ]
-        );
-        assert!(matches!(&got[2].1, Outcome::Failed(t) if t.contains("139")));
-        assert!(matches!(&got[3].1, Outcome::Failed(t) if t.contains("timed out")));
-    }
-
-    #[test]
-    fn binaries_a_dead_vm_never_finished_fail() {
-        let out = lines("VMTEST-BEGIN 0\nrunning 1 test\n");
-        let got = collect(&bins(&["one", "two"]), &out, Some("kernel panic"));
-        assert_eq!(got.len(), 2);
-        assert!(got
-            .iter()
-            .all(|(_, o)| matches!(o, Outcome::Failed(t) if t.contains("kernel panic"))));
-    }
 
     #[test]
     fn options_parse() {

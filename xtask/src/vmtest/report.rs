@@ -58,10 +58,10 @@ impl KernelReport {
         )
     }
 
-    /// Prints the kernel's line and its failures.
-    pub fn print_summary(&self) {
-        println!(
-            "vmtest: kernel {} (uname -r {}): {}  [prepare {}, VM {}]",
+    /// The kernel's line and its failures, as one block (kernels may finish concurrently).
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "vmtest: kernel {} (uname -r {}): {}  [prepare {}, VM {}]\n",
             self.series,
             self.uname,
             self.counts(),
@@ -70,14 +70,15 @@ impl KernelReport {
         );
         for (name, o) in &self.tests {
             if let Outcome::Failed(text) = o {
-                println!("  FAILED {name}");
+                out.push_str(&format!("  FAILED {name}\n"));
                 // The backtrace (RUST_BACKTRACE is passed through) stays in the guest output.
                 let text = text.split("\nstack backtrace:").next().unwrap_or(text);
                 for l in text.lines().take(30) {
-                    println!("    {}", clip(l, 400));
+                    out.push_str(&format!("    {}\n", clip(l, 400)));
                 }
             }
         }
+        out
     }
 }
 

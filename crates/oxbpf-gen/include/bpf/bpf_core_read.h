@@ -268,6 +268,30 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define ___arrow10(a, b, c, d, e, f, g, h, i, j) a->b->c->d->e->f->g->h->i->j
 #define ___arrow(...) ___apply(___arrow, ___narg(__VA_ARGS__))(__VA_ARGS__)
 
+/* ___empty(...) is 0 without arguments and N with any; ___last and ___nolast split off the last one. */
+#define ___empty(...) ___nth(_, ##__VA_ARGS__, N, N, N, N, N, N, N, N, N, N, 0)
+#define ___last1(x) x
+#define ___last2(a, x) x
+#define ___last3(a, b, x) x
+#define ___last4(a, b, c, x) x
+#define ___last5(a, b, c, d, x) x
+#define ___last6(a, b, c, d, e, x) x
+#define ___last7(a, b, c, d, e, f, x) x
+#define ___last8(a, b, c, d, e, f, g, x) x
+#define ___last9(a, b, c, d, e, f, g, h, x) x
+#define ___last10(a, b, c, d, e, f, g, h, i, x) x
+#define ___last(...) ___apply(___last, ___narg(__VA_ARGS__))(__VA_ARGS__)
+#define ___nolast2(a, x) a
+#define ___nolast3(a, b, x) a, b
+#define ___nolast4(a, b, c, x) a, b, c
+#define ___nolast5(a, b, c, d, x) a, b, c, d
+#define ___nolast6(a, b, c, d, e, x) a, b, c, d, e
+#define ___nolast7(a, b, c, d, e, f, x) a, b, c, d, e, f
+#define ___nolast8(a, b, c, d, e, f, g, x) a, b, c, d, e, f, g
+#define ___nolast9(a, b, c, d, e, f, g, h, x) a, b, c, d, e, f, g, h
+#define ___nolast10(a, b, c, d, e, f, g, h, i, x) a, b, c, d, e, f, g, h, i
+#define ___nolast(...) ___apply(___nolast, ___narg(__VA_ARGS__))(__VA_ARGS__)
+
 /* The type of the arrow chain, without qualifiers (so `const volatile` sources give a plain local). */
 #if defined(__clang__) && (__clang_major__ >= 19)
 #define ___type(...) __typeof_unqual__(___arrow(__VA_ARGS__))

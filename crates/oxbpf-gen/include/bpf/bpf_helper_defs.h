@@ -4,7 +4,7 @@
  * GENERATED FILE, do not edit: run `cargo xtask gen-helper-defs` instead.
  *
  * Generator: oxbpf xtask gen-helper-defs (xtask/src/helper_defs.rs)
- * Input:     libbpf-sys 1.7.0+v1.7.0: libbpf v1.7.0's copy of include/uapi/linux/bpf.h (synced from bpf-next e06e6b800123). Chosen over Debian's linux-source-6.12 (6.12.117-1~deb12u1, the newest apt offers here) as the newer UAPI; both define the same 211 helpers
+ * Input:     libbpf-sys 1.7.0+v1.7.0: libbpf v1.7.0's copy of include/uapi/linux/bpf.h (synced from bpf-next e06e6b800123). Newer than the newest kernel source apt offers here (linux-source-6.12 6.12.117-1~deb12u1); the helper list has been frozen since 6.2, so both give ids 1..=211
  * Helpers:   211 (ids 1..=211)
  *
  * Every BPF helper as a constant function pointer whose value is the helper id: calling it makes

@@ -597,6 +597,22 @@ static __always_inline typeof(name(0)) ____##name(raw_ctx, ##args)
 	__builtin_choose_expr(sizeof(t) == 16, 2,			\
 			      (void)0)))))
 
+/* Total u64 slots of a (type, name, type, name, ...) list. */
+#define ___oxbpf_slots0()			0
+#define ___oxbpf_slots1(t, x)			___bpf_treg_cnt(t)
+#define ___oxbpf_slots2(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots1(args))
+#define ___oxbpf_slots3(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots2(args))
+#define ___oxbpf_slots4(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots3(args))
+#define ___oxbpf_slots5(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots4(args))
+#define ___oxbpf_slots6(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots5(args))
+#define ___oxbpf_slots7(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots6(args))
+#define ___oxbpf_slots8(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots7(args))
+#define ___oxbpf_slots9(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots8(args))
+#define ___oxbpf_slots10(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots9(args))
+#define ___oxbpf_slots11(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots10(args))
+#define ___oxbpf_slots12(t, x, args...)		(___bpf_treg_cnt(t) + ___oxbpf_slots11(args))
+#define ___bpf_reg_cnt(args...) ___bpf_apply(___oxbpf_slots, ___bpf_narg2(args))(args)
+
 /* The value of type t starting at slot n: the low bytes of ctx[n] (and ctx[n + 1] for 16 bytes). */
 #define ___oxbpf_slot_as(zt, cnt, t, x, init)					\
 	({ union { zt z[cnt]; t x; } ___t = { .z = init }; ___t.x; })
@@ -737,15 +753,20 @@ static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
 /*
  * BPF_STRUCT_OPS(name, args...): a struct_ops callback in SEC("struct_ops/<name>"), its arguments
- * arriving like BPF_PROG's; BPF_STRUCT_OPS_SLEEPABLE for SEC("struct_ops.s/<name>"). These spell
- * exactly what sched_ext's and other projects' own definitions spell, so an identical redefinition
- * in a program is accepted.
+ * arriving like BPF_PROG's; BPF_STRUCT_OPS_SLEEPABLE for SEC("struct_ops.s/<name>").
+ *
+ * libbpf's headers do not have these, so programs define their own. The spelling here is token for
+ * token sched_ext's, so repeating that definition is accepted silently; a program whose own
+ * definition differs (older kernel selftests pass `args` without `##`) gets a "macro redefined"
+ * warning: define OXBPF_NO_STRUCT_OPS_MACROS before including this header to leave them out.
  */
+#ifndef OXBPF_NO_STRUCT_OPS_MACROS
 #ifndef BPF_STRUCT_OPS
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/"#name) BPF_PROG(name, ##args)
 #endif
 #ifndef BPF_STRUCT_OPS_SLEEPABLE
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/"#name) BPF_PROG(name, ##args)
+#endif
 #endif
 
 #endif /* __BPF_TRACING_H__ */

@@ -131,6 +131,17 @@ __hidden int trusted_fn(struct task_struct *t __arg_trusted)
 	return t->pid;
 }
 
+/* Not called from any program: compiled (and compared), never verified. */
+__hidden int untrusted_fn(struct task_struct *t __arg_untrusted)
+{
+	return t ? 1 : 0;
+}
+
+__hidden int arena_fn(u64 *p __arg_arena)
+{
+	return p ? *p : 0;
+}
+
 SEC("tp/syscalls/sys_enter_getpid")
 int tail_target(void *ctx)
 {
@@ -176,7 +187,8 @@ int control(void *ctx)
 	pp = container_of(&p.b, struct pair, b);
 	sum += pp->a + offsetof(struct pair, b);
 	sum += KERNEL_VERSION(6, 1, 300) + (LINUX_KERNEL_VERSION > KERNEL_VERSION(5, 0, 0));
-	sum += CONFIG_HZ + (CONFIG_BPF_SYSCALL == TRI_YES);
+	sum += CONFIG_HZ + (CONFIG_BPF_SYSCALL == TRI_YES) + (CONFIG_BPF_SYSCALL == TRI_MODULE);
+	sum += LIBBPF_PIN_BY_NAME + LIBBPF_PIN_NONE + TRI_NO;
 
 	switch (cfg_limit & 1) {
 	case 0:

@@ -10,27 +10,27 @@ char LICENSE[] SEC("license") = "GPL";
 u64 calls;
 
 SEC("struct_ops")
-__u32 BPF_PROG(oxcc_ssthresh, struct sock *sk)
+__u32 BPF_PROG(hdrcc_ssthresh, struct sock *sk)
 {
 	calls++;
 	return 2;
 }
 
-__u32 BPF_STRUCT_OPS(oxcc_undo_cwnd, struct sock *sk)
+__u32 BPF_STRUCT_OPS(hdrcc_undo_cwnd, struct sock *sk)
 {
 	calls++;
 	return 10;
 }
 
-void BPF_STRUCT_OPS(oxcc_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
+void BPF_STRUCT_OPS(hdrcc_cong_avoid, struct sock *sk, __u32 ack, __u32 acked)
 {
 	calls += ack + acked;
 }
 
 SEC(".struct_ops.link")
-struct tcp_congestion_ops oxcc = {
-	.ssthresh = (void *)oxcc_ssthresh,
-	.undo_cwnd = (void *)oxcc_undo_cwnd,
-	.cong_avoid = (void *)oxcc_cong_avoid,
-	.name = "oxcc",
+struct tcp_congestion_ops hdrcc = {
+	.ssthresh = (void *)hdrcc_ssthresh,
+	.undo_cwnd = (void *)hdrcc_undo_cwnd,
+	.cong_avoid = (void *)hdrcc_cong_avoid,
+	.name = "hdrcc",
 };

@@ -126,8 +126,6 @@ impl Target {
     }
 }
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Starts a kernel test: `None` (after printing the skip line) unless root; otherwise a guard that
 /// runs the tests of one binary one at a time, so the process-wide fd counts of the leak checks and
 /// the shared counters are not disturbed by a neighbour.
@@ -136,7 +134,7 @@ pub fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
         oxbpf_tests::skip("not root: cannot load or attach BPF programs");
         return None;
     }
-    Some(SERIAL.lock().unwrap_or_else(|p| p.into_inner()))
+    Some(oxbpf_tests::serial())
 }
 
 impl Target {
@@ -190,6 +188,14 @@ impl VethPair {
         for (ns, dev) in [(&pair.a, "veth0"), (&pair.b, "veth1")] {
             ip(&["-n", ns, "link", "set", dev, "up"]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        // The pair needs a moment after "up" (carrier, neighbour discovery) before it carries pings.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while pair.ping(1) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "veth pair never answered a ping"
+            );
         }
         pair
     }

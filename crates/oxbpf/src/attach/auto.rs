@@ -18,6 +18,8 @@ use super::{attach_type, iter, raw_tp, tracepoint, tracing};
 
 /// The name of the spec map `usdt.bpf.h` defines.
 pub const USDT_SPECS_MAP: &str = "__bpf_usdt_specs";
+/// The name of the IP → spec id map `usdt.bpf.h` uses without BPF cookies.
+pub const USDT_IP_MAP: &str = "__bpf_usdt_ip_to_spec_id";
 
 /// A section name split into its family (`"kretprobe"`, `"uprobe.s"`, ...) and target (after `/`).
 fn split_section(section: &str) -> (&str, Option<&str>) {
@@ -214,7 +216,12 @@ impl Object {
         if let Some(m) = managers.get(&id) {
             return Ok(Some(m.clone()));
         }
-        let m = UsdtManager::new(handle.try_clone()?)?;
+        let ip_map = self
+            .map(USDT_IP_MAP)
+            .and_then(|m| m.handle())
+            .map(|h| h.try_clone())
+            .transpose()?;
+        let m = UsdtManager::with_ip_map(handle.try_clone()?, ip_map)?;
         managers.insert(id, m.clone());
         Ok(Some(m))
     }

@@ -84,7 +84,34 @@ fn kind_name(attach_type: u32) -> &'static str {
         attach_type::LSM_MAC | attach_type::LSM_CGROUP => "LSM",
         attach_type::TRACE_RAW_TP => "tp_btf",
         attach_type::TRACE_ITER => "iterator",
+        u32::MAX => "freplace",
         _ => "tracing",
+    }
+}
+
+/// For a failed program load: explains `EPERM`/`ENOTSUPP` of trampoline programs (tracing
+/// fentry/fexit/fmod_ret, LSM, freplace) with [`explain_trampoline_refusal`]; other errors unchanged.
+pub fn explain_load_refusal(err: Error, prog_type: u32, expected_attach_type: u32) -> Error {
+    const TRACING: u32 = 26;
+    const EXT: u32 = 28;
+    const LSM: u32 = 29;
+    let trampoline = match prog_type {
+        TRACING => matches!(
+            expected_attach_type,
+            attach_type::TRACE_FENTRY | attach_type::TRACE_FEXIT | attach_type::MODIFY_RETURN
+        ),
+        EXT | LSM => true,
+        _ => false,
+    };
+    if trampoline && matches!(err.errno(), Some(libc::EPERM | libc::EOPNOTSUPP | 524)) {
+        let ty = if prog_type == EXT {
+            u32::MAX
+        } else {
+            expected_attach_type
+        };
+        explain_trampoline_refusal(err, ty)
+    } else {
+        err
     }
 }
 

@@ -27,6 +27,8 @@ pub const BASE_SECTION: &str = ".stapsdt.base";
 /// One probe site, resolved for attaching.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsdtTarget {
+    /// Link-time address of the probe instruction (prelink-adjusted).
+    pub abs_ip: u64,
     /// File offset of the probe instruction.
     pub rel_ip: u64,
     /// File offset of the semaphore, 0 if none.
@@ -91,6 +93,7 @@ pub fn find_usdt_targets(
             0
         };
         out.push(UsdtTarget {
+            abs_ip,
             rel_ip,
             sema_off,
             args: note.args,
@@ -114,19 +117,48 @@ struct SpecIds {
     free: Vec<u32>,
 }
 
-/// The USDT state of one object: its `__bpf_usdt_specs` map and the spec ids in use.
+/// The USDT state of one object: its `__bpf_usdt_specs` map, the IP map for kernels without BPF
+/// cookies, and the spec ids in use.
 #[derive(Debug, Clone)]
 pub struct UsdtManager {
     specs: Arc<MapHandle>,
+    ip_map: Option<Arc<MapHandle>>,
+    use_cookies: bool,
     ids: Arc<Mutex<SpecIds>>,
 }
 
 impl UsdtManager {
-    /// Manages the spec map `specs` (the object's `__bpf_usdt_specs`).
-    ///
-    /// Spec ids travel as BPF cookies, so the kernel must support them (5.15+); the IP-keyed fallback
-    /// map of `usdt.bpf.h` is not filled.
+    /// Manages the spec map `specs` (the object's `__bpf_usdt_specs`); spec ids travel as BPF cookies.
     pub fn new(specs: MapHandle) -> Result<UsdtManager> {
+        Self::with_ip_map(specs, None)
+    }
+
+    /// Like [`new`](UsdtManager::new), with the object's `__bpf_usdt_ip_to_spec_id` map. On kernels
+    /// without BPF cookies (before 5.15) `usdt.bpf.h` finds the spec id by the probe's address there,
+    /// so each attach also records `address → spec id` (which needs a PID for shared libraries).
+    pub fn with_ip_map(specs: MapHandle, ip_map: Option<MapHandle>) -> Result<UsdtManager> {
+        let use_cookies =
+            crate::kernel::features::supported(crate::kernel::features::Feature::BpfCookie)
+                .unwrap_or(true);
+        let mut m = Self::build(specs)?;
+        m.ip_map = ip_map.map(Arc::new);
+        m.use_cookies = use_cookies || m.ip_map.is_none();
+        Ok(m)
+    }
+
+    /// Chooses between cookies and the IP map (what the BPF side's `LINUX_HAS_BPF_COOKIE` says);
+    /// the IP map needs [`with_ip_map`](UsdtManager::with_ip_map).
+    pub fn set_use_cookies(&mut self, use_cookies: bool) -> Result<()> {
+        if !use_cookies && self.ip_map.is_none() {
+            return Err(Error::invalid(
+                "USDT without BPF cookies needs the __bpf_usdt_ip_to_spec_id map",
+            ));
+        }
+        self.use_cookies = use_cookies;
+        Ok(())
+    }
+
+    fn build(specs: MapHandle) -> Result<UsdtManager> {
         if specs.value_size() as usize != super::usdt_spec::SPEC_SIZE || specs.key_size() != 4 {
             return Err(Error::invalid(format!(
                 "USDT spec map '{}' has key/value sizes {}/{}, expected 4/{} (struct __bpf_usdt_spec)",
@@ -138,8 +170,51 @@ impl UsdtManager {
         }
         Ok(UsdtManager {
             specs: Arc::new(specs),
+            ip_map: None,
+            use_cookies: true,
             ids: Arc::new(Mutex::new(SpecIds::default())),
         })
+    }
+
+    /// The run-time addresses of `targets` in process `pid` (or their link-time addresses in a fixed
+    /// executable), for the IP map.
+    fn runtime_ips(
+        &self,
+        data: &[u8],
+        path: &std::path::Path,
+        targets: &[UsdtTarget],
+        pid: Option<i32>,
+    ) -> Result<Vec<u64>> {
+        let img = super::elf_sym::ElfImage::parse(data, &path.to_string_lossy())?;
+        if !img.is_dyn() {
+            return Ok(targets.iter().map(|t| t.abs_ip).collect());
+        }
+        let pid = pid.filter(|&p| p > 0).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotSupported,
+                "USDT in a shared library or PIE without BPF cookies needs a PID (addresses differ per process)",
+            )
+        })?;
+        let maps_text = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+            .map_err(|e| Error::io(format!("read /proc/{pid}/maps"), e))?;
+        let maps = super::libpath::parse_proc_maps(&maps_text);
+        let want = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        targets
+            .iter()
+            .map(|t| {
+                maps.iter()
+                    .filter(|m| std::fs::canonicalize(&m.path).is_ok_and(|p| p == want))
+                    .find(|m| m.offset <= t.rel_ip && t.rel_ip < m.offset + (m.end - m.start))
+                    .map(|m| m.start - m.offset + t.rel_ip)
+                    .ok_or_else(|| {
+                        Error::not_found(format!(
+                            "no mapping of '{}' in process {pid} holds file offset {:#x}",
+                            path.display(),
+                            t.rel_ip
+                        ))
+                    })
+            })
+            .collect()
     }
 
     fn alloc_id(&self) -> Result<u32> {
@@ -193,6 +268,7 @@ impl UsdtManager {
         }
         let mut used: Vec<(String, u32)> = Vec::new();
         let mut links = Vec::new();
+        let mut ips: Vec<u64> = Vec::new();
         let result = (|| -> Result<()> {
             let mut site_ids = Vec::with_capacity(targets.len());
             for t in &targets {
@@ -211,6 +287,22 @@ impl UsdtManager {
                 };
                 site_ids.push(u64::from(id));
             }
+            if !self.use_cookies {
+                let ip_map = self
+                    .ip_map
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("USDT: no IP map"))?;
+                for (ip, &id) in self
+                    .runtime_ips(&data, &path, &targets, opts.pid)?
+                    .iter()
+                    .zip(&site_ids)
+                {
+                    ip_map
+                        .update(&ip.to_ne_bytes(), &(id as u32).to_ne_bytes(), MapFlags::ANY)
+                        .map_err(|e| e.context(format!("{what}: record IP {ip:#x}")))?;
+                    ips.push(*ip);
+                }
+            }
             // One uprobe.multi link for all sites (what libbpf does when the kernel has them, and
             // then loads usdt programs for BPF_TRACE_UPROBE_MULTI); else one uprobe per site.
             let multi = UprobeMultiOpts {
@@ -220,7 +312,12 @@ impl UsdtManager {
                 pid: opts.pid,
                 ..Default::default()
             };
-            match attach_uprobe_multi(prog, &path.to_string_lossy(), None, &multi) {
+            let multi_result = if self.use_cookies {
+                attach_uprobe_multi(prog, &path.to_string_lossy(), None, &multi)
+            } else {
+                Err(Error::new(ErrorKind::NotSupported, "no BPF cookies"))
+            };
+            match multi_result {
                 Ok(link) => {
                     links.push(link);
                     return Ok(());
@@ -235,7 +332,7 @@ impl UsdtManager {
                     pid: opts.pid,
                     offset: t.rel_ip,
                     ref_ctr_offset: t.sema_off,
-                    cookie: id,
+                    cookie: if self.use_cookies { id } else { 0 },
                     ..Default::default()
                 };
                 let link = attach_uprobe(prog, &path.to_string_lossy(), &uopts)
@@ -245,13 +342,25 @@ impl UsdtManager {
             Ok(())
         })();
         let ids: Vec<u32> = used.into_iter().map(|(_, id)| id).collect();
+        let ip_map = self.ip_map.clone();
+        let forget_ips = move |ips: Vec<u64>| {
+            if let Some(m) = ip_map {
+                for ip in ips {
+                    let _ = m.delete(&ip.to_ne_bytes());
+                }
+            }
+        };
         if let Err(e) = result {
             drop(links);
+            forget_ips(ips);
             Self::release(&self.ids, ids);
             return Err(e);
         }
         let state = Arc::clone(&self.ids);
-        let cleanup = Cleanup(Box::new(move || UsdtManager::release(&state, ids)));
+        let cleanup = Cleanup(Box::new(move || {
+            forget_ips(ips);
+            UsdtManager::release(&state, ids)
+        }));
         Ok(Link::new(Kind::Group {
             links,
             on_detach: Some(cleanup),

@@ -29,6 +29,9 @@ const NOT_EMITTED: u8 = 0;
 const EMITTING: u8 = 1;
 const EMITTED: u8 = 2;
 
+/// The largest gap between members (in bits, 2 MiB) the dumper fills with padding fields.
+const MAX_PADDING_BITS: i64 = 1 << 24;
+
 const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 fn pfx(lvl: usize) -> &'static str {
@@ -441,16 +444,26 @@ impl<'a> CDumper<'a> {
         c.size % max_align != 0
     }
 
+    /// Emits `type: bits;` fillers for the gap from bit `cur` to bit `next`. A gap of more than
+    /// [`MAX_PADDING_BITS`] is refused: it would take gigabytes of filler lines (only malformed or
+    /// hostile BTF has one; a struct's real contents are members, arrays included).
     fn bit_padding(
         &mut self,
+        id: TypeId,
         mut cur: i64,
         next: i64,
         next_align: i64,
         in_bitfield: bool,
         lvl: usize,
-    ) {
+    ) -> Result<()> {
+        if next - cur > MAX_PADDING_BITS {
+            return Err(Error::malformed(format!(
+                "BTF type [{id}]: padding gap of {} bits at bit {cur} is too large to dump as C",
+                next - cur
+            )));
+        }
         if cur >= next {
-            return;
+            return Ok(());
         }
         let pads: [(&str, i64); 4] = [
             ("long", self.ptr_bits),
@@ -505,6 +518,7 @@ impl<'a> CDumper<'a> {
                 break;
             }
         }
+        Ok(())
     }
 
     fn struct_fwd(&mut self, id: TypeId, t: &Type) {
@@ -546,7 +560,7 @@ impl<'a> CDumper<'a> {
                 self.btf.align_of(m.type_id).unwrap_or(1) as i64
             };
             let in_bitfield = prev_bitfield && m_sz != 0;
-            self.bit_padding(off, m_off, m_align, in_bitfield, lvl + 1);
+            self.bit_padding(id, off, m_off, m_align, in_bitfield, lvl + 1)?;
             self.out.push('\n');
             self.out.push_str(pfx(lvl + 1));
             self.type_decl(m.type_id, fname, lvl + 1, depth + 1)?;
@@ -562,7 +576,7 @@ impl<'a> CDumper<'a> {
             self.out.push(';');
         }
         if is_struct {
-            self.bit_padding(off, c.size as i64 * 8, align, false, lvl + 1);
+            self.bit_padding(id, off, c.size as i64 * 8, align, false, lvl + 1)?;
         }
         if !c.members.is_empty() || c.size != 0 {
             self.out.push('\n');
@@ -1063,6 +1077,23 @@ mod tests {
         assert!(
             out.contains("struct dup {\n\tint: 32;\n};\n\nstruct dup___2 {\n\tlong: 64;\n};\n\n"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn huge_padding_gap_is_an_error_not_gigabytes() {
+        // Found by the btf_parse fuzz target: a 256 MiB struct with no members.
+        let mut b = Btf::new();
+        let s = b.add_struct("huge", 1 << 28, &[]);
+        let e = CDumper::new(&b).dump_type(s).unwrap_err();
+        assert!(e.to_string().contains("too large to dump"), "{e}");
+        // A gap just under the limit still dumps.
+        let ok = b.add_struct("big", 1 << 20, &[]);
+        let mut d = CDumper::new(&b);
+        d.dump_type(ok).unwrap();
+        assert_eq!(
+            d.output().lines().filter(|l| *l == "\tlong: 64;").count(),
+            (1 << 20) / 8
         );
     }
 

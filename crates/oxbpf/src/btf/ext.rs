@@ -301,3 +301,104 @@ impl Part<'_> {
         Ok((rec, secs))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::INT_SIGNED;
+    use crate::error::ErrorKind;
+
+    fn btf() -> (Btf, u32, u32) {
+        let mut b = Btf::new();
+        let int = b.add_int("int", 4, INT_SIGNED).unwrap();
+        b.add_func_proto(int, &[]);
+        let text = b.add_string(".text");
+        let access = b.add_string("0:1");
+        (b, text, access)
+    }
+
+    fn words(ws: &[u32]) -> Vec<u8> {
+        ws.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// A .BTF.ext with the three parts; func_info records are 12 bytes (4 unknown trailing bytes).
+    fn ext(text: u32, access: u32) -> Vec<u8> {
+        let func = words(&[12, text, 2, 0, 2, 0xaaaa_aaaa, 16, 2, 0xbbbb_bbbb]);
+        let line = words(&[16, text, 1, 8, text, text, (7 << 10) | 3]);
+        let core = words(&[16, text, 1, 24, 1, access, 0]);
+        let mut hdr = vec![0x9f, 0xeb, 1, 0];
+        let (fl, ll, cl) = (func.len() as u32, line.len() as u32, core.len() as u32);
+        hdr.extend(words(&[32, 0, fl, fl, ll, fl + ll, cl]));
+        [hdr, func, line, core].concat()
+    }
+
+    #[test]
+    fn parses_all_parts_with_names_and_extra_bytes() {
+        let (b, text, access) = btf();
+        let e = BtfExt::parse(&ext(text, access), &b).unwrap();
+        assert_eq!(e.func_info_rec_size, 12);
+        assert_eq!(e.func_info[0].name, ".text");
+        assert_eq!(
+            e.func_info[0].records,
+            vec![
+                FuncInfo {
+                    insn_off: 0,
+                    type_id: 2
+                },
+                FuncInfo {
+                    insn_off: 16,
+                    type_id: 2
+                }
+            ]
+        );
+        assert_eq!(
+            e.func_info[0].extra,
+            [0xaa; 4]
+                .iter()
+                .chain(&[0xbb; 4])
+                .copied()
+                .collect::<Vec<u8>>()
+        );
+        let li = e.line_info[0].records[0];
+        assert_eq!((li.insn_off, li.line(), li.column()), (8, 7, 3));
+        let cr = e.core_relos[0].records[0];
+        assert_eq!(
+            (cr.insn_off, cr.type_id, cr.relo_kind()),
+            (24, 1, Some(CoreReloKind::FieldByteOffset))
+        );
+        assert_eq!(b.str_at(cr.access_str_off).unwrap(), "0:1");
+    }
+
+    #[test]
+    fn a_header_without_core_relos_is_fine() {
+        let (b, text, access) = btf();
+        let mut data = ext(text, access);
+        data[4] = 24; // hdr_len: the core_relo fields are not part of the header any more
+        let mut short = data[..24].to_vec();
+        short.extend_from_slice(&data[32..]);
+        let e = BtfExt::parse(&short, &b).unwrap();
+        assert!(e.core_relos.is_empty() && e.core_relo_rec_size == 0);
+        assert_eq!(e.line_info.len(), 1);
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let (b, text, access) = btf();
+        let good = ext(text, access);
+        let bad = |patch: &dyn Fn(&mut Vec<u8>), needle: &str| {
+            let mut d = good.clone();
+            patch(&mut d);
+            let e = BtfExt::parse(&d, &b).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+            assert!(e.to_string().contains(needle), "{e} lacks {needle:?}");
+        };
+        bad(&|d| d.truncate(3), "truncated header");
+        bad(&|d| d[2] = 9, "version 9");
+        bad(&|d| d[32] = 6, "record size 6");
+        bad(&|d| d[40] = 0, "has no records");
+        bad(&|d| d[40] = 200, "run past the part end");
+        bad(&|d| d[36] = 99, "outside the string section");
+        bad(&|d| d.truncate(d.len() - 4), "runs past the end");
+        bad(&|d| d[8] = 2, "not 4-byte aligned");
+    }
+}

@@ -83,6 +83,12 @@ pub struct Btf {
     str_dedup: Option<HashMap<Box<[u8]>, u32>>,
 }
 
+// Base BTF is shared between threads (`Arc<Btf>`), so `Btf` must stay `Send + Sync`.
+const _: fn() = || {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Btf>();
+};
+
 impl Default for Btf {
     fn default() -> Self {
         Btf::new()

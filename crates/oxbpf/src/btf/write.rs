@@ -112,7 +112,8 @@ fn encode_type(o: &mut Out, ty: &Type) {
 
 impl Btf {
     /// Encodes this BTF's own types and strings (not the base's) in its byte order
-    /// ([`Btf::endian`]).
+    /// ([`Btf::endian`]). Lists longer than BTF's 16-bit `vlen` (65535 members, enumerators,
+    /// parameters or section variables) cannot be encoded: keep edited types within that limit.
     pub fn to_bytes(&self) -> Vec<u8> {
         let type_len: usize = self.types.iter().map(encoded_len).sum();
         let hdr_len = 24 + self.hdr_extra.len();
@@ -471,5 +472,43 @@ mod tests {
             assert_eq!(u.members()[1].bitfield_size, 5);
             assert_eq!(p.resolve_type(var).unwrap(), st);
         }
+    }
+
+    #[test]
+    fn split_btf_builds_on_its_base() {
+        let mut base = Btf::new();
+        let int = base.add_int("int", 4, INT_SIGNED).unwrap();
+        base.add_struct("base_s", 4, &[("x", int, 0, 0)]);
+        let base = std::sync::Arc::new(Btf::parse(&base.to_bytes()).unwrap());
+
+        let mut split = Btf::new_split(base.clone());
+        assert_eq!(split.first_id() as usize, base.len());
+        // "int" already exists in the base: reused, not added again.
+        assert_eq!(
+            split.add_string("int"),
+            base.type_by_id(int).unwrap().name_off
+        );
+        let p = split.add_ptr(int);
+        let s = split.add_struct("mod_s", 16, &[("x", int, 0, 0), ("p", p, 64, 0)]);
+        assert_eq!(p as usize, base.len());
+        let bytes = split.to_bytes();
+
+        let parsed = Btf::parse_split(&bytes, base.clone()).unwrap();
+        assert_eq!(parsed.to_bytes(), bytes);
+        assert_eq!(parsed.find_by_name_kind("mod_s", Kind::Struct), Some(s));
+        assert_eq!(parsed.find_by_name_kind("base_s", Kind::Struct), Some(2));
+        assert_eq!(parsed.ids_by_name("base_s"), &[] as &[TypeId]);
+        assert_eq!(parsed.resolve_size(s).unwrap(), 16);
+        assert!(parsed
+            .to_raw_listing()
+            .unwrap()
+            .starts_with(&format!("[{p}] PTR '(anon)' type_id={int}")));
+        let c = parsed.to_c_header().unwrap();
+        assert!(
+            c.contains("struct base_s {") && c.contains("struct mod_s {\n\tint x;\n\tint *p;\n};"),
+            "{c}"
+        );
+        // Split BTF without its base is rejected: its strings do not start with "".
+        assert!(Btf::parse(&bytes).is_err());
     }
 }

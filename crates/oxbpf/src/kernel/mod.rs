@@ -3,5 +3,6 @@
 pub mod features;
 pub mod kallsyms;
 pub mod kconfig;
+pub mod module_btf;
 pub mod version;
 pub mod vmlinux;

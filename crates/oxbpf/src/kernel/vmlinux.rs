@@ -64,3 +64,55 @@ pub fn vmlinux_btf() -> Result<Arc<Btf>> {
     .clone()
     .map_err(Error::not_found)
 }
+
+/// One kernel module's BTF, split on vmlinux.
+#[derive(Debug)]
+pub struct ModuleBtf {
+    /// Module name (`"nf_conntrack"`).
+    pub name: String,
+    /// Kernel id of the BTF object (open it with `BPF_BTF_GET_FD_BY_ID` when a load needs its fd).
+    pub id: u32,
+    /// The parsed BTF (its own types only; ids continue vmlinux's).
+    pub btf: Arc<Btf>,
+}
+
+/// Every loaded module's BTF (libbpf's `load_module_btfs`), parsed once per process. Empty when the
+/// kernel has no module BTF. Modules loaded later are not seen.
+pub fn module_btfs() -> Result<Arc<Vec<ModuleBtf>>> {
+    static MODS: OnceLock<std::result::Result<Arc<Vec<ModuleBtf>>, String>> = OnceLock::new();
+    MODS.get_or_init(|| load_module_btfs().map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(Error::not_found)
+}
+
+fn load_module_btfs() -> Result<Vec<ModuleBtf>> {
+    use crate::sys::info::{btf_data, btf_info, get_fd_by_id, ids, IdKind};
+    use std::os::fd::AsFd;
+    let vmlinux = vmlinux_btf()?;
+    let mut out = Vec::new();
+    for id in ids(IdKind::Btf)? {
+        let fd = match get_fd_by_id(IdKind::Btf, id, 0, None) {
+            Ok(fd) => fd,
+            // Gone since listed, or not ours to open.
+            Err(_) => continue,
+        };
+        let Ok(info) = btf_info(fd.as_fd()) else {
+            continue;
+        };
+        if info.kernel_btf == 0 {
+            continue;
+        }
+        let (data, name) = btf_data(fd.as_fd())?;
+        if name == "vmlinux" {
+            continue;
+        }
+        let btf = Btf::parse_split(&data, vmlinux.clone())
+            .map_err(|e| e.context(format!("module BTF '{name}'")))?;
+        out.push(ModuleBtf {
+            name,
+            id,
+            btf: Arc::new(btf),
+        });
+    }
+    Ok(out)
+}

@@ -125,9 +125,11 @@ pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
 /// `map_is_mmapable`). Sections without a DATASEC (e.g. `.rodata.str1.1`) keep no BTF.
 pub fn fill_btf_info(btf: &Btf, maps: &mut [MapSpec]) {
     for m in maps.iter_mut().filter(|m| m.kind.is_internal()) {
-        let Some(id) = btf.find_by_name(&m.real_name) else {
-            continue;
-        };
+        // A linear scan of DATASECs beats building the name index for a handful of lookups.
+        let found = btf.types().find(|(_, t)| {
+            t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(m.real_name.as_str())
+        });
+        let Some((id, _)) = found else { continue };
         m.btf_key_type_id = 0;
         m.btf_value_type_id = id;
         let mmapable = match btf.type_by_id(id).map(|t| &t.kind) {

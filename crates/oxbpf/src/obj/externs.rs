@@ -165,7 +165,11 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
     };
     // A dummy variable for extern functions in .ksyms, added before anything else (as libbpf).
     let mut dummy_var = None;
-    if let Some(sec_id) = btf.find_by_name_kind(".ksyms", Kind::Datasec) {
+    let ksyms_sec = btf
+        .types()
+        .find(|(_, t)| t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(".ksyms"))
+        .map(|(id, _)| id);
+    if let Some(sec_id) = ksyms_sec {
         let has_func = match &btf.type_by_id(sec_id)?.kind {
             TypeKind::Datasec(d) => d.vars.iter().any(|v| {
                 btf.type_by_id(v.type_id)

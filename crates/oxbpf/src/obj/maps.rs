@@ -106,6 +106,8 @@ pub struct MapSpec {
     pub data: Vec<u8>,
     /// Whether `load()` creates it.
     pub autocreate: bool,
+    /// For struct_ops maps: the struct and the programs its function pointers name.
+    pub struct_ops: Option<super::struct_ops::StructOpsSpec>,
 }
 
 impl MapSpec {
@@ -135,6 +137,7 @@ impl MapSpec {
             init_slots: Vec::new(),
             data: Vec::new(),
             autocreate: true,
+            struct_ops: None,
         }
     }
 

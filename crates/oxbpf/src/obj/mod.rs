@@ -12,6 +12,7 @@ pub mod maps;
 pub mod programs;
 pub mod relocs;
 pub mod sections;
+pub mod struct_ops;
 
 use crate::btf::{Btf, BtfExt};
 use crate::error::{Error, Result};
@@ -57,6 +58,8 @@ pub struct ObjectSpec {
     pub kconfig_map_idx: Option<usize>,
     /// Index of the arena map in `maps`.
     pub arena_map_idx: Option<usize>,
+    /// Initial contents of `__arena` globals (`.addr_space.1`), placed at the end of the arena.
+    pub arena_data: Option<Vec<u8>>,
     /// The ELF tables (sections, symbols), kept for later stages.
     pub elf: elf::Elf,
 }
@@ -165,7 +168,42 @@ impl ObjectSpec {
             Some(b) => btf_maps::collect(&elf, b, page_size, opts.pin_root_path.as_deref())?,
             None => Vec::new(),
         };
-        let arena_map_idx = maps.iter().position(|m| m.map_type == maps::MAP_TYPE_ARENA);
+        let arenas: Vec<usize> = maps
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.map_type == maps::MAP_TYPE_ARENA)
+            .map(|(i, _)| i)
+            .collect();
+        if let [first, second, ..] = arenas[..] {
+            return Err(Error::invalid(format!(
+                "map '{}': only single ARENA map is supported (map '{}' is also ARENA)",
+                maps[second].name, maps[first].name
+            )));
+        }
+        let arena_map_idx = arenas.first().copied();
+        let arena_data = elf
+            .arena_shndx
+            .and_then(|i| elf.sections.get(i))
+            .map(|s| s.data.clone());
+        match (arena_map_idx, &arena_data) {
+            (None, Some(_)) => {
+                return Err(Error::not_found(
+                    "elf: sec '.addr_space.1': to use global __arena variables the ARENA map should be explicitly declared in SEC(\".maps\")",
+                ))
+            }
+            (Some(i), Some(d)) => {
+                let page = u64::from(page_size);
+                let mmap_sz = page * u64::from(maps[i].max_entries);
+                let alloc = (d.len() as u64).div_ceil(page) * page;
+                if alloc > mmap_sz {
+                    return Err(Error::invalid(format!(
+                        "elf: sec '.addr_space.1': declared ARENA map size ({mmap_sz}) is too small to hold global __arena variables of size {}",
+                        d.len()
+                    )));
+                }
+            }
+            _ => {}
+        }
         maps.extend(datasec::global_data_maps(&elf, &name)?);
         let kconfig_size = externs
             .iter()
@@ -184,6 +222,9 @@ impl ObjectSpec {
             maps.len() - 1
         });
         if let Some(b) = &btf {
+            maps.extend(struct_ops::collect(&elf, b)?);
+        }
+        if let Some(b) = &btf {
             datasec::fill_btf_info(b, &mut maps);
         }
 
@@ -196,6 +237,7 @@ impl ObjectSpec {
         relocs::collect(&ctx, &mut programs)?;
         if let Some(b) = &btf {
             btf_maps::collect_map_relos(&elf, b, &mut maps, &programs)?;
+            struct_ops::collect_relos(&elf, b, &mut maps, &programs)?;
         }
 
         Ok(ObjectSpec {
@@ -209,6 +251,7 @@ impl ObjectSpec {
             btf_ext,
             kconfig_map_idx,
             arena_map_idx,
+            arena_data,
             elf,
         })
     }

@@ -48,6 +48,10 @@ pub struct ProgramSpec {
     /// Attach target set by the user (`bpf_program__set_attach_target`), overriding the one
     /// written in the section name: a kernel function (`"do_unlinkat"`, `"module:func"`).
     pub attach_target: Option<String>,
+    /// Verifier log level for this program (0: a log only on failure); the object's level is OR-ed in.
+    pub log_level: u32,
+    /// Kernel BTF id of the attach target once known (struct_ops programs get it from their map).
+    pub attach_btf_id: u32,
 }
 
 impl ProgramSpec {
@@ -138,6 +142,8 @@ pub fn collect(elf: &Elf, defs: &SecDefs) -> Result<Vec<ProgramSpec>> {
                 prog_flags: 0,
                 relocs: Vec::new(),
                 attach_target: None,
+                attach_btf_id: 0,
+                log_level: 0,
             });
         }
     }

@@ -9,6 +9,73 @@ use crate::kernel::kconfig::Kconfig;
 use crate::obj::externs::{set_kcfg_num, set_kcfg_value, ExternKind, ExternSpec};
 use crate::reloc::data::ExternValue;
 
+/// Module BTF objects a load refers to: their fds stay open for the whole load, and kfuncs in
+/// modules are called through `fd_array` slots (slot 0 stays empty, as in libbpf).
+#[derive(Debug, Default)]
+pub(crate) struct ModuleFds {
+    open: Vec<(u32, std::os::fd::OwnedFd)>,
+    fd_array: Vec<u32>,
+}
+
+impl ModuleFds {
+    /// The fd of module BTF object `id`, opened on first use.
+    pub fn fd(&mut self, id: u32) -> Result<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        let pos = match self.open.iter().position(|(i, _)| *i == id) {
+            Some(p) => p,
+            None => {
+                let fd =
+                    crate::sys::info::get_fd_by_id(crate::sys::info::IdKind::Btf, id, 0, None)?;
+                self.open.push((id, fd));
+                self.open.len() - 1
+            }
+        };
+        Ok(self.open[pos].1.as_fd())
+    }
+
+    /// The fd of module BTF object `id`, if this load opened it.
+    pub fn get(&self, id: u32) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.open
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, fd)| fd.as_fd())
+    }
+
+    /// The `fd_array` index of module BTF object `id` (an `insn->off` for kfunc calls).
+    pub fn fd_array_idx(&mut self, id: u32) -> Result<i16> {
+        self.fd(id)?;
+        if let Some(p) = self.fd_array.iter().position(|i| *i == id) {
+            return Ok((p + 1) as i16);
+        }
+        if self.fd_array.len() + 1 >= i16::MAX as usize {
+            return Err(Error::invalid(
+                "module BTF fd index too big to fit in bpf_insn offset",
+            ));
+        }
+        self.fd_array.push(id);
+        Ok(self.fd_array.len() as i16)
+    }
+
+    /// The `fd_array` to pass at program load (empty when no module kfunc is used).
+    pub fn fd_array(&self) -> Vec<Option<std::os::fd::BorrowedFd<'_>>> {
+        use std::os::fd::AsFd;
+        if self.fd_array.is_empty() {
+            return Vec::new();
+        }
+        let mut v = vec![None];
+        for id in &self.fd_array {
+            v.push(
+                self.open
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, fd)| fd.as_fd()),
+            );
+        }
+        v
+    }
+}
+
 /// Host facts extern resolution may need; each is fetched only when some extern needs it.
 pub(crate) struct Host<'a> {
     /// Extra Kconfig text given by the user (read before the system config).
@@ -21,6 +88,8 @@ pub(crate) struct Host<'a> {
     pub vmlinux: &'a dyn Fn() -> Result<std::sync::Arc<Btf>>,
     /// `LINUX_KERNEL_VERSION`.
     pub kernel_version: Option<u32>,
+    /// Module BTFs, searched after vmlinux.
+    pub modules: &'a dyn Fn() -> Result<std::sync::Arc<Vec<crate::kernel::vmlinux::ModuleBtf>>>,
 }
 
 /// Resolves every extern: fills `kcfg_data` (the `.kconfig` map value) and returns how each
@@ -29,6 +98,7 @@ pub(crate) fn resolve_externs(
     exts: &[ExternSpec],
     kcfg_data: &mut [u8],
     host: &Host<'_>,
+    mods: &mut ModuleFds,
 ) -> Result<Vec<ExternValue>> {
     let mut values: Vec<Option<ExternValue>> = vec![None; exts.len()];
     let (mut need_config, mut need_kallsyms, mut need_btf) = (false, false, false);
@@ -54,9 +124,13 @@ pub(crate) fn resolve_externs(
                             ext.name
                         ))
                     })?),
-                    "LINUX_HAS_BPF_COOKIE" => 1,
+                    "LINUX_HAS_BPF_COOKIE" => u64::from(crate::kernel::features::kernel_supports(
+                        crate::kernel::features::Feature::BpfCookie,
+                    )),
                     "LINUX_HAS_SYSCALL_WRAPPER" => {
-                        u64::from((host.kallsyms)().is_ok_and(|k| k.get("__x64_sys_bpf").is_some()))
+                        u64::from(crate::kernel::features::kernel_supports(
+                            crate::kernel::features::Feature::SyscallWrapper,
+                        ))
                     }
                     n if n.starts_with("LINUX_") && ext.is_weak => 0,
                     _ => {
@@ -125,37 +199,64 @@ pub(crate) fn resolve_externs(
                 continue;
             }
             let lookup = ext.essent_name.as_deref().unwrap_or(&ext.name);
-            if ext.is_func {
+            // Not in vmlinux: the first module whose own types have it (libbpf's find_ksym_btf_id).
+            let in_module = |name: &str, kind: Kind| -> Result<Option<(u32, u32)>> {
+                let modules = (host.modules)()?;
+                Ok(modules.iter().find_map(|m| {
+                    m.btf
+                        .ids_by_name(name)
+                        .iter()
+                        .copied()
+                        .find(|&id| m.btf.type_by_id(id).is_ok_and(|t| t.btf_kind() == kind))
+                        .map(|id| (m.id, id))
+                }))
+            };
+            let found = if ext.is_func {
                 match vmlinux.find_by_name_kind(lookup, Kind::Func) {
-                    Some(id) => {
-                        values[i] = Some(ExternValue::Kfunc {
+                    Some(id) => Some(ExternValue::Kfunc {
+                        btf_id: id,
+                        btf_fd_idx: 0,
+                    }),
+                    None => match in_module(lookup, Kind::Func)? {
+                        Some((obj, id)) => Some(ExternValue::Kfunc {
                             btf_id: id,
-                            btf_fd_idx: 0,
-                        })
-                    }
-                    None if ext.is_weak => {}
-                    None => {
-                        return Err(Error::not_found(format!(
-                            "extern (func ksym) '{}': not found in kernel or module BTFs",
-                            ext.name
-                        )))
-                    }
+                            btf_fd_idx: mods.fd_array_idx(obj)?,
+                        }),
+                        None => None,
+                    },
                 }
             } else {
                 match vmlinux.find_by_name_kind(&ext.name, Kind::Var) {
-                    Some(id) => {
-                        values[i] = Some(ExternValue::KsymBtf {
-                            btf_id: id,
-                            btf_obj_fd: 0,
-                        })
-                    }
-                    None if ext.is_weak => {}
-                    None => {
-                        return Err(Error::not_found(format!(
-                            "extern (var ksym) '{}': not found in kernel BTF",
-                            ext.name
-                        )))
-                    }
+                    Some(id) => Some(ExternValue::KsymBtf {
+                        btf_id: id,
+                        btf_obj_fd: 0,
+                    }),
+                    None => match in_module(&ext.name, Kind::Var)? {
+                        Some((obj, id)) => {
+                            use std::os::fd::AsRawFd;
+                            Some(ExternValue::KsymBtf {
+                                btf_id: id,
+                                btf_obj_fd: mods.fd(obj)?.as_raw_fd(),
+                            })
+                        }
+                        None => None,
+                    },
+                }
+            };
+            match found {
+                Some(v) => values[i] = Some(v),
+                None if ext.is_weak => {}
+                None if ext.is_func => {
+                    return Err(Error::not_found(format!(
+                        "extern (func ksym) '{}': not found in kernel or module BTFs",
+                        ext.name
+                    )))
+                }
+                None => {
+                    return Err(Error::not_found(format!(
+                        "extern (var ksym) '{}': not found in kernel BTF",
+                        ext.name
+                    )))
                 }
             }
         }

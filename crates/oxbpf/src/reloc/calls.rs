@@ -3,6 +3,7 @@
 //! offsets, relocations and func/line info rebased onto the combined instruction array.
 
 use super::insn;
+use crate::btf::{Btf, Linkage, TypeKind};
 use crate::error::{Error, Result};
 use crate::obj::programs::{find_by_sec_insn, ProgramSpec, INSN_SIZE};
 use crate::obj::relocs::{Reloc, RelocKind};
@@ -44,6 +45,8 @@ pub struct CallCtx<'a> {
     pub func_info: &'a [ExtSection],
     /// `.BTF.ext` line_info by section.
     pub line_info: &'a [ExtSection],
+    /// Per function: the exception callback subprogram of an entry program (empty: none at all).
+    pub exception_cbs: &'a [Option<usize>],
 }
 
 struct State {
@@ -216,7 +219,72 @@ pub fn link_program(ctx: &CallCtx<'_>, main: usize) -> Result<LinkedProgram> {
     };
     mark_pseudo_funcs(p, &mut st.out.insns, 0);
     reloc_code(ctx, &mut st, main, main)?;
+    // The exception callback is never called directly: append it last if nothing did.
+    if let Some(cb) = ctx.exception_cbs.get(main).copied().flatten() {
+        if cb != main && st.sub_off[cb] == 0 {
+            append(ctx, &mut st, cb);
+            reloc_code(ctx, &mut st, main, cb)?;
+        }
+    }
     Ok(st.out)
+}
+
+/// libbpf's `bpf_prog_assign_exc_cb`: the subprogram named by an `exception_callback:<name>` decl
+/// tag on entry program `main`'s FUNC, if any. `btf` is the object's BTF.
+pub fn exception_callback(btf: &Btf, progs: &[ProgramSpec], main: usize) -> Result<Option<usize>> {
+    const PFX: &str = "exception_callback:";
+    let prog = &progs[main];
+    let mut found: Option<usize> = None;
+    for (_, t) in btf.types() {
+        let TypeKind::DeclTag(tag) = &t.kind else {
+            continue;
+        };
+        if tag.component_idx != -1 {
+            continue;
+        }
+        let Some(name) = btf.type_name(t).ok().and_then(|n| n.strip_prefix(PFX)) else {
+            continue;
+        };
+        let target = btf.type_by_id(tag.target)?;
+        let is_global_func =
+            matches!(&target.kind, TypeKind::Func(f) if f.linkage == Linkage::Global);
+        if !is_global_func {
+            return Err(Error::invalid(format!(
+                "prog '{}': exception_callback:<value> decl tag not applied to the main program",
+                prog.name
+            )));
+        }
+        if btf.type_name(target).ok() != Some(prog.name.as_str()) {
+            continue;
+        }
+        if found.is_some() {
+            // Several callbacks for one program: the verifier will refuse; append none.
+            return Ok(None);
+        }
+        if name.is_empty() {
+            return Err(Error::invalid(format!(
+                "prog '{}': exception_callback:<value> decl tag contains empty value",
+                prog.name
+            )));
+        }
+        let sub = progs
+            .iter()
+            .position(|s| s.is_subprog && s.name == name)
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "prog '{}': cannot find exception callback '{name}'",
+                    prog.name
+                ))
+            })?;
+        if !progs[sub].sym_global || progs[sub].mark_btf_static {
+            return Err(Error::invalid(format!(
+                "prog '{}': exception callback {name} must be a global non-hidden function",
+                prog.name
+            )));
+        }
+        found = Some(sub);
+    }
+    Ok(found)
 }
 
 /// Marks `ld_imm64` instructions with a subprogram-address relocation as `BPF_PSEUDO_FUNC`

@@ -4,45 +4,6 @@ pub mod calls;
 pub mod core;
 pub mod data;
 
-use crate::btf::{Btf, CoreRelo};
-use crate::error::{Error, ErrorKind, Result};
-
-/// One CO-RE relocation to apply to a function's instructions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CoreReloAt {
-    /// Index of the record within its `.BTF.ext` section (libbpf's "relo #N" in messages).
-    pub relo_idx: usize,
-    /// Instruction index within the function (not the section).
-    pub insn_idx: usize,
-    /// The record (its `insn_off` is still section-relative, in bytes).
-    pub relo: CoreRelo,
-}
-
-/// The CO-RE hook: applies `relos` to the instructions of function `prog_name` (raw 8-byte
-/// instructions, function-relative), resolving types of `local` (the object's BTF) against
-/// `target` (vmlinux, or the `btf_custom_path` override). Called for every autoloaded function
-/// (subprograms included) before subprogram calls are linked, exactly where libbpf's
-/// `bpf_object__relocate_core` runs. Implemented by `reloc::core` (issue: CO-RE).
-pub fn apply_core_relos(
-    prog_name: &str,
-    insns: &mut [u8],
-    relos: &[CoreReloAt],
-    local: &Btf,
-    target: &Btf,
-) -> Result<()> {
-    let _ = (insns, local, target);
-    if relos.is_empty() {
-        return Ok(());
-    }
-    Err(Error::new(
-        ErrorKind::NotSupported,
-        format!(
-            "prog '{prog_name}': {} CO-RE relocation(s): CO-RE is not implemented yet",
-            relos.len()
-        ),
-    ))
-}
-
 /// Byte-level access to raw instructions (8 bytes each, host byte order, little-endian register
 /// nibbles), until the shared instruction type is used here.
 pub(crate) mod insn {

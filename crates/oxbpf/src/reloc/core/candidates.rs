@@ -108,21 +108,37 @@ impl TargetBtf {
 
     fn flavored(&self) -> &HashMap<Box<str>, Vec<TypeId>> {
         self.flavored.get_or_init(|| {
+            // Scan the string sections (a few MB, sequentially) for flavored names, then pick the
+            // types whose name is one of them: much cheaper than decoding 100k+ type names.
+            let btf = &*self.btf;
+            let mut names: HashMap<u32, &str> = HashMap::new();
+            let mut sections = vec![(
+                btf.strings_end() - btf.strings().len() as u32,
+                btf.strings(),
+            )];
+            if let Some(base) = btf.base() {
+                sections.push((0, base.strings()));
+            }
+            for (start, bytes) in sections {
+                let mut off = 0usize;
+                for s in bytes.split(|&b| b == 0) {
+                    if s.len() >= 5 && s.windows(3).any(|w| w == b"___") {
+                        if let Ok(name) = std::str::from_utf8(s) {
+                            if essential_name_len(name) < name.len() {
+                                names.insert(start + off as u32, name);
+                            }
+                        }
+                    }
+                    off += s.len() + 1;
+                }
+            }
             let mut map: HashMap<Box<str>, Vec<TypeId>> = HashMap::new();
-            for (id, t) in self.btf.types() {
-                if t.name_off == 0 {
-                    continue;
-                }
-                let Ok(name) = self.btf.str_at(t.name_off) else {
-                    continue;
-                };
-                // Cheap pre-filter: only names containing "___" can carry a flavor.
-                if !name.contains("___") {
-                    continue;
-                }
-                let n = essential_name_len(name);
-                if n < name.len() {
-                    map.entry(name[..n].into()).or_default().push(id);
+            if names.is_empty() {
+                return map;
+            }
+            for (id, t) in btf.types() {
+                if let Some(name) = names.get(&t.name_off) {
+                    map.entry(essential_name(name).into()).or_default().push(id);
                 }
             }
             map

@@ -33,7 +33,7 @@
 //!     for (i, relo) in sec.records.iter().enumerate() {
 //!         let outcome = core.relocate("prog", &mut insns, relo.insn_off as usize / 8, relo, i)?;
 //!         if outcome.poisoned {
-//!             eprintln!("{}", outcome.failure.unwrap_or_default());
+//!             eprintln!("{}", outcome.describe().unwrap_or_default());
 //!         }
 //!     }
 //! }
@@ -126,9 +126,30 @@ pub struct CoreOutcome {
     pub target: Option<(String, TypeId)>,
     /// The instruction was replaced by the poison call.
     pub poisoned: bool,
-    /// For a poisoned instruction, why, in words, with the access: "struct inet_sock has no field
-    /// freebind on this kernel (CO-RE relocation <byte_off> \[7\] struct inet_sock.freebind (0:3 @ offset 12))".
+    /// For a poisoned instruction, why, in words: "struct inet_sock has no field freebind on this
+    /// kernel". [`CoreOutcome::describe`] adds the access.
     pub failure: Option<String>,
+}
+
+impl CoreOutcome {
+    /// The failure in words with the relocation it concerns: "struct inet_sock has no field freebind
+    /// on this kernel (CO-RE relocation <byte_off> \[7\] struct inet_sock.freebind (0:3 @ offset 12))";
+    /// `None` when the relocation succeeded.
+    pub fn describe(&self) -> Option<String> {
+        let f = self.failure.as_deref()?;
+        Some(format!("{f} (CO-RE relocation {})", self.local_spec))
+    }
+}
+
+/// Records in `outcome` what patching did.
+fn finish(outcome: &mut CoreOutcome, patched: Patched) {
+    match patched {
+        Patched::Value => outcome.failure = None,
+        Patched::Poisoned { .. } => {
+            outcome.poisoned = true;
+            outcome.new_val = 0;
+        }
+    }
 }
 
 /// Applies CO-RE relocations for one object: the object's BTF, the targets, and the per-object
@@ -230,22 +251,19 @@ impl<'a> CoreRelocator<'a> {
         outcome.target = r.target.map(|c| (c.target.name().to_string(), c.id));
         if r.res.poison {
             outcome.poisoned = true;
-            outcome.failure = Some(format!(
-                "{} (CO-RE relocation {})",
-                poison::failure_words(&local_spec, r.mismatch, r.candidates, None),
-                outcome.local_spec
+            outcome.failure = Some(poison::failure_words(
+                &local_spec,
+                r.mismatch,
+                r.candidates,
+                None,
             ));
         } else if r.res.fail_memsz_adjust {
             // Only poisoned if the instruction turns out to be a load/store; see `relocate`.
-            outcome.failure = Some(format!(
-                "{} (CO-RE relocation {})",
-                poison::failure_words(
-                    &local_spec,
-                    None,
-                    r.candidates,
-                    Some((r.res.orig_sz, r.res.new_sz))
-                ),
-                outcome.local_spec
+            outcome.failure = Some(poison::failure_words(
+                &local_spec,
+                None,
+                r.candidates,
+                Some((r.res.orig_sz, r.res.new_sz)),
             ));
         }
         Ok((r.res, outcome))
@@ -267,13 +285,7 @@ impl<'a> CoreRelocator<'a> {
                 "prog '{prog}': relo #{relo_idx}: failed to patch insn #{insn_idx}"
             ))
         })?;
-        match patched {
-            Patched::Value => outcome.failure = None,
-            Patched::Poisoned { .. } => {
-                outcome.poisoned = true;
-                outcome.new_val = 0;
-            }
-        }
+        finish(&mut outcome, patched);
         log::debug!(
             "prog '{prog}': relo #{relo_idx}: {} -> {}",
             outcome.local_spec,
@@ -283,6 +295,36 @@ impl<'a> CoreRelocator<'a> {
                 format!("{} (was {})", outcome.new_val, outcome.orig_val)
             }
         );
+        Ok(outcome)
+    }
+
+    /// [`relocate`](Self::relocate) on raw instruction bytes (8 per instruction, host byte order),
+    /// for loaders that keep functions as bytes: only the patched instruction(s) are decoded.
+    pub fn relocate_bytes(
+        &mut self,
+        prog: &str,
+        bytes: &mut [u8],
+        insn_idx: usize,
+        relo: &CoreRelo,
+        relo_idx: usize,
+    ) -> Result<CoreOutcome> {
+        let n = bytes.len() / 8;
+        if insn_idx >= n || bytes.len() % 8 != 0 {
+            return Err(Error::invalid(format!(
+                "prog '{prog}': relo #{relo_idx}: insn #{insn_idx} outside the function's {n} instructions"
+            )));
+        }
+        let window = &mut bytes[insn_idx * 8..(insn_idx + 2).min(n) * 8];
+        let mut insns = Insn::slice_from_bytes(window).unwrap_or_default();
+        let (res, mut outcome) = self.resolve(prog, relo, relo_idx, insn_idx)?;
+        let patched = patch::patch_insn_labelled(prog, &mut insns, 0, insn_idx, relo_idx, &res)
+            .map_err(|e| {
+                e.context(format!(
+                    "prog '{prog}': relo #{relo_idx}: failed to patch insn #{insn_idx}"
+                ))
+            })?;
+        window.copy_from_slice(Insn::slice_as_bytes(&insns));
+        finish(&mut outcome, patched);
         Ok(outcome)
     }
 

@@ -46,9 +46,9 @@ fn bpf_size(bytes: u32) -> Option<u8> {
 fn poison_at(insns: &mut [Insn], idx: usize) -> Result<()> {
     let is_ld64 = insns[idx].is_ld_imm64();
     if is_ld64 {
-        let second = insns.get_mut(idx + 1).ok_or_else(|| {
-            Error::invalid(format!("CO-RE: ld_imm64 at insn #{idx} has no second half"))
-        })?;
+        let second = insns
+            .get_mut(idx + 1)
+            .ok_or_else(|| Error::invalid("CO-RE: ld_imm64 without its second half".to_string()))?;
         poison_insn(second);
     }
     poison_insn(&mut insns[idx]);
@@ -63,10 +63,24 @@ pub fn patch_insn(
     relo_idx: usize,
     res: &Resolution,
 ) -> Result<Patched> {
+    patch_insn_labelled(prog, insns, idx, idx, relo_idx, res)
+}
+
+/// [`patch_insn`] on a window of the function: `at` indexes `insns`, `label` is the instruction's
+/// index in the function, for messages.
+pub fn patch_insn_labelled(
+    prog: &str,
+    insns: &mut [Insn],
+    at: usize,
+    label: usize,
+    relo_idx: usize,
+    res: &Resolution,
+) -> Result<Patched> {
+    let idx = at;
     let n = insns.len();
     let insn = *insns.get(idx).ok_or_else(|| {
         Error::invalid(format!(
-            "prog '{prog}': relo #{relo_idx}: insn #{idx} out of range ({n} instructions)"
+            "prog '{prog}': relo #{relo_idx}: insn #{label} out of range ({n} instructions)"
         ))
     })?;
     if res.poison {
@@ -82,11 +96,11 @@ pub fn patch_insn(
     match insn.class() {
         BPF_ALU | BPF_ALU64 => {
             if insn.code & 0x08 != BPF_K {
-                return fail(format!("insn #{idx} (ALU/ALU64) uses a register source"));
+                return fail(format!("insn #{label} (ALU/ALU64) uses a register source"));
             }
             if res.validate && insn.imm as i64 as u64 != orig {
                 return fail(format!(
-                    "unexpected insn #{idx} (ALU/ALU64) value: got {}, exp {orig} -> {new}",
+                    "unexpected insn #{label} (ALU/ALU64) value: got {}, exp {orig} -> {new}",
                     insn.imm as u32
                 ));
             }
@@ -95,19 +109,19 @@ pub fn patch_insn(
         BPF_LDX | BPF_ST | BPF_STX => {
             if res.validate && insn.off as i64 as u64 != orig {
                 return fail(format!(
-                    "unexpected insn #{idx} (LDX/ST/STX) value: got {}, exp {orig} -> {new}",
+                    "unexpected insn #{label} (LDX/ST/STX) value: got {}, exp {orig} -> {new}",
                     insn.off as i32 as u32
                 ));
             }
             if new > i16::MAX as u64 {
                 return Err(Error::new(
                     crate::ErrorKind::InvalidInput,
-                    format!("prog '{prog}': relo #{relo_idx}: insn #{idx} (LDX/ST/STX) value too big: {new}"),
+                    format!("prog '{prog}': relo #{relo_idx}: insn #{label} (LDX/ST/STX) value too big: {new}"),
                 ));
             }
             if res.fail_memsz_adjust {
                 log::warn!(
-                    "prog '{prog}': relo #{relo_idx}: insn #{idx} (LDX/ST/STX) accesses field incorrectly. \
+                    "prog '{prog}': relo #{relo_idx}: insn #{label} (LDX/ST/STX) accesses field incorrectly. \
                      Make sure you are accessing pointers, unsigned integers, or fields of matching type and size."
                 );
                 poison_at(insns, idx)?;
@@ -118,13 +132,13 @@ pub fn patch_insn(
                 let have = size_bytes(insn.code);
                 if have != res.orig_sz as i32 {
                     return fail(format!(
-                        "insn #{idx} (LDX/ST/STX) unexpected mem size: got {have}, exp {}",
+                        "insn #{label} (LDX/ST/STX) unexpected mem size: got {have}, exp {}",
                         res.orig_sz
                     ));
                 }
                 let Some(sz) = bpf_size(res.new_sz) else {
                     return fail(format!(
-                        "insn #{idx} (LDX/ST/STX) invalid new mem size: {}",
+                        "insn #{label} (LDX/ST/STX) invalid new mem size: {}",
                         res.new_sz
                     ));
                 };
@@ -138,12 +152,12 @@ pub fn patch_insn(
                 && insn.off == 0
                 && next.is_some_and(|n| n.code == 0 && n.dst() == 0 && n.src() == 0 && n.off == 0);
             let Some(next) = next.filter(|_| ok) else {
-                return fail(format!("insn #{idx} (LDIMM64) has unexpected form"));
+                return fail(format!("insn #{label} (LDIMM64) has unexpected form"));
             };
             let imm = insn.imm as u32 as u64 | ((next.imm as u32 as u64) << 32);
             if res.validate && imm != orig {
                 return fail(format!(
-                    "unexpected insn #{idx} (LDIMM64) value: got {imm}, exp {orig} -> {new}"
+                    "unexpected insn #{label} (LDIMM64) value: got {imm}, exp {orig} -> {new}"
                 ));
             }
             insns[idx].imm = new as i32;
@@ -151,7 +165,7 @@ pub fn patch_insn(
         }
         _ => {
             return fail(format!(
-                "trying to relocate unrecognized insn #{idx}, code:{:#x}, src:{:#x}, dst:{:#x}, off:{:#x}, imm:{:#x}",
+                "trying to relocate unrecognized insn #{label}, code:{:#x}, src:{:#x}, dst:{:#x}, off:{:#x}, imm:{:#x}",
                 insn.code,
                 insn.src(),
                 insn.dst(),

@@ -109,8 +109,6 @@ pub struct Resolved<'a> {
     pub res: Resolution,
     /// The first matching candidate, if any.
     pub target: Option<Candidate<'a>>,
-    /// Target spec text of the first match (libbpf's debug text), if any.
-    pub target_spec: Option<String>,
     /// Why the first candidate did not match, when none did.
     pub mismatch: Option<Mismatch>,
     /// How many candidates were tried.
@@ -126,7 +124,8 @@ pub fn resolve<'a>(
     local: &Spec<'_>,
     cands: &mut Vec<Candidate<'a>>,
 ) -> Result<Resolved<'a>> {
-    let mut first: Option<(Resolution, Spec<'a>, Candidate<'a>)> = None;
+    // The first match: its values and its bit offset (which every other match must share).
+    let mut first: Option<(Resolution, u32, Candidate<'a>)> = None;
     let mut mismatch = None;
     let mut kept = Vec::new();
     let tried = cands.len();
@@ -147,12 +146,12 @@ pub fn resolve<'a>(
         };
         let cand_res = calc_relo(prog, insn_idx, local, Some(&cand_spec))?;
         match &first {
-            None => first = Some((cand_res, cand_spec, *c)),
-            Some((res, spec, _)) => {
-                if cand_spec.bit_offset != spec.bit_offset {
+            None => first = Some((cand_res, cand_spec.bit_offset, *c)),
+            Some((res, bit_offset, _)) => {
+                if cand_spec.bit_offset != *bit_offset {
                     return Err(Error::invalid(format!(
-                        "prog '{prog}': relo #{relo_idx}: field offset ambiguity: {} != {}",
-                        cand_spec.bit_offset, spec.bit_offset
+                        "prog '{prog}': relo #{relo_idx}: field offset ambiguity: {} != {bit_offset}",
+                        cand_spec.bit_offset
                     )));
                 }
                 if cand_res.poison != res.poison || cand_res.new_val != res.new_val {
@@ -173,17 +172,15 @@ pub fn resolve<'a>(
         *cands = kept;
     }
     Ok(match first {
-        Some((res, spec, c)) => Resolved {
+        Some((res, _, c)) => Resolved {
             res,
             target: Some(c),
-            target_spec: Some(spec.to_string()),
             mismatch: None,
             candidates: tried,
         },
         None => Resolved {
             res: calc_relo(prog, insn_idx, local, None)?,
             target: None,
-            target_spec: None,
             mismatch,
             candidates: tried,
         },

@@ -92,7 +92,7 @@ fn removed_or_renamed_field_poisons_and_says_why() {
     let o = run(&l.btf, &t, &r, &mut insns).unwrap();
     assert!(o.poisoned);
     assert!(poison::is_poison(&insns[0]));
-    let f = o.failure.unwrap();
+    let f = o.describe().unwrap();
     assert!(
         f.starts_with("struct inet_sock has no field freebind on this kernel"),
         "{f}"

@@ -1,0 +1,77 @@
+//! Bench (not a test): open and load of every fixture, oxbpf vs libbpf (through libbpf-rs) in one
+//! run, printing medians and ratios. Run as root: `cargo run --release -p oxbpf-tests --example object_bench`.
+//!
+//! Loads go whole-object only; fixtures that libbpf cannot load whole are measured for open only.
+
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(n: usize, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        if !f() {
+            return None;
+        }
+        v.push(t.elapsed());
+    }
+    Some(median(v))
+}
+
+fn main() {
+    oxbpf::log::set_print(None);
+    let n: usize = std::env::var("ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    println!(
+        "{:<14} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
+        "fixture", "open oxbpf", "open libbpf", "ratio", "load oxbpf", "load libbpf", "ratio"
+    );
+    // Warm the per-process caches of both (vmlinux BTF, kconfig, kallsyms) before measuring.
+    for name in oxbpf_tests::fixture_names() {
+        let path = oxbpf_tests::fixture(name);
+        let _ = oxbpf::Object::open_file(&path).and_then(|o| o.load());
+    }
+    for name in oxbpf_tests::fixture_names() {
+        let path = oxbpf_tests::fixture(name);
+        let ox_open = time(n, || oxbpf::Object::open_file(&path).is_ok());
+        let lb_open = time(n, || {
+            libbpf_rs::ObjectBuilder::default().open_file(&path).is_ok()
+        });
+        let ox_load = time(n, || {
+            oxbpf::Object::open_file(&path)
+                .and_then(|o| o.load())
+                .is_ok()
+        });
+        let lb_load = time(n, || {
+            libbpf_rs::ObjectBuilder::default()
+                .open_file(&path)
+                .and_then(|o| o.load())
+                .is_ok()
+        });
+        let us = |d: Option<Duration>| {
+            d.map_or("-".to_string(), |d| {
+                format!("{:.1}us", d.as_secs_f64() * 1e6)
+            })
+        };
+        let ratio = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<14} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
+            name,
+            us(ox_open),
+            us(lb_open),
+            ratio(ox_open, lb_open),
+            us(ox_load),
+            us(lb_load),
+            ratio(ox_load, lb_load)
+        );
+    }
+}
