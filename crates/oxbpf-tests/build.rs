@@ -56,6 +56,7 @@ fn main() {
     index.push_str(&build_dir(&ctx, &hdr_dir, &[&hdr_dir, &bpf_dir]));
     index.push_str("];\n");
     std::fs::write(out.join("fixtures.rs"), index).unwrap();
+    gen_skeletons(&ctx.obj_dir, &out);
 
     build_test_binaries(&manifest.join("testbin"), &out);
 }
@@ -203,4 +204,44 @@ fn build_test_binaries(src_dir: &Path, out: &Path) {
         }
     }
     println!("cargo:rustc-env=OXBPF_TESTBIN_DIR={}", bin_dir.display());
+}
+
+/// Generates the Rust skeleton of every fixture built with oxbpf's headers into
+/// `$OUT_DIR/skel/<name>.skel.rs` and an index `$OUT_DIR/skeletons.rs` of `pub mod <name>` items
+/// (tests/skeleton.rs includes it: that it compiles is the proof). A fixture the generator refuses
+/// becomes a module with `GENERATE_ERROR`, which that test reports, so the build itself never breaks.
+fn gen_skeletons(obj_dir: &Path, out: &Path) {
+    let skel_dir = out.join("skel");
+    std::fs::create_dir_all(&skel_dir).unwrap();
+    let mut objs: Vec<PathBuf> = std::fs::read_dir(obj_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".oxbpf.bpf.o"))
+        .collect();
+    objs.sort();
+    let mut index = String::new();
+    let mut list = String::from(
+        "/// (fixture, generator error or \"\")\npub const GENERATED: &[(&str, &str)] = &[\n",
+    );
+    for obj in objs {
+        let file = obj.file_name().unwrap().to_string_lossy().to_string();
+        let name = file.trim_end_matches(".oxbpf.bpf.o").to_string();
+        let data = std::fs::read(&obj).unwrap();
+        let gen = oxbpf_gen::Generator::new(&name, oxbpf_gen::Embed::IncludeBytes(obj.clone()));
+        match gen.generate(&data) {
+            Ok(src) => {
+                let path = skel_dir.join(format!("{name}.skel.rs"));
+                std::fs::write(&path, src).unwrap();
+                index.push_str(&format!(
+                    "pub mod {name} {{ include!({:?}); }}\n",
+                    path.display().to_string()
+                ));
+                list.push_str(&format!("    ({name:?}, \"\"),\n"));
+            }
+            Err(e) => list.push_str(&format!("    ({name:?}, {:?}),\n", e.to_string())),
+        }
+    }
+    list.push_str("];\n");
+    index.push_str(&list);
+    std::fs::write(out.join("skeletons.rs"), index).unwrap();
 }

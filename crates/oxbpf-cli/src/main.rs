@@ -35,7 +35,7 @@ enum Command {
     /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
     #[command(subcommand)]
     Btf(btf::BtfCmd),
-    /// Generate files: the BPF-side C headers (skeletons later).
+    /// Generate files: the BPF-side C headers, Rust skeletons.
     #[command(subcommand)]
     Gen(GenCmd),
 }
@@ -81,6 +81,17 @@ enum GenCmd {
         /// Destination directory (created if missing).
         dir: std::path::PathBuf,
     },
+    /// Write the Rust skeleton of an object (`include!` it in a module; needs the `oxbpf` crate).
+    Skeleton {
+        /// The object (.bpf.o).
+        obj: std::path::PathBuf,
+        /// Object name (default: the file name up to its first `.`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn list(kind: kernel_objects::Kind, cmd: ListCmd) -> ExitCode {
@@ -105,6 +116,35 @@ fn gen_headers(dir: &std::path::Path) -> ExitCode {
     }
 }
 
+fn gen_skeleton(
+    obj: &std::path::Path,
+    name: Option<String>,
+    out: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let name = name.unwrap_or_else(|| oxbpf::obj::object_name_from_path(obj));
+    let res = std::fs::read(obj)
+        .map_err(|e| format!("reading {}: {e}", obj.display()))
+        .and_then(|data| {
+            oxbpf_gen::Generator::new(&name, oxbpf_gen::Embed::Literal)
+                .generate(&data)
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|src| match &out {
+            Some(p) => std::fs::write(p, src).map_err(|e| format!("writing {}: {e}", p.display())),
+            None => {
+                print!("{src}");
+                Ok(())
+            }
+        });
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oxbpf: gen skeleton: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -124,5 +164,6 @@ fn main() -> ExitCode {
             }
         },
         Command::Gen(GenCmd::Headers { dir }) => gen_headers(&dir),
+        Command::Gen(GenCmd::Skeleton { obj, name, out }) => gen_skeleton(&obj, name, out),
     }
 }

@@ -1,4 +1,8 @@
-//! oxbpf's BPF-side C headers (`bpf_helpers.h` and friends) and, later, the skeleton generator.
+//! oxbpf's BPF-side C headers (`bpf_helpers.h` and friends) and the Rust skeleton generator.
+//!
+//! Skeletons: [`Generator`] turns an object's bytes into Rust source (`oxbpf gen skeleton` uses it);
+//! [`SkeletonBuilder`] compiles a `.bpf.c` from a build script and writes its skeleton. The generated
+//! code builds on `oxbpf::skel`.
 //!
 //! The headers are source-compatible with libbpf 1.7's: a BPF program written against libbpf's
 //! `<bpf/bpf_helpers.h>`, `<bpf/bpf_tracing.h>`, `<bpf/bpf_core_read.h>`, `<bpf/bpf_endian.h>` and
@@ -9,6 +13,13 @@
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
+
+mod builder;
+mod skeleton;
+pub mod types;
+
+pub use builder::{find_clang, vmlinux_h, BuildError, Built, SkeletonBuilder};
+pub use skeleton::{Embed, GenerateError, Generator};
 
 /// The directory that holds `bpf/bpf_helpers.h` and the other BPF-side headers: pass it to clang as `-I`.
 pub fn include_dir() -> PathBuf {

@@ -63,6 +63,7 @@ pub mod program;
 
 pub mod attach;
 pub mod link;
+pub mod skel;
 
 pub mod perf_buffer;
 pub mod ringbuf;

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Layouts for the skeleton generator (tests/skeleton.rs): a hash map whose key and value are structs
+ * with padding, nesting, arrays, a union, bitfields, an enum and an anonymous struct; a rodata config
+ * struct; a .bss copy of the last value. The program fills every field with a known value when the
+ * target process calls getppid(), and user space reads them back through the generated types. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum skel_kind { SKEL_A = 1, SKEL_B = 7, SKEL_NEG = -3 };
+
+struct skel_key {
+	u32 pid;
+	enum skel_kind kind;
+};
+
+struct skel_inner {
+	u16 c;
+	u32 arr[3];
+};
+
+struct skel_value {
+	u8 a;
+	u64 b;
+	struct skel_inner inner;
+	union {
+		u32 x;
+		u8 y[6];
+	} u;
+	u32 lo : 4, hi : 12;
+	u8 tail;
+	struct {
+		s16 s;
+		char comm[16];
+	} anon;
+	enum skel_kind kind;
+};
+
+struct skel_config {
+	u32 target_pid;
+	u8 flag;
+	u64 mul;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct skel_key);
+	__type(value, struct skel_value);
+} values SEC(".maps");
+
+const volatile struct skel_config cfg = { .mul = 1 };
+struct skel_value last;
+u64 calls;
+
+SEC("tp/syscalls/sys_enter_getppid")
+int fill(void *ctx)
+{
+	struct skel_key k = {};
+	struct skel_value *v = &last;
+	u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+	if (pid != cfg.target_pid)
+		return 0;
+	calls++;
+	v->a = 0x11;
+	v->b = 0x2222222233333333ULL * cfg.mul;
+	v->inner.c = 0x4444;
+	v->inner.arr[0] = 5;
+	v->inner.arr[1] = 6;
+	v->inner.arr[2] = 7;
+	v->u.x = 0x88888888;
+	v->lo = 9;
+	v->hi = 0xabc;
+	v->tail = 0x5d;
+	v->anon.s = -2;
+	bpf_get_current_comm(v->anon.comm, sizeof(v->anon.comm));
+	v->kind = cfg.flag ? SKEL_NEG : SKEL_B;
+	k.pid = pid;
+	k.kind = SKEL_B;
+	bpf_map_update_elem(&values, &k, v, BPF_ANY);
+	return 0;
+}
