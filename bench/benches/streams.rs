@@ -250,6 +250,46 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     out
 }
 
+/// Scenario "stream": the producer keeps emitting (16-byte records, batches of 1024 from CPU 0)
+/// while the consumer polls; oxbpf's perf buffer with a wakeup per sample (libbpf-rs's only
+/// setting) against `wakeup_events(1024)`. Records/s until all `total` arrived.
+fn perf_stream(p: &Producer) {
+    let map = p.map("events");
+    let total = 100 * BATCH;
+    for wakeup in [1u32, 1024] {
+        let got = Cell::new(0u64);
+        let lost = Cell::new(0u64);
+        let mut pb = oxbpf::perf_buffer::PerfBuffer::builder(map.as_fd())
+            .pages(PERF_PAGES)
+            .cpus(&[0])
+            .wakeup_events(wakeup)
+            .sample_cb(|_, _: &[u8]| got.set(got.get() + 1))
+            .lost_cb(|_, n| lost.set(lost.get() + n))
+            .build()
+            .unwrap();
+        let t0 = Instant::now();
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                pin_to_cpu(0);
+                for b in 0..total / BATCH {
+                    p.produce("produce_perf", BATCH, 16, b * BATCH);
+                }
+            });
+            while got.get() + lost.get() < total {
+                if pb.poll(std::time::Duration::from_millis(10)).unwrap() == 0 {
+                    pb.consume().unwrap();
+                }
+            }
+        });
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "perf stream 16 B, wakeup_events {wakeup:>4}: {:>7.3} M records/s ({} lost)",
+            got.get() as f64 / secs / 1e6,
+            lost.get()
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -269,6 +309,7 @@ fn main() {
     println!("drain benchmark: {rounds} rounds per library, medians; consumer on CPU 1, producer on CPU 0");
     let ring = ringbuf(&p, rounds);
     let perf = perfbuf(&p, rounds);
+    perf_stream(&p);
     let all: Vec<_> = ring.iter().chain(perf.iter()).collect();
     let min = all.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
     let worst_cpu = all.iter().map(|r| r.2).fold(0.0, f64::max);

@@ -218,17 +218,30 @@ impl PerfReader {
                     }
                     scratch
                 };
-                let rec = match parse_record(rec) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        result = Err(e);
-                        break 'outer;
+                // Fast path: a raw sample, the record nearly every read is.
+                let raw = if hdr[..4] == PERF_RECORD_SAMPLE.to_ne_bytes() && rec.len() >= 12 {
+                    let n = read_u32(rec, 8) as usize;
+                    rec.get(12..12 + n)
+                } else {
+                    None
+                };
+                let stop = if let Some(s) = raw {
+                    samples += 1;
+                    f(PerfRecord::Sample(s))
+                } else {
+                    match parse_record(rec) {
+                        Ok(r) => {
+                            if matches!(r, PerfRecord::Sample(_)) {
+                                samples += 1;
+                            }
+                            f(r)
+                        }
+                        Err(e) => {
+                            result = Err(e);
+                            break 'outer;
+                        }
                     }
                 };
-                if matches!(rec, PerfRecord::Sample(_)) {
-                    samples += 1;
-                }
-                let stop = f(rec);
                 tail = tail.wrapping_add(rec_size as u64);
                 if tail.wrapping_sub(published) >= every {
                     tail_ref.store(tail, Ordering::Release);
