@@ -20,7 +20,7 @@
 //! `insn_idx` moved to the final program's numbering) so that when the verifier rejects a
 //! program at a poisoned instruction ([`poison::poisoned_insn_in_log`]) the error can say which
 //! relocation failed and why ([`CoreOutcome::failure`]); [`fixup_verifier_log`] rewrites the log
-//! as libbpf does. `Object::load` does all of this (`object.rs`, `relocate_core`, with
+//! as libbpf does. `Object::load` does all of this (`object/load.rs`, `relocate_core`, with
 //! [`CoreRelocator::relocate_bytes`]); targets there are `kernel::vmlinux::vmlinux_btf()` (or the
 //! `btf_custom_path` BTF, [`CoreTargets::custom`]) shared through [`TargetBtf::shared`], plus
 //! `kernel::module_btf::module_btfs`.
