@@ -639,18 +639,21 @@ mod tests {
             println!("SKIP: no /sys/kernel/btf/vmlinux");
             return;
         };
-        // Best of a few runs: the machine is shared, the first run also pays for page faults.
-        let (mut parse_best, mut total_best) = (std::time::Duration::MAX, std::time::Duration::MAX);
-        for _ in 0..5 {
+        // Medians of a few runs: the machine is shared, the first run also pays for page faults.
+        let (mut parse, mut total) = (Vec::new(), Vec::new());
+        for _ in 0..7 {
             let t = std::time::Instant::now();
             let btf = Btf::parse(&bytes).unwrap();
-            parse_best = parse_best.min(t.elapsed());
+            parse.push(t.elapsed());
             btf.build_index();
-            total_best = total_best.min(t.elapsed());
+            total.push(t.elapsed());
         }
+        parse.sort();
+        total.sort();
+        let (parse_med, total_med) = (parse[parse.len() / 2], total[total.len() / 2]);
         let btf = Btf::parse(&bytes).unwrap();
         println!(
-            "vmlinux: {} types, parse {parse_best:?}, parse+index {total_best:?} (size_of Type {})",
+            "vmlinux: {} types, parse {parse_med:?}, parse+index {total_med:?} (medians of 7; size_of Type {})",
             btf.len(),
             std::mem::size_of::<Type>()
         );
