@@ -1,7 +1,8 @@
 //! Compiles every `bpf/*.bpf.c` fixture with clang-19 into `$OUT_DIR/bpf/<name>.bpf.o`.
 //!
 //! Each fixture is built once per header set: `libbpf` (libbpf 1.7's headers from libbpf-sys) and, once
-//! oxbpf ships its own, `oxbpf`. A `vmlinux.h` is generated from the running kernel's BTF.
+//! oxbpf ships its own, `oxbpf`. A `vmlinux.h` is generated from the running kernel's BTF by oxbpf's
+//! own BTF dumper.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -15,10 +16,13 @@ fn main() {
     std::fs::create_dir_all(&obj_dir).unwrap();
     println!("cargo:rerun-if-changed={}", bpf_dir.display());
 
-    let clang = find_clang();
+    let clang = oxbpf_gen::find_clang().unwrap_or_else(|e| panic!("{e}"));
     let vmlinux_dir = out.join("vmlinux");
     std::fs::create_dir_all(&vmlinux_dir).unwrap();
-    gen_vmlinux_h(&vmlinux_dir.join("vmlinux.h"));
+    // vmlinux.h from the running kernel's BTF, written by oxbpf's own C dumper (bpftool's output is
+    // equivalent; tests/btf_dump.rs compares the two).
+    oxbpf_gen::vmlinux_h(Path::new("/sys/kernel/btf/vmlinux"), &vmlinux_dir)
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let libbpf_inc =
         PathBuf::from(env::var("DEP_BPF_INCLUDE").expect("libbpf-sys exports its include dir"));
@@ -97,46 +101,6 @@ fn build_dir(ctx: &Ctx, dir: &Path, extra_includes: &[&Path]) -> String {
         }
     }
     index
-}
-
-fn find_clang() -> PathBuf {
-    if let Ok(c) = env::var("CLANG") {
-        return PathBuf::from(c);
-    }
-    for c in ["clang-19", "/usr/lib/llvm-19/bin/clang"] {
-        if Command::new(c)
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-        {
-            return PathBuf::from(c);
-        }
-    }
-    panic!(
-        "clang-19 not found: the BPF fixtures need it. Install it with `scripts/setup.sh` \
-         (or `apt-get install clang-19 llvm-19`), or point CLANG at a BPF-capable clang."
-    );
-}
-
-fn gen_vmlinux_h(dst: &Path) {
-    if dst.exists() {
-        return;
-    }
-    let btf = "/sys/kernel/btf/vmlinux";
-    let out = Command::new("bpftool")
-        .args(["btf", "dump", "file", btf, "format", "c"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("running bpftool to make vmlinux.h: {e}; install it with scripts/setup.sh")
-        });
-    if !out.status.success() {
-        panic!(
-            "bpftool btf dump {btf} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    std::fs::write(dst, out.stdout).unwrap();
 }
 
 fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
