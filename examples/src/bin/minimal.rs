@@ -20,7 +20,8 @@ fn main() {
     let mut open = OpenMinimalSkel::open().unwrap_or_else(|e| examples::die("open", &e));
     open.rodata_mut().my_pid = std::process::id() as i32;
     let mut skel = open.load().unwrap_or_else(|e| examples::die("load", &e));
-    skel.attach().unwrap_or_else(|e| examples::die("attach", &e));
+    skel.attach()
+        .unwrap_or_else(|e| examples::die("attach", &e));
     println!(
         "Successfully started! Run `cat /sys/kernel/tracing/trace_pipe` to see the bpf_printk output."
     );
@@ -28,7 +29,9 @@ fn main() {
     while Instant::now() < end {
         // This line is a write(2): the program sees it.
         println!("tick");
-        std::thread::sleep(Duration::from_millis(250).min(end.saturating_duration_since(Instant::now())));
+        std::thread::sleep(
+            Duration::from_millis(250).min(end.saturating_duration_since(Instant::now())),
+        );
     }
     println!("BPF program triggered {} times", skel.bss().hits);
 }
