@@ -1,7 +1,9 @@
-//! `oxbpf prog|map list|show`: the BPF programs and maps loaded in the running kernel, by id.
+//! `oxbpf prog|map|link list|show`: the BPF programs, maps and links of the running kernel, by id.
 
 use oxbpf::map::{map_ids, MapHandle, MapInfo};
-use oxbpf::program::{program_ids, ProgramHandle, ProgramInfo};
+use oxbpf::program::{link_ids, program_ids, ProgramHandle, ProgramInfo};
+use oxbpf::sys::bpf::{get_fd_by_id, link_info, IdKind};
+use oxbpf::sys::types::LinkType;
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,6 +15,8 @@ pub enum Kind {
     Prog,
     /// Maps.
     Map,
+    /// Links.
+    Link,
 }
 
 /// Lists every object of `kind` (or only `id`), one per line or one JSON object per line.
@@ -23,6 +27,7 @@ pub fn run(kind: Kind, id: Option<u32>, json: bool) -> ExitCode {
         None => match kind {
             Kind::Prog => program_ids(),
             Kind::Map => map_ids(),
+            Kind::Link => link_ids(),
         }
         .unwrap_or_else(|e| {
             eprintln!("oxbpf: listing ids: {e}");
@@ -39,6 +44,7 @@ pub fn run(kind: Kind, id: Option<u32>, json: bool) -> ExitCode {
             Kind::Map => MapHandle::from_id(id)
                 .and_then(|m| m.info())
                 .map(|i| map_line(&i, json)),
+            Kind::Link => link_line(id, json),
         };
         match line {
             Ok(l) => {
@@ -111,4 +117,22 @@ fn map_line(i: &MapInfo, json: bool) -> String {
         i.max_entries,
         i.btf_id,
     )
+}
+
+fn link_line(id: u32, json: bool) -> oxbpf::Result<String> {
+    let fd = get_fd_by_id(IdKind::Link, id, 0, None)?;
+    let i = link_info(std::os::fd::AsFd::as_fd(&fd))?;
+    let ty = LinkType::from_u32(i.type_)
+        .map(|t| t.name().to_string())
+        .unwrap_or_else(|| format!("type {}", i.type_));
+    let details = format!("{:?}", i.details());
+    if json {
+        return Ok(
+            json!({"id": i.id, "type": ty, "prog_id": i.prog_id, "details": details}).to_string(),
+        );
+    }
+    Ok(format!(
+        "{}: {}  prog {}\n\t{}",
+        i.id, ty, i.prog_id, details
+    ))
 }

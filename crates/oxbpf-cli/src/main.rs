@@ -29,6 +29,9 @@ enum Command {
     /// BPF maps in the running kernel.
     #[command(subcommand)]
     Map(ListCmd),
+    /// BPF links in the running kernel.
+    #[command(subcommand)]
+    Link(ListCmd),
     /// Inspect BTF: dump it as C (vmlinux.h) or as a raw listing.
     #[command(subcommand)]
     Btf(btf::BtfCmd),
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
         }) => object::run(&objects, json, attach),
         Command::Prog(cmd) => list(kernel_objects::Kind::Prog, cmd),
         Command::Map(cmd) => list(kernel_objects::Kind::Map, cmd),
+        Command::Link(cmd) => list(kernel_objects::Kind::Link, cmd),
         Command::Btf(cmd) => match btf::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

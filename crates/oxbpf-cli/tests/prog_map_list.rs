@@ -76,3 +76,38 @@ fn prog_and_map_show_report_kernel_facts() {
     let (ok, _) = oxbpf(&["prog", "show", &info.id.to_string()]);
     assert!(!ok, "a freed program id must be an error");
 }
+
+#[test]
+fn link_show_reports_a_raw_tracepoint_link() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIP: not root: cannot load programs");
+        return;
+    }
+    let prog = ProgramHandle::load(
+        ProgramType::RawTracepoint,
+        Some("cli_link"),
+        "GPL",
+        &[Insn::mov64_imm(R0, 0), Insn::exit()],
+        &ProgLoadOpts::default(),
+    )
+    .unwrap();
+    let link = oxbpf::attach::raw_tp::attach_raw_tracepoint(
+        std::os::fd::AsFd::as_fd(&prog),
+        "sys_enter",
+        0,
+    )
+    .unwrap();
+    let info = link.info().unwrap();
+    let (ok, out) = oxbpf(&["link", "show", &info.id.to_string(), "--json"]);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["type"], "raw_tracepoint");
+    assert_eq!(v["prog_id"], prog.info().unwrap().id);
+    let (ok, out) = oxbpf(&["link", "list"]);
+    assert!(ok);
+    assert!(
+        out.contains(&format!("{}: raw_tracepoint", info.id)),
+        "{out}"
+    );
+}

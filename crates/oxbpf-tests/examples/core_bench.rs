@@ -1,7 +1,7 @@
 //! Bench (not a test): N objects with CO-RE relocations loaded in one process, libbpf vs oxbpf.
 //!
 //! libbpf parses the kernel's BTF again for every object; oxbpf parses it once per process
-//! (`reloc::core::shared_vmlinux`) and reuses its name index and candidate lists. Run as root:
+//! (`kernel::vmlinux::vmlinux_btf` with `reloc::core::TargetBtf::shared`) and reuses its name index and candidate lists. Run as root:
 //! `cargo run --release -p oxbpf-tests --example core_bench [N]`.
 //!
 //! Until oxbpf's object loader lands, the oxbpf side is the load pipeline by hand: read and parse
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt, TypeKind};
 use oxbpf::insn::Insn;
-use oxbpf::reloc::core::{shared_vmlinux, CoreRelocator, CoreTargets};
+use oxbpf::reloc::core::{CoreRelocator, CoreTargets, TargetBtf};
 use oxbpf::sys::bpf::{btf_load, prog_load, ProgLoadOpts};
 
 fn libbpf_once(path: &Path, load: bool) {
@@ -61,10 +61,10 @@ fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
             Insn::slice_from_bytes(bytes).unwrap(),
         ));
     }
-    let vmlinux = shared_vmlinux(|| {
-        std::fs::read("/sys/kernel/btf/vmlinux").map_err(|e| oxbpf::Error::io("vmlinux", e))
-    })
-    .unwrap();
+    let vmlinux = TargetBtf::shared(
+        "vmlinux",
+        &oxbpf::kernel::vmlinux::vmlinux_btf().expect("vmlinux BTF"),
+    );
     let targets = CoreTargets::new(vmlinux);
     let mut core = CoreRelocator::new(&btf, &targets);
     for sec in &ext.core_relos {
@@ -205,6 +205,9 @@ fn main() {
     let lb_prep = time(n, || libbpf_once(&path, false));
     let ox_load = time(n, || drop(oxbpf_once(&path, true)));
     let lb_load = time(n, || libbpf_once(&path, true));
+    let ox_obj = time(n, || {
+        drop(oxbpf::Object::open_file(&path).unwrap().load().unwrap())
+    });
 
     let per = |d: Duration| d.as_secs_f64() * 1e3 / n as f64;
     println!("core_read.bpf.o ({} CO-RE objects per row), per object:", n);
@@ -223,6 +226,11 @@ fn main() {
         per(ox_load),
         per(lb_load),
         ox_load.as_secs_f64() / lb_load.as_secs_f64()
+    );
+    println!(
+        "  oxbpf Object::open_file + load (the real loader): {:.3} ms   ratio to libbpf {:.3}",
+        per(ox_obj),
+        ox_obj.as_secs_f64() / lb_load.as_secs_f64()
     );
     let total_ox = first + ox_load;
     println!(

@@ -101,3 +101,88 @@ fn uprobe_section_with_library_and_function() {
     assert!(read(&obj, "counts", 3) - before >= u64::from(ROUNDS));
     drop(link);
 }
+
+#[test]
+fn usdt_through_the_oxbpf_loader() {
+    let Some(_serial) = setup() else { return };
+    let bin = attach_util::target_binary();
+    let obj = Object::open_file(oxbpf_tests::fixture("attach_usdt"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let usdt = obj
+        .usdt_manager()
+        .unwrap()
+        .expect("the object has __bpf_usdt_specs");
+    let prog = obj.program("on_args").unwrap().handle().unwrap();
+    let before = oxbpf_tests::open_fds();
+    let t = Target::spawn(ROUNDS);
+    let opts = oxbpf::attach::usdt::UsdtOpts {
+        pid: Some(t.pid() as i32),
+        cookie: 77,
+    };
+    let link = usdt
+        .attach(
+            std::os::fd::AsFd::as_fd(prog),
+            bin.to_str().unwrap(),
+            "oxbpf",
+            "args",
+            &opts,
+        )
+        .unwrap();
+    t.run();
+    assert_eq!(read(&obj, "counts", 0), u64::from(ROUNDS));
+    let recs = obj.map("usdt_recs").unwrap().handle().unwrap();
+    for i in 0..ROUNDS {
+        let v = recs
+            .lookup(&i.to_ne_bytes(), MapFlags::ANY)
+            .unwrap()
+            .unwrap();
+        let word = |k: usize| i64::from_ne_bytes(v[k * 8..k * 8 + 8].try_into().unwrap());
+        assert_eq!(
+            (word(0), word(1), word(2), word(3), word(4)),
+            (
+                i64::from(i),
+                0x1_2345_6789 + i64::from(i),
+                -i64::from(i),
+                3,
+                77
+            )
+        );
+    }
+    drop(link);
+    assert_eq!(oxbpf_tests::open_fds(), before);
+}
+
+#[test]
+fn struct_ops_through_the_oxbpf_loader() {
+    let Some(_serial) = setup() else { return };
+    let obj = match Object::open_file(oxbpf_tests::fixture("attach_struct_ops"))
+        .unwrap()
+        .load()
+    {
+        Ok(o) => o,
+        Err(e)
+            if e.kind() == ErrorKind::PermissionDenied || e.kind() == ErrorKind::NotSupported =>
+        {
+            return oxbpf_tests::skip(format!("kernel refused struct_ops: {e}"))
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let before = oxbpf_tests::open_fds();
+    let link = obj.map("oxcc").unwrap().attach_struct_ops().unwrap();
+    assert_eq!(
+        link.info().unwrap().link_type,
+        oxbpf::link::link_type::STRUCT_OPS
+    );
+    let cc =
+        std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control").unwrap();
+    assert!(cc.split_whitespace().any(|c| c == "oxbpf_cc"), "{cc}");
+    drop(link);
+    let cc =
+        std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control").unwrap();
+    assert!(!cc.split_whitespace().any(|c| c == "oxbpf_cc"), "{cc}");
+    // Attaching again reuses the value already written, like libbpf.
+    drop(obj.map("oxcc").unwrap().attach_struct_ops().unwrap());
+    assert_eq!(oxbpf_tests::open_fds(), before);
+}

@@ -13,6 +13,7 @@ use oxbpf::attach::tc::{attach_tc, attach_tcx, TcDirection, TcOpts, TcxOpts};
 use oxbpf::attach::xdp::{attach_xdp, query_xdp, XdpMode, XdpOpts};
 use oxbpf::attach::{attach_type, ifindex};
 use oxbpf::link::link_type;
+use oxbpf::sys::link::{prog_query, Relative, Target as QTarget, BPF_F_BEFORE, BPF_F_LINK};
 
 const C_XDP: u32 = 0;
 const C_TC_IN: u32 = 1;
@@ -145,7 +146,38 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             "tcx egress saw {}",
             read_u64(&counts, C_TC_OUT)
         );
-        drop((l_in, l_out));
+        // Ordering in the tcx chain: a second ingress program placed before the first link runs
+        // first, and the kernel's query lists it first; a stale expected revision is refused.
+        let q = prog_query(QTarget::Ifindex(idx), attach_type::TCX_INGRESS, 0).unwrap();
+        assert_eq!(q.prog_ids.len(), 1);
+        let first_id = q.prog_ids[0];
+        let stale = q.revision;
+        let opts = TcxOpts {
+            flags: BPF_F_BEFORE | BPF_F_LINK,
+            relative: Relative::Fd(l_in.fd().unwrap()),
+            expected_revision: stale,
+        };
+        let l_before = attach_tcx(pout.as_fd(), idx, TcDirection::Ingress, &opts).unwrap();
+        let q = prog_query(QTarget::Ifindex(idx), attach_type::TCX_INGRESS, 0).unwrap();
+        assert_eq!(q.prog_ids.len(), 2);
+        assert_eq!(
+            q.prog_ids[1], first_id,
+            "new program placed before the anchor: {q:?}"
+        );
+        let err = attach_tcx(
+            pout.as_fd(),
+            idx,
+            TcDirection::Ingress,
+            &TcxOpts {
+                expected_revision: stale,
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        println!("stale revision: {err}");
+        drop((l_in, l_out, l_before));
+        let q = prog_query(QTarget::Ifindex(idx), attach_type::TCX_INGRESS, 0).unwrap();
+        assert!(q.prog_ids.is_empty(), "{q:?}");
 
         reset_all(&obj);
         let l_in = attach_tc(

@@ -39,7 +39,7 @@ fn connect_with(cc: &str) -> std::io::Result<()> {
 }
 
 fn bss_u64(obj: &Loaded, off: usize) -> u64 {
-    let bss = obj.map("attach_s.bss");
+    let bss = obj.map(".bss");
     let v = bss
         .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
         .unwrap()
@@ -59,7 +59,6 @@ fn tcp_congestion_ops_registered_used_swapped_unregistered() {
     };
     obj.prime_struct_ops("oxcc2");
     obj.prime_struct_ops("oxcc");
-    assert!(!available().contains(CC), "libbpf's priming links are gone");
     let before = oxbpf_tests::open_fds();
     let (m1, m2) = (obj.map("oxcc"), obj.map("oxcc2"));
     let mut link = attach_struct_ops(m1.as_fd()).unwrap();

@@ -6,6 +6,37 @@
 //!
 //! The lifecycle follows libbpf's: open (pure, no syscalls) → adjust → load → attach.
 //!
+//! ```no_run
+//! use oxbpf::map::MapFlags;
+//! use oxbpf::Object;
+//!
+//! fn main() -> oxbpf::Result<()> {
+//!     // Open: parse the ELF, its BTF and BTF.ext. No syscalls yet.
+//!     let mut open = Object::open_file("bootstrap.bpf.o")?;
+//!
+//!     // Adjust: autoload, map sizes, pin paths, attach targets, initial global data.
+//!     open.set_autoload("handle_exit", false)?;
+//!     if let Some(map) = open.map_mut("exec_start") {
+//!         map.max_entries = 16384;
+//!     }
+//!
+//!     // Load: probe the kernel, create maps, relocate (CO-RE included), load every program.
+//!     let obj = open.load()?;
+//!
+//!     // Attach every program whose SEC() says where; dropping a link detaches it.
+//!     let links = obj.attach_all()?;
+//!
+//!     if let Some(map) = obj.map("exec_start").and_then(|m| m.handle()) {
+//!         let first = map.next_key(None)?;
+//!         if let Some(key) = first {
+//!             println!("{:?}", map.lookup(&key, MapFlags::ANY)?);
+//!         }
+//!     }
+//!     drop(links);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! Layers, from the inside out:
 //! - pure: [`insn`], [`btf`], [`obj`], [`reloc`] — parse and rewrite bytes, never touch the kernel;
 //! - edge: [`sys`] — every `bpf(2)` command and the other system calls, typed;
@@ -34,5 +65,10 @@ pub mod attach;
 pub mod link;
 pub mod skel;
 
+pub mod perf_buffer;
+pub mod ringbuf;
+pub mod user_ringbuf;
+
 pub use error::{Error, ErrorKind, Result, ResultExt};
-pub use object::{Object, OpenObject};
+pub use link::Link;
+pub use object::{Map, Object, OpenObject, Program};

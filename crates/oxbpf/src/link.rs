@@ -95,6 +95,8 @@ pub(crate) enum Kind {
     },
     /// `SO_ATTACH_BPF` on a socket.
     SocketFilter { socket: OwnedFd },
+    /// A struct_ops map without `BPF_F_LINK`, registered by writing its value; deleting it unregisters.
+    StructOpsMap { map: crate::map::MapHandle },
     /// Several links detached together (USDT, multi-target fallbacks), plus a cleanup hook.
     Group {
         links: Vec<Link>,
@@ -189,6 +191,7 @@ impl Link {
             Some(Kind::NetlinkXdp { .. }) => "XDP over netlink",
             Some(Kind::NetlinkTc { .. }) => "tc cls_bpf filter over netlink",
             Some(Kind::SocketFilter { .. }) => "socket filter",
+            Some(Kind::StructOpsMap { .. }) => "struct_ops map registered by update",
             Some(Kind::Group { .. }) => "group of links",
             None => "detached",
         }
@@ -366,6 +369,7 @@ fn undo(kind: Kind) -> Result<()> {
         Kind::SocketFilter { socket } => {
             crate::attach::socket::detach_socket_filter(socket.as_fd())
         }
+        Kind::StructOpsMap { map } => map.delete(&0u32.to_ne_bytes()).map(drop),
         Kind::Group { links, on_detach } => {
             let mut first_err = None;
             for l in links {

@@ -81,6 +81,7 @@ pub fn build_tests(opts: &Options) -> Result<Vec<TestBinary>> {
             cwd,
         });
     }
+    bins.retain(|b| !opts.exclude.contains(&b.name));
     bins.sort_by(|a, b| a.name.cmp(&b.name));
     if bins.is_empty() {
         return Err("cargo built no test binaries".into());
@@ -154,17 +155,24 @@ pub fn collect(
                 .into_iter()
                 .map(|(n, o)| (format!("{}::{n}", bin.name), o)),
         );
+        // The test that was running when the binary stopped: libtest printed its name, no result.
+        let during = text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim_end().strip_prefix("test ")?.strip_suffix(" ..."))
+            .map(|t| format!(" during {t}"))
+            .unwrap_or_default();
         let problem = match code {
             None => Some(
                 vm_problem
-                    .map(|p| format!("did not finish: {p}"))
+                    .map(|p| format!("did not finish{during}: {p}"))
                     .unwrap_or_else(|| "did not run".into()),
             ),
-            Some(124) | Some(137) => Some("timed out (--test-timeout)".into()),
+            Some(124) | Some(137) => Some(format!("timed out (--test-timeout){during}")),
             Some(0) if finished => None,
             Some(101) if finished && any_failed => None,
             Some(c) => Some(format!(
-                "exited with status {c}{}",
+                "exited with status {c}{during}{}",
                 if finished {
                     ""
                 } else {
@@ -203,7 +211,7 @@ mod tests {
         let out = lines(
             "VMTEST-BEGIN 0\nrunning 1 test\ntest a ... ok\n\ntest result: ok. 1 passed\nVMTEST-END 0 0\n\
              VMTEST-BEGIN 1\nrunning 2 tests\ntest b ... ok\nVMTEST-END 1 139\n\
-             VMTEST-BEGIN 2\nrunning 1 test\nVMTEST-END 2 124\n\
+             VMTEST-BEGIN 2\nrunning 1 test\ntest c ... \nVMTEST-END 2 124\n\
              VMTEST-BEGIN 3\nrunning 1 test\ntest d ... FAILED\n\nfailures:\n\n---- d stdout ----\nboom\n\nfailures:\n    d\n\ntest result: FAILED. 0 passed; 1 failed\nVMTEST-END 3 101\n",
         );
         let got = collect(&bins(&["one", "two", "three", "four"]), &out, None);
@@ -219,7 +227,9 @@ mod tests {
             ]
         );
         assert!(matches!(&got[2].1, Outcome::Failed(t) if t.contains("139")));
-        assert!(matches!(&got[3].1, Outcome::Failed(t) if t.contains("timed out")));
+        assert!(
+            matches!(&got[3].1, Outcome::Failed(t) if t == "timed out (--test-timeout) during c")
+        );
     }
 
     #[test]

@@ -49,6 +49,8 @@ options:
   --kernel K          5.10, 6.1, 6.12, 7.2 or all; repeat or separate with commas (default: all)
   -p, --package P     package whose tests to build and run (default: oxbpf-tests; repeatable)
   --test NAME         only this test target (passed to cargo; repeatable)
+  --exclude NAME      do not run this test target in the VMs (e.g. host-only compiler checks;
+                      repeatable)
   --filter PATTERN    only tests whose name contains PATTERN (passed to the test binaries)
   --release           build the test binaries in release mode
   --timeout SECS      limit for one whole VM run, boot included (default: 1200)
@@ -71,6 +73,7 @@ struct Options {
     kernels: Vec<Series>,
     packages: Vec<String>,
     tests: Vec<String>,
+    exclude: Vec<String>,
     filter: Option<String>,
     release: bool,
     timeout: Duration,
@@ -88,6 +91,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         kernels: Vec::new(),
         packages: Vec::new(),
         tests: Vec::new(),
+        exclude: Vec::new(),
         filter: None,
         release: false,
         timeout: Duration::from_secs(1200),
@@ -136,6 +140,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
             }
             "-p" | "--package" => o.packages.push(value()?),
             "--test" => o.tests.push(value()?),
+            "--exclude" => o.exclude.push(value()?),
             "--filter" => o.filter = Some(value()?),
             "--release" => o.release = true,
             "--timeout" => o.timeout = seconds(value()?)?,
@@ -366,6 +371,8 @@ fn run_kernel(
             lines.push(l.to_string());
         }
     };
+    // The guest's whole stdout stays beside the console log for a closer look.
+    let log = p.rundir.join("stdout.log");
     let outcome = qemu::run(
         tools,
         &p.kernel,
@@ -375,6 +382,9 @@ fn run_kernel(
         &vm,
         &mut on_line,
     )?;
+    if bins.is_some() {
+        let _ = std::fs::write(&log, lines.join("\n"));
+    }
     let uname = outcome.uname.clone().unwrap_or_else(|| "?".into());
     if !outcome.stderr.trim().is_empty() && (bins.is_none() || opts.verbose) {
         eprint!("{}", outcome.stderr);

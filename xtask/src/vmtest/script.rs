@@ -62,14 +62,15 @@ pub fn command_script(series: &Series, command: &[String]) -> Result<String> {
 pub const BEGIN: &str = "VMTEST-BEGIN ";
 pub const END: &str = "VMTEST-END ";
 
-/// The command file for the matrix mode: every binary in turn, under a per-binary timeout.
+/// The command file for the matrix mode: every binary in turn, under a per-binary timeout. The end
+/// marker starts on a fresh line even when a killed binary left half a line behind.
 pub fn matrix_script(series: &Series, bins: &[TestBinary], opts: &Options) -> String {
     let mut s = String::from("# written by cargo xtask vmtest\n");
     s.push_str(&environment_lines(series));
     let filter = opts.filter.as_deref().map(sh_quote).unwrap_or_default();
     for (i, b) in bins.iter().enumerate() {
         s.push_str(&format!(
-            "echo '{BEGIN}{i}'\ncd {cwd}\nCARGO_MANIFEST_DIR={cwd} timeout -k 10 {t} {bin} --test-threads=1 --show-output --color never {filter}\necho \"{END}{i} $?\"\n",
+            "echo '{BEGIN}{i}'\ncd {cwd}\nCARGO_MANIFEST_DIR={cwd} timeout -k 10 {t} {bin} --test-threads=1 --show-output --color never {filter}\nprintf '\\n{END}{i} %s\\n' $?\n",
             cwd = sh_quote(&b.cwd),
             t = opts.test_timeout.as_secs(),
             bin = sh_quote(&b.path),

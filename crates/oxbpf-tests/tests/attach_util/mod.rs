@@ -1,6 +1,6 @@
-//! Shared helpers of the attach tests: fixtures loaded (by libbpf, as the reference loader, until the
-//! oxbpf loader lands) so that oxbpf's attachers can be exercised on real programs; counters read back
-//! through oxbpf's map handles; the `attach_target` test process.
+//! Shared helpers of the attach tests: fixtures loaded by oxbpf's loader so that oxbpf's attachers
+//! are exercised on real programs; counters read back through oxbpf's map handles; the
+//! `attach_target` test process; network namespaces with a veth pair.
 
 #![allow(dead_code)]
 
@@ -9,71 +9,83 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use libbpf_rs::{MapCore, ObjectBuilder};
 use oxbpf::map::{MapFlags, MapHandle};
 
-/// A fixture object loaded into the kernel; programs and maps are handed out as duplicated fds.
+/// A fixture object loaded into the kernel by oxbpf's loader; programs and maps are handed out as
+/// duplicated fds / handles so that oxbpf's attachers can be exercised on them.
 pub struct Loaded {
-    obj: libbpf_rs::Object,
+    obj: oxbpf::object::Object,
 }
 
 impl Loaded {
     /// Loads fixture `name` with only the programs in `progs` (all when empty) set to autoload.
     pub fn load(name: &str, progs: &[&str]) -> Result<Loaded, String> {
         let path = oxbpf_tests::fixture(name);
-        let mut open = ObjectBuilder::default()
-            .open_file(&path)
+        let mut open = oxbpf::object::Object::open_file(&path)
             .map_err(|e| format!("open {}: {e}", path.display()))?;
         if !progs.is_empty() {
-            for mut p in open.progs_mut() {
-                let keep = progs.iter().any(|n| p.name() == *n);
-                p.set_autoload(keep);
+            let names: Vec<String> = open
+                .spec()
+                .entry_programs()
+                .map(|p| p.name.clone())
+                .collect();
+            for n in names {
+                let keep = progs.contains(&n.as_str());
+                open.set_autoload(&n, keep).map_err(|e| e.to_string())?;
             }
         }
         let obj = open.load().map_err(|e| format!("load {name}: {e}"))?;
         Ok(Loaded { obj })
     }
 
+    /// The oxbpf object.
+    pub fn object(&self) -> &oxbpf::object::Object {
+        &self.obj
+    }
+
     /// The fd of program `name`.
     pub fn prog(&self, name: &str) -> OwnedFd {
         let p = self
             .obj
-            .progs()
-            .find(|p| p.name() == name)
+            .program(name)
             .unwrap_or_else(|| panic!("no program {name}"));
-        p.as_fd().try_clone_to_owned().unwrap()
+        p.handle()
+            .unwrap_or_else(|| panic!("program {name} not loaded"))
+            .as_fd()
+            .try_clone_to_owned()
+            .unwrap()
     }
 
-    /// Map `name` as an oxbpf handle.
+    /// Map `name` as an oxbpf handle (`.bss` and friends by their section name suffix too).
     pub fn map(&self, name: &str) -> MapHandle {
         let m = self
             .obj
             .maps()
-            .find(|m| m.name() == name)
+            .iter()
+            .find(|m| m.name() == name || (name.starts_with('.') && m.name().ends_with(name)))
             .unwrap_or_else(|| panic!("no map {name}"));
-        MapHandle::from_fd(m.as_fd().try_clone_to_owned().unwrap()).unwrap()
+        m.handle().unwrap().try_clone().unwrap()
     }
 
-    /// Has libbpf write the kernel value of struct_ops map `name` (program fds and all) by attaching it
-    /// once and detaching again, so that oxbpf can then register the map with its own link. (Stand-in
-    /// until the oxbpf loader fills struct_ops maps itself.)
+    /// Writes the kernel value oxbpf's loader prepared for struct_ops map `name` (program fds in
+    /// place of function pointers), so that it can be registered with a link or swapped in.
     pub fn prime_struct_ops(&mut self, name: &str) {
-        let mut m = self.obj.maps_mut().find(|m| m.name() == name).unwrap();
-        let link = m
-            .attach_struct_ops()
-            .expect("libbpf attaches the struct_ops map once");
-        drop(link);
+        let m = self
+            .obj
+            .map(name)
+            .unwrap_or_else(|| panic!("no map {name}"));
+        let value = m.struct_ops_value().expect("a struct_ops map").to_vec();
+        m.handle()
+            .unwrap()
+            .update(&0u32.to_ne_bytes(), &value, MapFlags::ANY)
+            .unwrap();
     }
 
     /// Sets u32 slot `key` of array map `name`.
     pub fn set_u32(&self, name: &str, key: u32, value: u32) {
-        let m = self.obj.maps().find(|m| m.name() == name).unwrap();
-        m.update(
-            &key.to_ne_bytes(),
-            &value.to_ne_bytes(),
-            libbpf_rs::MapFlags::ANY,
-        )
-        .unwrap();
+        self.map(name)
+            .update(&key.to_ne_bytes(), &value.to_ne_bytes(), MapFlags::ANY)
+            .unwrap();
     }
 }
 

@@ -239,10 +239,17 @@ impl Object {
         prog.attach_inner(usdt.as_ref())
     }
 
-    /// Attaches every loaded program whose `SEC()` allows auto-attach (libbpf's skeleton attach),
-    /// stopping at the first failure; the links come back with their program names.
+    /// Attaches every loaded program whose `SEC()` allows auto-attach and registers every
+    /// `.struct_ops.link` map (libbpf's skeleton attach), stopping at the first failure; the links
+    /// come back with their program (or map) names.
     pub fn attach_all(&self) -> Result<Vec<(String, Link)>> {
         let mut links = Vec::new();
+        for m in self.maps() {
+            let is_link_map = m.handle().is_some_and(|h| h.map_flags() & (1 << 13) != 0);
+            if m.struct_ops_value().is_some() && is_link_map {
+                links.push((m.name().to_string(), m.attach_struct_ops()?));
+            }
+        }
         for p in self.programs() {
             if p.handle().is_none() || !p.can_auto_attach() {
                 continue;

@@ -4,8 +4,11 @@
 
 use std::os::fd::BorrowedFd;
 
-use crate::error::Result;
-use crate::link::Link;
+use std::os::fd::AsFd;
+
+use crate::error::{Error, Result};
+use crate::link::{Kind, Link};
+use crate::map::MapFlags;
 use crate::sys;
 use crate::sys::link::{LinkExtra, Target};
 
@@ -23,4 +26,37 @@ pub fn attach_struct_ops(map: BorrowedFd<'_>) -> Result<Link> {
     )
     .map(Link::from_fd)
     .map_err(|e| e.context("struct_ops"))
+}
+
+/// `BPF_F_LINK`: the struct_ops map is registered through links.
+const BPF_F_LINK: u32 = 1 << 13;
+
+impl crate::object::Map {
+    /// Registers a struct_ops map of a loaded object (libbpf's `bpf_map__attach_struct_ops`): writes
+    /// the kernel value the loader prepared (program fds in place of the function pointers), then
+    /// creates a link for `.struct_ops.link` maps; plain `.struct_ops` maps are registered by the write
+    /// itself and unregistered by deleting it when the [`Link`] drops.
+    pub fn attach_struct_ops(&self) -> Result<Link> {
+        let what = format!("struct_ops map '{}'", self.name());
+        let handle = self
+            .handle()
+            .ok_or_else(|| Error::invalid(format!("{what}: not created")))?;
+        let value = self
+            .struct_ops_value()
+            .ok_or_else(|| Error::invalid(format!("{what}: not a loaded struct_ops map")))?;
+        let is_link = handle.map_flags() & BPF_F_LINK != 0;
+        match handle.update(&0u32.to_ne_bytes(), value, MapFlags::ANY) {
+            Ok(()) => {}
+            // A link map's value can be written once; a later attach reuses it.
+            Err(e) if is_link && e.errno() == Some(libc::EBUSY) => {}
+            Err(e) => return Err(e.context(&what)),
+        }
+        if is_link {
+            attach_struct_ops(handle.as_fd()).map_err(|e| e.context(&what))
+        } else {
+            Ok(Link::new(Kind::StructOpsMap {
+                map: handle.try_clone()?,
+            }))
+        }
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod attr;
 pub mod bpf;
+pub(crate) mod epoll;
 pub mod info;
 pub mod link;
 pub mod mmap;

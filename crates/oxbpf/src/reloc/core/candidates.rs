@@ -120,16 +120,20 @@ impl TargetBtf {
                 sections.push((0, base.strings()));
             }
             for (start, bytes) in sections {
-                let mut off = 0usize;
-                for s in bytes.split(|&b| b == 0) {
-                    if s.len() >= 5 && s.windows(3).any(|w| w == b"___") {
-                        if let Ok(name) = std::str::from_utf8(s) {
-                            if essential_name_len(name) < name.len() {
-                                names.insert(start + off as u32, name);
-                            }
+                // Every "___" in the section, then the string around it (once per string).
+                let mut next_string = 0usize;
+                for hit in memchr::memmem::find_iter(bytes, b"___") {
+                    if hit < next_string {
+                        continue;
+                    }
+                    let from = memchr::memrchr(0, &bytes[..hit]).map_or(0, |p| p + 1);
+                    let to = memchr::memchr(0, &bytes[hit..]).map_or(bytes.len(), |p| hit + p);
+                    next_string = to + 1;
+                    if let Ok(name) = std::str::from_utf8(&bytes[from..to]) {
+                        if essential_name_len(name) < name.len() {
+                            names.insert(start + from as u32, name);
                         }
                     }
-                    off += s.len() + 1;
                 }
             }
             let mut map: HashMap<Box<str>, Vec<TypeId>> = HashMap::new();
@@ -299,19 +303,4 @@ impl CoreTargets {
         }
         Ok(out)
     }
-}
-
-static SHARED_VMLINUX: Mutex<Option<Arc<TargetBtf>>> = Mutex::new(None);
-
-/// The process-wide vmlinux target: parsed from the bytes `read` returns on the first call, then
-/// shared by every later caller (and every object). Concurrent first callers parse it once.
-pub fn shared_vmlinux(read: impl FnOnce() -> Result<Vec<u8>>) -> Result<Arc<TargetBtf>> {
-    let mut slot = SHARED_VMLINUX.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(t) = &*slot {
-        return Ok(t.clone());
-    }
-    let bytes = read()?;
-    let t = Arc::new(TargetBtf::parse("vmlinux", &bytes)?);
-    *slot = Some(t.clone());
-    Ok(t)
 }

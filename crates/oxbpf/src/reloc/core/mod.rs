@@ -19,14 +19,18 @@
 //! later relocations of that type only see those. Keep the returned [`CoreOutcome`]s (with
 //! `insn_idx` moved to the final program's numbering) so that when the verifier rejects a
 //! program at a poisoned instruction ([`poison::poisoned_insn_in_log`]) the error can say which
-//! relocation failed and why ([`CoreOutcome::failure`]).
+//! relocation failed and why ([`CoreOutcome::failure`]); [`fixup_verifier_log`] rewrites the log
+//! as libbpf does. `Object::load` does all of this (`object.rs`, `relocate_core`, with
+//! [`CoreRelocator::relocate_bytes`]); targets there are `kernel::vmlinux::vmlinux_btf()` (or the
+//! `btf_custom_path` BTF, [`CoreTargets::custom`]) shared through [`TargetBtf::shared`], plus
+//! `kernel::module_btf::module_btfs`.
 //!
 //! ```no_run
 //! # fn main() -> oxbpf::Result<()> {
-//! use std::sync::Arc;
-//! use oxbpf::reloc::core::{shared_vmlinux, CoreRelocator, CoreTargets};
+//! use oxbpf::reloc::core::{CoreRelocator, CoreTargets, TargetBtf};
 //! # let (local, ext, mut insns): (oxbpf::btf::Btf, oxbpf::btf::BtfExt, Vec<oxbpf::insn::Insn>) = todo!();
-//! let vmlinux = shared_vmlinux(|| Ok(std::fs::read("/sys/kernel/btf/vmlinux")?))?;
+//! // The process-wide vmlinux BTF, and its process-wide CO-RE caches.
+//! let vmlinux = TargetBtf::shared("vmlinux", &oxbpf::kernel::vmlinux::vmlinux_btf()?);
 //! let targets = CoreTargets::new(vmlinux);
 //! let mut core = CoreRelocator::new(&local, &targets);
 //! for sec in &ext.core_relos {
@@ -57,7 +61,7 @@ mod tests;
 
 use std::collections::HashMap;
 
-pub use candidates::{shared_vmlinux, Candidate, CoreTargets, TargetBtf};
+pub use candidates::{Candidate, CoreTargets, TargetBtf};
 pub use patch::Patched;
 pub use poison::{fixup_verifier_log, poisoned_insn_in_log, POISON_IMM};
 pub use resolve::Resolution;

@@ -656,3 +656,32 @@ fn shared_targets_are_reused_per_btf_and_dropped_when_unused() {
     assert!(Arc::ptr_eq(&x, &y));
     assert_eq!(&*x, &[1]);
 }
+
+#[test]
+fn targets_are_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<TargetBtf>();
+    send_sync::<CoreTargets>();
+    let mut t = Btf::new();
+    let (tint, ..) = ints(&mut t);
+    t.add_struct("s", 12, &[("x", tint, 0, 0), ("b", tint, 64, 0)]);
+    let t = targets(t);
+    std::thread::scope(|scope| {
+        for i in 0..4 {
+            let t = &t;
+            scope.spawn(move || {
+                let mut l = Local { btf: Btf::new() };
+                let (int, ..) = ints(&mut l.btf);
+                let s = l
+                    .btf
+                    .add_struct("s", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
+                for _ in 0..50 {
+                    let r = l.relo(s, "0:1", K::FieldByteOffset);
+                    let mut insns = [ldx(4)];
+                    run(&l.btf, t, &r, &mut insns).unwrap();
+                    assert_eq!(insns[0].off, 8, "thread {i}");
+                }
+            });
+        }
+    });
+}
