@@ -3,6 +3,10 @@
 /// Generated skeletons, one module per `src/bpf/*.bpf.c`.
 #[allow(missing_docs)]
 pub mod skel {
+    /// `bootstrap.bpf.c`.
+    pub mod bootstrap {
+        include!(concat!(env!("OUT_DIR"), "/bootstrap.skel.rs"));
+    }
     /// `minimal.bpf.c`.
     pub mod minimal {
         include!(concat!(env!("OUT_DIR"), "/minimal.skel.rs"));

@@ -24,6 +24,7 @@ fn root() -> bool {
 fn every_example_has_help() {
     for bin in [
         env!("CARGO_BIN_EXE_minimal"),
+        env!("CARGO_BIN_EXE_bootstrap"),
         env!("CARGO_BIN_EXE_kprobe"),
         env!("CARGO_BIN_EXE_fentry"),
         env!("CARGO_BIN_EXE_task_iter"),
@@ -167,5 +168,55 @@ fn profile_samples_its_busy_loop() {
     assert!(
         out.contains(" profile ["),
         "its own busy loop is among the hottest: {out}"
+    );
+}
+
+#[test]
+fn bootstrap_sees_exec_and_exit_of_a_child() {
+    use std::io::{BufRead, BufReader, Read};
+    if !root() {
+        return;
+    }
+    let mut app = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .args(["--duration", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(app.stdout.take().unwrap());
+    // The table header is printed once the programs are attached.
+    let mut header = String::new();
+    out.read_line(&mut header).unwrap();
+    assert!(header.starts_with("TIME"), "{header}");
+    let child = Command::new("/bin/sh")
+        .args(["-c", "sleep 0.05; exit 7"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let st = { child }.wait_with_output().unwrap().status;
+    assert_eq!(st.code(), Some(7));
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = app.wait().unwrap();
+    let mut err = String::new();
+    app.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "{err}");
+    let ours: Vec<&str> = rest
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some(&pid.to_string()))
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|l| l.contains(" EXEC ") && l.contains("/bin/sh")),
+        "no exec of pid {pid}: {rest}"
+    );
+    assert!(
+        ours.iter()
+            .any(|l| l.contains(" EXIT ") && l.contains("[7]")),
+        "no exit of pid {pid} with code 7: {rest}"
+    );
+    assert!(
+        rest.lines().last().unwrap_or("").contains(" events: "),
+        "{rest}"
     );
 }
