@@ -39,6 +39,10 @@ pub mod skel {
     pub mod uprobe {
         include!(concat!(env!("OUT_DIR"), "/uprobe.skel.rs"));
     }
+    /// `usdt.bpf.c`.
+    pub mod usdt {
+        include!(concat!(env!("OUT_DIR"), "/usdt.skel.rs"));
+    }
     /// `xdp.bpf.c`.
     pub mod xdp {
         include!(concat!(env!("OUT_DIR"), "/xdp.skel.rs"));

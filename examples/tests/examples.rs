@@ -33,6 +33,7 @@ fn every_example_has_help() {
         env!("CARGO_BIN_EXE_sockfilter"),
         env!("CARGO_BIN_EXE_uprobe"),
         env!("CARGO_BIN_EXE_profile"),
+        env!("CARGO_BIN_EXE_usdt"),
     ] {
         let (ok, out, _) = run(bin, &["--help"]);
         assert!(ok && out.contains("Usage:"), "{bin}: {out}");
@@ -218,5 +219,18 @@ fn bootstrap_sees_exec_and_exit_of_a_child() {
     assert!(
         rest.lines().last().unwrap_or("").contains(" events: "),
         "{rest}"
+    );
+}
+
+#[test]
+fn usdt_probe_of_its_own_binary_delivers_arguments() {
+    if !root() {
+        return;
+    }
+    let (ok, out, err) = run(env!("CARGO_BIN_EXE_usdt"), &["--count", "4"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("fired 4 times; last n = 4, sum of v = 1000"),
+        "{out}"
     );
 }
