@@ -150,6 +150,7 @@ impl Generator {
             };
             map_types.push((m.name.clone(), key, value));
         }
+        let taken = tg.taken();
         let type_items = tg.finish().map_err(err)?;
 
         let skel = format_ident!("{}Skel", camel(&self.name));
@@ -264,18 +265,29 @@ impl Generator {
             }
         }
 
+        // `<map>_key` / `<map>_value` aliases; a struct already named so is the type itself (no
+        // alias), another type of that name gets the alias a `_t` suffix.
+        let alias = |name: String, ty: &TokenStream| -> Option<(proc_macro2::Ident, TokenStream)> {
+            if taken.contains(&name) {
+                if ty.to_string() == name {
+                    return None;
+                }
+                return Some((format_ident!("{}_t", name), ty.clone()));
+            }
+            Some((format_ident!("{}", name), ty.clone()))
+        };
         let map_type_docs = map_types.iter().map(|(name, k, v)| {
-            let alias_k = format_ident!("{}_key", ident(name).to_string().trim_start_matches("r#"));
-            let alias_v =
-                format_ident!("{}_value", ident(name).to_string().trim_start_matches("r#"));
+            let base = ident(name).to_string().trim_start_matches("r#").to_string();
             let dk = format!(" Key type of map `{name}`.");
             let dv = format!(" Value type of map `{name}`.");
             let k = k
                 .as_ref()
-                .map(|k| quote!(#[doc = #dk] pub type #alias_k = #k;));
+                .and_then(|k| alias(format!("{base}_key"), k))
+                .map(|(a, k)| quote!(#[doc = #dk] pub type #a = #k;));
             let v = v
                 .as_ref()
-                .map(|v| quote!(#[doc = #dv] pub type #alias_v = #v;));
+                .and_then(|v| alias(format!("{base}_value"), v))
+                .map(|(a, v)| quote!(#[doc = #dv] pub type #a = #v;));
             quote!(#k #v)
         });
 

@@ -588,6 +588,11 @@ impl<'a> TypeGen<'a> {
         Ok(self.items)
     }
 
+    /// Every name taken by a generated definition (or reserved).
+    pub fn taken(&self) -> HashSet<String> {
+        self.taken.clone()
+    }
+
     /// The Rust name given to type `id`, if it was generated.
     pub fn name_of(&self, id: TypeId) -> Option<&str> {
         self.names.get(&id).map(String::as_str)
