@@ -150,7 +150,18 @@ impl Generator {
             };
             map_types.push((m.name.clone(), key, value));
         }
-        let taken = tg.taken();
+        // `<map>_key` / `<map>_value` aliases, unless a BTF type already has that name (a map `lpm`
+        // keyed by `struct lpm_key` needs no alias, and must not get a recursive one).
+        let alias_free: Vec<(bool, bool)> = map_types
+            .iter()
+            .map(|(name, _, _)| {
+                let base = ident(name).to_string().trim_start_matches("r#").to_string();
+                (
+                    !tg.is_taken(&format!("{base}_key")),
+                    !tg.is_taken(&format!("{base}_value")),
+                )
+            })
+            .collect();
         let type_items = tg.finish().map_err(err)?;
 
         let skel = format_ident!("{}Skel", camel(&self.name));
@@ -265,31 +276,27 @@ impl Generator {
             }
         }
 
-        // `<map>_key` / `<map>_value` aliases; a struct already named so is the type itself (no
-        // alias), another type of that name gets the alias a `_t` suffix.
-        let alias = |name: String, ty: &TokenStream| -> Option<(proc_macro2::Ident, TokenStream)> {
-            if taken.contains(&name) {
-                if ty.to_string() == name {
-                    return None;
-                }
-                return Some((format_ident!("{}_t", name), ty.clone()));
-            }
-            Some((format_ident!("{}", name), ty.clone()))
-        };
-        let map_type_docs = map_types.iter().map(|(name, k, v)| {
-            let base = ident(name).to_string().trim_start_matches("r#").to_string();
-            let dk = format!(" Key type of map `{name}`.");
-            let dv = format!(" Value type of map `{name}`.");
-            let k = k
-                .as_ref()
-                .and_then(|k| alias(format!("{base}_key"), k))
-                .map(|(a, k)| quote!(#[doc = #dk] pub type #a = #k;));
-            let v = v
-                .as_ref()
-                .and_then(|v| alias(format!("{base}_value"), v))
-                .map(|(a, v)| quote!(#[doc = #dv] pub type #a = #v;));
-            quote!(#k #v)
-        });
+        let map_type_docs =
+            map_types
+                .iter()
+                .zip(&alias_free)
+                .map(|((name, k, v), (key_free, value_free))| {
+                    let alias_k =
+                        format_ident!("{}_key", ident(name).to_string().trim_start_matches("r#"));
+                    let alias_v =
+                        format_ident!("{}_value", ident(name).to_string().trim_start_matches("r#"));
+                    let dk = format!(" Key type of map `{name}`.");
+                    let dv = format!(" Value type of map `{name}`.");
+                    let k = k
+                        .as_ref()
+                        .filter(|_| *key_free)
+                        .map(|k| quote!(#[doc = #dk] pub type #alias_k = #k;));
+                    let v = v
+                        .as_ref()
+                        .filter(|_| *value_free)
+                        .map(|v| quote!(#[doc = #dv] pub type #alias_v = #v;));
+                    quote!(#k #v)
+                });
 
         let doc_open = format!(" Object `{obj_name}`, opened from its embedded bytes: adjust, then [`load`]({open_skel}::load).");
         let doc_skel = format!(" Object `{obj_name}`, loaded: maps, programs, globals, links.");

@@ -137,6 +137,11 @@ impl<'a> TypeGen<'a> {
         name
     }
 
+    /// Whether `name` already names a generated type (or a reserved definition).
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
     /// Reserves `name` for a definition made outside this generator (e.g. a DATASEC struct).
     pub fn reserve(&mut self, name: &str) {
         self.taken.insert(name.to_string());
@@ -586,11 +591,6 @@ impl<'a> TypeGen<'a> {
             self.items.push(item);
         }
         Ok(self.items)
-    }
-
-    /// Every name taken by a generated definition (or reserved).
-    pub fn taken(&self) -> HashSet<String> {
-        self.taken.clone()
     }
 
     /// The Rust name given to type `id`, if it was generated.
