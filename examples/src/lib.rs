@@ -3,9 +3,49 @@
 /// Generated skeletons, one module per `src/bpf/*.bpf.c`.
 #[allow(missing_docs)]
 pub mod skel {
+    /// `bootstrap.bpf.c`.
+    pub mod bootstrap {
+        include!(concat!(env!("OUT_DIR"), "/bootstrap.skel.rs"));
+    }
     /// `minimal.bpf.c`.
     pub mod minimal {
         include!(concat!(env!("OUT_DIR"), "/minimal.skel.rs"));
+    }
+    /// `fentry.bpf.c`.
+    pub mod fentry {
+        include!(concat!(env!("OUT_DIR"), "/fentry.skel.rs"));
+    }
+    /// `kprobe.bpf.c`.
+    pub mod kprobe {
+        include!(concat!(env!("OUT_DIR"), "/kprobe.skel.rs"));
+    }
+    /// `profile.bpf.c`.
+    pub mod profile {
+        include!(concat!(env!("OUT_DIR"), "/profile.skel.rs"));
+    }
+    /// `sockfilter.bpf.c`.
+    pub mod sockfilter {
+        include!(concat!(env!("OUT_DIR"), "/sockfilter.skel.rs"));
+    }
+    /// `task_iter.bpf.c`.
+    pub mod task_iter {
+        include!(concat!(env!("OUT_DIR"), "/task_iter.skel.rs"));
+    }
+    /// `tc.bpf.c`.
+    pub mod tc {
+        include!(concat!(env!("OUT_DIR"), "/tc.skel.rs"));
+    }
+    /// `uprobe.bpf.c`.
+    pub mod uprobe {
+        include!(concat!(env!("OUT_DIR"), "/uprobe.skel.rs"));
+    }
+    /// `usdt.bpf.c`.
+    pub mod usdt {
+        include!(concat!(env!("OUT_DIR"), "/usdt.skel.rs"));
+    }
+    /// `xdp.bpf.c`.
+    pub mod xdp {
+        include!(concat!(env!("OUT_DIR"), "/xdp.skel.rs"));
     }
 }
 
@@ -16,4 +56,29 @@ pub fn die(what: &str, e: &oxbpf::Error) -> ! {
         eprintln!("hint: run as root (CAP_BPF, CAP_PERFMON)");
     }
     std::process::exit(1)
+}
+
+/// Moves this (single-threaded) process into a new network namespace and brings its `lo` up, so
+/// the network examples touch nothing of the host.
+pub fn enter_new_netns() -> std::io::Result<()> {
+    // SAFETY: unshare has no memory-safety preconditions; it only changes this thread's namespaces.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let st = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()?;
+    if !st.success() {
+        return Err(std::io::Error::other("ip link set lo up failed"));
+    }
+    Ok(())
+}
+
+/// Sends `n` UDP datagrams of `len` bytes to 127.0.0.1:`port`.
+pub fn send_udp(port: u16, n: usize, len: usize) -> std::io::Result<()> {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    for _ in 0..n {
+        s.send_to(&vec![0x5a; len], ("127.0.0.1", port))?;
+    }
+    Ok(())
 }

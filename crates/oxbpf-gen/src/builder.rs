@@ -161,9 +161,17 @@ impl SkeletonBuilder {
         }
         cmd.args(&self.clang_args);
         cmd.arg("-c").arg(&self.source).arg("-o").arg(object);
-        let res = cmd
-            .output()
-            .map_err(|e| BuildError(format!("running {}: {e}", clang.display())))?;
+        let res = cmd.output().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                BuildError(format!(
+                    "clang not found at {}: building BPF programs needs clang (19 recommended); \
+                     install it (`apt-get install clang-19`) or set CLANG",
+                    clang.display()
+                ))
+            } else {
+                BuildError(format!("running {}: {e}", clang.display()))
+            }
+        })?;
         if !res.status.success() {
             return Err(BuildError(format!(
                 "clang failed on {}:\n{}",
@@ -244,4 +252,34 @@ pub fn vmlinux_h(btf: &Path, dir: &Path) -> Result<PathBuf, BuildError> {
     std::fs::rename(&tmp, &dst)
         .map_err(|e| BuildError(format!("renaming {}: {e}", tmp.display())))?;
     Ok(dst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_clang_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("oxbpf-gen-noclang-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("oxbpf-vmlinux")).unwrap();
+        // A vmlinux.h already in place: the test needs no kernel BTF.
+        std::fs::write(dir.join("oxbpf-vmlinux/vmlinux.h"), "").unwrap();
+        let err = SkeletonBuilder::new("x.bpf.c")
+            .clang("/nonexistent/clang-19")
+            .out_dir(&dir)
+            .build()
+            .unwrap_err();
+        assert!(err.0.contains("clang not found"), "{err}");
+        assert!(err.0.contains("apt-get install clang-19"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn object_name_is_the_file_name_up_to_the_first_dot() {
+        assert_eq!(
+            SkeletonBuilder::new("src/bpf/boot.strap.bpf.c").object_name(),
+            "boot"
+        );
+        assert_eq!(SkeletonBuilder::new("a.bpf.c").name("b").object_name(), "b");
+    }
 }
