@@ -16,7 +16,7 @@ use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
-    poisoned_insn_in_log, shared_vmlinux, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
+    poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
 };
 use oxbpf::sys::bpf::{prog_info, prog_load, LoadLog, ProgLoadOpts};
 
@@ -29,29 +29,20 @@ struct Prog {
     outcomes: Vec<CoreOutcome>,
 }
 
+/// The kernel's BTF as the loader sees it (parsed once per process, shared with its caches).
 fn vmlinux() -> Arc<TargetBtf> {
-    shared_vmlinux(|| {
-        std::fs::read("/sys/kernel/btf/vmlinux")
-            .map_err(|e| oxbpf::Error::io("read /sys/kernel/btf/vmlinux", e))
-    })
-    .expect("vmlinux BTF")
+    TargetBtf::shared(
+        "vmlinux",
+        &oxbpf::kernel::vmlinux::vmlinux_btf().expect("vmlinux BTF"),
+    )
 }
 
 /// Module BTFs in BTF object id order, as libbpf's `load_module_btfs` sees them.
-fn modules(base: &TargetBtf) -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
-    let mut out = Vec::new();
-    for entry in
-        std::fs::read_dir("/sys/kernel/btf").map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?
-    {
-        let entry = entry.map_err(|e| oxbpf::Error::io("/sys/kernel/btf", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "vmlinux" {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).map_err(|e| oxbpf::Error::io(&name, e))?;
-        out.push(Arc::new(TargetBtf::parse_module(name, &bytes, base)?));
-    }
-    Ok(out)
+fn modules() -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
+    Ok(oxbpf::kernel::module_btf::module_btfs()?
+        .iter()
+        .map(|m| TargetBtf::shared(&m.name, &m.btf))
+        .collect())
 }
 
 /// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
@@ -104,9 +95,7 @@ fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Pro
 
 /// Applies CO-RE with oxbpf against the running kernel (vmlinux, then module BTFs).
 fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
-    let vm = vmlinux();
-    let base = vm.clone();
-    let targets = CoreTargets::new(vm).with_module_loader(move || modules(&base));
+    let targets = CoreTargets::new(vmlinux()).with_module_loader(modules);
     relocate_against(path, &targets).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -171,10 +160,8 @@ fn load(p: &Prog) -> Result<[u8; 8], String> {
 }
 
 /// The fd-leak check counts the whole process's fds: one test at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn check(fixture: &str) -> Vec<Prog> {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     if !oxbpf_tests::is_root() {
         oxbpf_tests::skip("needs root to load programs");
         return Vec::new();
@@ -279,7 +266,7 @@ fn core_fixtures_have_tag_parity_through_the_loader() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("needs root to load programs");
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     for name in ["core_read", "core_poison"] {
         let p = oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
         assert!(p.oxbpf.iter().any(|v| v.loaded));
@@ -291,7 +278,7 @@ fn loader_explains_a_poisoned_relocation() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("needs root to load programs");
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     let mut open = oxbpf::Object::open_file(oxbpf_tests::fixture("core_poison")).unwrap();
     for p in open
         .spec_mut()
