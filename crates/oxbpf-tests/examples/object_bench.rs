@@ -2,12 +2,14 @@
 //! run, printing medians and ratios. Run as root: `cargo run --release -p oxbpf-tests --example object_bench`.
 //!
 //! Loads go whole-object only; fixtures that libbpf cannot load whole are measured for open only.
+//! `ITERS=n` sets the repetitions, `ONLY=name` keeps one fixture, `OPEN_ONLY=1` skips loads (for
+//! profiling open, e.g. under `valgrind --tool=callgrind`).
 
 use std::time::{Duration, Instant};
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn median(mut v: Vec<Duration>) -> Option<Duration> {
     v.sort();
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied()
 }
 
 fn time(n: usize, mut f: impl FnMut() -> bool) -> Option<Duration> {
@@ -19,7 +21,7 @@ fn time(n: usize, mut f: impl FnMut() -> bool) -> Option<Duration> {
         }
         v.push(t.elapsed());
     }
-    Some(median(v))
+    median(v)
 }
 
 fn main() {
@@ -32,23 +34,30 @@ fn main() {
         "{:<14} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
         "fixture", "open oxbpf", "open libbpf", "ratio", "load oxbpf", "load libbpf", "ratio"
     );
+    let only = std::env::var("ONLY").ok();
+    let open_only = std::env::var_os("OPEN_ONLY").is_some();
+    let names: Vec<&str> = oxbpf_tests::fixture_names()
+        .into_iter()
+        .filter(|n| only.as_deref().is_none_or(|o| o == *n))
+        .collect();
     // Warm the per-process caches of both (vmlinux BTF, kconfig, kallsyms) before measuring.
-    for name in oxbpf_tests::fixture_names() {
+    for &name in names.iter().filter(|_| !open_only) {
         let path = oxbpf_tests::fixture(name);
         let _ = oxbpf::Object::open_file(&path).and_then(|o| o.load());
     }
-    for name in oxbpf_tests::fixture_names() {
+    for &name in &names {
         let path = oxbpf_tests::fixture(name);
         let ox_open = time(n, || oxbpf::Object::open_file(&path).is_ok());
         let lb_open = time(n, || {
             libbpf_rs::ObjectBuilder::default().open_file(&path).is_ok()
         });
-        let ox_load = time(n, || {
+        let n_load = if open_only { 0 } else { n };
+        let ox_load = time(n_load, || {
             oxbpf::Object::open_file(&path)
                 .and_then(|o| o.load())
                 .is_ok()
         });
-        let lb_load = time(n, || {
+        let lb_load = time(n_load, || {
             libbpf_rs::ObjectBuilder::default()
                 .open_file(&path)
                 .and_then(|o| o.load())

@@ -29,11 +29,20 @@ struct Prog {
     outcomes: Vec<CoreOutcome>,
 }
 
+/// The kernel's BTF as the loader sees it (parsed once per process, shared with its caches).
 fn vmlinux() -> Arc<TargetBtf> {
     TargetBtf::shared(
         "vmlinux",
         &oxbpf::kernel::vmlinux::vmlinux_btf().expect("vmlinux BTF"),
     )
+}
+
+/// Module BTFs in BTF object id order, as libbpf's `load_module_btfs` sees them.
+fn modules() -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
+    Ok(oxbpf::kernel::module_btf::module_btfs()?
+        .iter()
+        .map(|m| TargetBtf::shared(&m.name, &m.btf))
+        .collect())
 }
 
 /// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
@@ -86,10 +95,7 @@ fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Pro
 
 /// Applies CO-RE with oxbpf against the running kernel (vmlinux, then module BTFs).
 fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
-    let vm = vmlinux();
-    let base = vm.clone();
-    let targets = CoreTargets::new(vm)
-        .with_module_loader(move || oxbpf::kernel::module_btf::module_btfs(&base));
+    let targets = CoreTargets::new(vmlinux()).with_module_loader(modules);
     relocate_against(path, &targets).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -154,10 +160,8 @@ fn load(p: &Prog) -> Result<[u8; 8], String> {
 }
 
 /// The fd-leak check counts the whole process's fds: one test at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn check(fixture: &str) -> Vec<Prog> {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     if !oxbpf_tests::is_root() {
         oxbpf_tests::skip("needs root to load programs");
         return Vec::new();
@@ -284,9 +288,10 @@ fn core_fixtures_have_tag_parity_through_the_loader() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("needs root to load programs");
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     for name in ["core_read", "core_poison", "core_subprog", "core_btf_ptr"] {
-        oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
+        let p = oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
+        assert!(p.oxbpf.iter().any(|v| v.loaded));
     }
 }
 
@@ -295,7 +300,7 @@ fn loader_explains_a_poisoned_relocation() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("needs root to load programs");
     }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = oxbpf_tests::serial();
     let mut open = oxbpf::Object::open_file(oxbpf_tests::fixture("core_poison")).unwrap();
     for p in open
         .spec_mut()

@@ -113,7 +113,7 @@ fn module_btfs_are_split_on_vmlinux() {
         return;
     }
     let vmlinux = oxbpf::kernel::vmlinux::vmlinux_btf().unwrap();
-    let mods = oxbpf::kernel::vmlinux::module_btfs().unwrap();
+    let mods = oxbpf::kernel::module_btf::module_btfs().unwrap();
     // This host may have no module BTF at all; every one found must continue vmlinux's ids.
     for m in mods.iter() {
         assert_eq!(
@@ -137,4 +137,58 @@ fn per_program_log_level_keeps_the_verifier_log() {
     let obj = open.load().unwrap();
     let log = obj.program("handle_write").unwrap().log().unwrap();
     assert!(log.contains("processed"), "{log}");
+}
+
+/// Initial values are reachable before load as bytes and as a typed view, and a custom data
+/// section ending in an array can be resized with its BTF: the kernel takes the map with its BTF
+/// value type (a DATASEC whose size disagreed with the value size would be refused).
+#[test]
+fn resize_global_data_and_typed_initial_values() {
+    if !root() {
+        return;
+    }
+    let before = oxbpf_tests::open_fds();
+    {
+        let mut open = Object::open_file(fixture("obj_resize")).unwrap();
+        let slots = open
+            .spec()
+            .maps
+            .iter()
+            .find(|m| m.real_name == ".data.slots")
+            .unwrap()
+            .name
+            .clone();
+        let rodata = open
+            .spec()
+            .maps
+            .iter()
+            .find(|m| m.real_name == ".rodata")
+            .unwrap()
+            .name
+            .clone();
+        assert_eq!(
+            open.initial_value_mut(&slots).unwrap(),
+            &[3, 0, 0, 0, 7, 0, 0, 0]
+        );
+        *open.initial_value_as::<i32>(&rodata).unwrap() = 5;
+        assert!(open.initial_value_as::<[u64; 4]>(&rodata).is_err());
+        open.set_value_size(&slots, 4 + 4 * 64).unwrap();
+        let data = open.initial_value_mut(&slots).unwrap();
+        assert_eq!(data.len(), 260);
+        data[8] = 9; // slots[1]
+        let obj = open.load().unwrap();
+        let m = obj.map(&slots).unwrap();
+        let info = m.handle().unwrap().info().unwrap();
+        assert_eq!(info.value_size, 260);
+        assert_ne!(info.btf_value_type_id, 0, "created without its BTF DATASEC");
+        let data = m.data().unwrap();
+        assert_eq!(data.len(), 260);
+        assert_eq!(&data[..12], &[3, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0]);
+        assert_eq!(
+            obj.map(&rodata).unwrap().data().unwrap(),
+            &5i32.to_ne_bytes()
+        );
+        assert!(obj.program("resize_slots").unwrap().handle().is_some());
+    }
+    assert_eq!(oxbpf_tests::open_fds(), before, "fd leak");
 }

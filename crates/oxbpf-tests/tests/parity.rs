@@ -29,6 +29,13 @@ fn tag_parity_all_fixtures() {
         }
         parity::assert_tag_parity(&fixture(name));
     }
+    // The header-compatibility fixtures, built with libbpf's headers and with ours: both builds load
+    // under oxbpf exactly as under libbpf (verdict, tag and xlated length).
+    for name in oxbpf_tests::header_fixture_names() {
+        for headers in ["libbpf", "oxbpf"] {
+            parity::assert_tag_parity(&oxbpf_tests::fixture_with(name, headers));
+        }
+    }
 }
 
 /// Third-party objects: the clang-built BPF objects Debian's xdp-tools, xdp-tests and libxdp ship.

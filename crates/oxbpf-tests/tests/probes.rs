@@ -160,12 +160,16 @@ fn feature_checks_agree_with_the_kernel() {
     };
     let m = MapHandle::create(MapType::Array, Some("mm"), 4, 4, 1, &o).unwrap();
     assert!(m.mmap(true).is_ok());
-    // The syscall wrapper answer matches kallsyms.
+    // The syscall wrapper answer is libbpf's: yes only when a kprobe can be put on
+    // `__x64_sys_bpf`, so it needs the symbol and kprobes (the PMU or legacy kprobe_events). A
+    // kernel without kprobes says no although it has the wrappers, as under libbpf.
     let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap();
     let wrapper = kallsyms.lines().any(|l| l.ends_with(" __x64_sys_bpf"));
+    let kprobes = std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || oxbpf::sys::tracefs::has_kprobe_events();
     assert_eq!(
         supported(Feature::SyscallWrapper).unwrap(),
-        cfg!(target_arch = "x86_64") && wrapper
+        cfg!(target_arch = "x86_64") && wrapper && kprobes
     );
     // Cached: asking again costs nothing and answers the same.
     let t1 = Instant::now();

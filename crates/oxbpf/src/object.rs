@@ -321,6 +321,39 @@ impl OpenObject {
         m.data.copy_from_slice(data);
         Ok(())
     }
+    /// The initial contents of global data map `name` (`.data`, `.rodata`, `.bss`, `.data.*`
+    /// sections), to read or change before load: what the skeleton's `rodata`/`bss` pointers
+    /// give in C. `None` for a map that is not global data.
+    pub fn initial_value_mut(&mut self, name: &str) -> Option<&mut [u8]> {
+        self.map_mut(name)
+            .filter(|m| m.kind.is_internal())
+            .map(|m| m.data.as_mut_slice())
+    }
+    /// The initial contents of global data map `name` as a `T` (a `#[repr(C)]` mirror of the
+    /// section's variables, as bpftool's skeleton declares it). Fails when the section is smaller
+    /// than `T` or not aligned for it.
+    pub fn initial_value_as<T: bytemuck::Pod>(&mut self, name: &str) -> Result<&mut T> {
+        let data = self
+            .initial_value_mut(name)
+            .ok_or_else(|| Error::not_found(format!("no global data map '{name}'")))?;
+        let n = std::mem::size_of::<T>();
+        let head = data.get_mut(..n).ok_or_else(|| {
+            Error::invalid(format!("map '{name}': {n}-byte view of a smaller section"))
+        })?;
+        bytemuck::try_from_bytes_mut(head).map_err(|e| Error::invalid(format!("map '{name}': {e}")))
+    }
+    /// Sets the value size of map `name` (libbpf's `bpf_map__set_value_size`). A global data map
+    /// keeps its initial contents (cut or zero-extended) and its BTF DATASEC in step, growing or
+    /// shrinking the array the section ends with; see [`ObjectSpec::set_map_value_size`].
+    pub fn set_value_size(&mut self, name: &str, size: u32) -> Result<()> {
+        if self.reused.iter().any(|(n, _)| n == name) {
+            return Err(Error::new(
+                crate::error::ErrorKind::Busy,
+                format!("map '{name}': reused map cannot be resized"),
+            ));
+        }
+        self.spec.set_map_value_size(name, size)
+    }
 
     /// Loads the object: maps, relocations, programs. Every kernel object made on the way is
     /// released if any step fails.

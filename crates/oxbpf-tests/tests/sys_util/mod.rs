@@ -14,11 +14,9 @@ pub struct FdGuard {
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 impl FdGuard {
     pub fn new() -> Self {
-        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let serial = oxbpf_tests::serial();
         FdGuard {
             before: oxbpf_tests::open_fds(),
             _serial: serial,

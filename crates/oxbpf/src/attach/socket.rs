@@ -95,12 +95,12 @@ pub fn attach_flow_dissector(prog: BorrowedFd<'_>, netns: BorrowedFd<'_>) -> Res
 /// Attaches socket-filter program `prog` to `socket` (`SO_ATTACH_BPF`); the link keeps a duplicate of
 /// the socket and removes the filter (`SO_DETACH_BPF`) when dropped.
 pub fn attach_socket_filter(prog: BorrowedFd<'_>, socket: BorrowedFd<'_>) -> Result<Link> {
-    sys::netlink::socket_attach_bpf(socket, prog)?;
+    sys::socket::attach_bpf(socket, prog)?;
     Ok(Link::new(Kind::SocketFilter {
         socket: dup(socket.as_fd())?,
     }))
 }
 
 pub(crate) fn detach_socket_filter(socket: BorrowedFd<'_>) -> Result<()> {
-    sys::netlink::socket_detach_bpf(socket)
+    sys::socket::detach_bpf(socket)
 }

@@ -81,6 +81,8 @@ pub struct Btf {
     ptr_size: OnceLock<u32>,
     /// Lazily built string → offset map used when adding strings.
     str_dedup: Option<HashMap<Box<[u8]>, u32>>,
+    /// Strings added by scanning the section, before [`Btf::str_dedup`] pays off.
+    str_scans: u32,
 }
 
 // Base BTF is shared between threads (`Arc<Btf>`), so `Btf` must stay `Send + Sync`.
@@ -143,6 +145,7 @@ impl Btf {
             index: OnceLock::new(),
             ptr_size: OnceLock::new(),
             str_dedup: None,
+            str_scans: 0,
         }
     }
 

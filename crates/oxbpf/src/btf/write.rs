@@ -110,6 +110,9 @@ fn encode_type(o: &mut Out, ty: &Type) {
     }
 }
 
+/// How many strings [`Btf::add_string`] adds by scanning before it builds a dedup map.
+const STR_SCANS_BEFORE_MAP: u32 = 16;
+
 impl Btf {
     /// Encodes this BTF's own types and strings (not the base's) in its byte order
     /// ([`Btf::endian`]). Lists longer than BTF's 16-bit `vlen` (65535 members, enumerators,
@@ -149,6 +152,17 @@ impl Btf {
             }
         }
         let start = self.start_str_off;
+        // A few strings (the `.ksyms` dummy variable, a renamed section) are cheaper found by one
+        // scan of the section each than by hashing all of it; past that the map pays off.
+        if self.str_dedup.is_none() && self.str_scans < STR_SCANS_BEFORE_MAP {
+            self.str_scans += 1;
+            if let Some(off) = self.own_string(s) {
+                return off;
+            }
+            let off = start + self.strings.len() as u32;
+            self.strings.push_str(s);
+            return off;
+        }
         let strings = self.strings.bytes();
         let dedup = self.str_dedup.get_or_insert_with(|| {
             let mut m = HashMap::new();
@@ -179,6 +193,11 @@ impl Btf {
         if let Some(m) = &self.str_dedup {
             return m.get(s.as_bytes()).copied();
         }
+        self.own_string(s)
+    }
+
+    /// The offset of the first string equal to `s` in this BTF's own section, by a scan.
+    fn own_string(&self, s: &str) -> Option<u32> {
         let mut off = 0usize;
         for chunk in self.strings.bytes().split(|&b| b == 0) {
             if chunk == s.as_bytes() {

@@ -497,37 +497,29 @@ fn syscall_prefix() -> Option<&'static str> {
     }
 }
 
-/// libbpf creates a kprobe on `__<arch>_sys_bpf`; we look the symbol up in kallsyms, which gives the
-/// same answer without needing kprobes.
+/// libbpf's `probe_kern_syscall_wrapper`: whether a kprobe can be created on `__<arch>_sys_bpf`,
+/// through the kprobe PMU when there is one, else through legacy `kprobe_events`.
+///
+/// The answer is what `LINUX_HAS_SYSCALL_WRAPPER` reads, so it has to be libbpf's even where it
+/// is not the kernel's truth: a kernel without kprobes answers `false` although it has the
+/// wrappers (looking the symbol up in kallsyms would say `true`, and the verifier would then keep
+/// the other, longer branch of every `BPF_KSYSCALL` program alive).
 fn probe_syscall_wrapper() -> Result<bool> {
     let Some(pfx) = syscall_prefix() else {
         return Ok(false);
     };
-    // Lines are "addr type name[\t[module]]": vmlinux symbols end the line with their name.
-    let want = format!(" __{pfx}_sys_bpf");
-    // Stream and stop at the first match, one reused buffer: producing and scanning all of kallsyms is
-    // the expensive part of this probe.
-    use std::io::BufRead;
-    let f =
-        std::fs::File::open("/proc/kallsyms").map_err(|e| Error::io("open /proc/kallsyms", e))?;
-    let mut r = std::io::BufReader::with_capacity(1 << 16, f);
-    let mut line = Vec::with_capacity(256);
-    loop {
-        line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io("read /proc/kallsyms", e))?;
-        if n == 0 {
-            return Ok(false);
-        }
-        if line
-            .strip_suffix(b"\n")
-            .unwrap_or(&line)
-            .ends_with(want.as_bytes())
-        {
-            return Ok(true);
-        }
+    let target = format!("__{pfx}_sys_bpf");
+    if let Ok(pmu) = crate::sys::perf::pmu_type("kprobe") {
+        let pid = std::process::id() as i32;
+        return Ok(crate::sys::perf::probe_event_open(pmu, 0, &target, 0, pid).is_ok());
     }
+    let kind = crate::sys::tracefs::ProbeKind::Kprobe;
+    let event = crate::sys::tracefs::probe_event_name(&target);
+    if crate::sys::tracefs::add_probe(kind, &event, false, &target).is_err() {
+        return Ok(false);
+    }
+    let _ = crate::sys::tracefs::remove_probe(kind, &event);
+    Ok(true)
 }
 
 fn probe_arg_ctx_tag() -> Result<bool> {

@@ -11,6 +11,7 @@ pub mod externs;
 pub mod maps;
 pub mod programs;
 pub mod relocs;
+pub mod resize;
 pub mod sections;
 pub mod struct_ops;
 

@@ -60,6 +60,7 @@ const fn def(
     }
 }
 
+use attach_type as a;
 use SecFlags as F;
 
 /// libbpf 1.7's built-in `SEC()` table, in its matching order.
@@ -622,9 +623,10 @@ pub(crate) mod p {
     pub const NETFILTER: u32 = 32;
 }
 
-#[allow(dead_code)]
-/// `enum bpf_attach_type` values used by the table (`NONE` = 0 = "unspecified", as in libbpf).
-pub(crate) mod a {
+/// The kernel's `enum bpf_attach_type` values (`NONE` = 0 = "unspecified", as in libbpf's
+/// section table, where 0 doubles as `CGROUP_INET_INGRESS`).
+#[allow(missing_docs)]
+pub mod attach_type {
     pub const NONE: u32 = 0;
     pub const CGROUP_INET_INGRESS: u32 = 0;
     pub const CGROUP_INET_EGRESS: u32 = 1;

@@ -91,7 +91,7 @@ fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSec
 
 /// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
 fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
-    use crate::obj::sections::a;
+    use crate::obj::sections::attach_type as a;
     let target = match target.split_once(':') {
         Some(("vmlinux", f)) => f,
         _ => target,
@@ -211,7 +211,7 @@ impl Loader {
             kallsyms: &crate::kernel::kallsyms::host_kallsyms,
             vmlinux: &|| vm(()),
             kernel_version: crate::kernel::version::kernel_version(),
-            modules: &crate::kernel::vmlinux::module_btfs,
+            modules: &crate::kernel::module_btf::module_btfs,
         };
         let r = resolve::resolve_externs(&spec.externs, &mut kcfg, &host, &mut self.mods);
         if let Some(i) = spec.kconfig_map_idx {
@@ -265,9 +265,12 @@ impl Loader {
             CoreTargets::custom(TargetBtf::shared("custom", &target))
         } else {
             let vmlinux = TargetBtf::shared("vmlinux", &target);
-            let base = vmlinux.clone();
-            CoreTargets::new(vmlinux)
-                .with_module_loader(move || crate::kernel::module_btf::module_btfs(&base))
+            CoreTargets::new(vmlinux).with_module_loader(|| {
+                Ok(crate::kernel::module_btf::module_btfs()?
+                    .iter()
+                    .map(|m| TargetBtf::shared(&m.name, &m.btf))
+                    .collect())
+            })
         };
         let spec = &mut self.open.spec;
         let local = spec
@@ -686,7 +689,7 @@ impl Loader {
             expected_attach_type = 0;
         }
         if flags.contains(SecFlags::USDT) && features::kernel_supports(Feature::UprobeMultiLink) {
-            expected_attach_type = sections::a::TRACE_UPROBE_MULTI;
+            expected_attach_type = sections::attach_type::TRACE_UPROBE_MULTI;
         }
         let mut attach_btf_id = p.attach_btf_id;
         let mut attach_obj: Option<u32> = None;
@@ -713,7 +716,7 @@ impl Loader {
                 Some(id) => id,
                 None => {
                     // A module's function: its BTF object fd goes with the BTF id.
-                    let mods = crate::kernel::vmlinux::module_btfs()?;
+                    let mods = crate::kernel::module_btf::module_btfs()?;
                     let hit = mods
                         .iter()
                         .filter(|m| module.is_none_or(|n| n == m.name))

@@ -89,7 +89,7 @@ pub(crate) struct Host<'a> {
     /// `LINUX_KERNEL_VERSION`.
     pub kernel_version: Option<u32>,
     /// Module BTFs, searched after vmlinux.
-    pub modules: &'a dyn Fn() -> Result<std::sync::Arc<Vec<crate::kernel::vmlinux::ModuleBtf>>>,
+    pub modules: &'a dyn Fn() -> Result<std::sync::Arc<Vec<crate::kernel::module_btf::ModuleBtf>>>,
 }
 
 /// Resolves every extern: fills `kcfg_data` (the `.kconfig` map value) and returns how each

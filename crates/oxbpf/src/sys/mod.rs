@@ -16,6 +16,7 @@ pub mod link;
 pub mod mmap;
 pub mod netlink;
 pub mod perf;
+pub mod socket;
 pub mod tracefs;
 pub mod types;
 

@@ -4,9 +4,9 @@
 //! add/delete the `clsact` qdisc, add/delete a `cls_bpf` filter). An encoder of a dozen attribute types
 //! is smaller than the `netlink-packet-*` crate family it would replace and does not follow their
 //! frequent API changes. Replies carry the kernel's extended ACK message ("XDP program already
-//! attached", ...) into the error.
+//! attached", ...) into the error. Socket options live in [`super::socket`].
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::error::{Error, Result};
 
@@ -185,34 +185,17 @@ impl Socket {
         }
         // SAFETY: `fd` is a new descriptor owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let one: i32 = 1;
-        // SAFETY: the option value points at a live i32 of the size passed. Failure only loses the
-        // extended ACK messages, so it is ignored.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                SOL_NETLINK,
-                NETLINK_EXT_ACK,
-                &one as *const i32 as *const libc::c_void,
-                4,
-            )
-        };
+        // Failure only loses the kernel's extended ACK messages: ignored.
+        let _ = super::socket::set_option(
+            fd.as_fd(),
+            SOL_NETLINK,
+            NETLINK_EXT_ACK,
+            &1i32,
+            "NETLINK_EXT_ACK",
+        );
         // A reply that never comes (a kernel bug, or a request that is not acknowledged) must not
         // hang the caller: give up after a few seconds.
-        let tv = libc::timeval {
-            tv_sec: 5,
-            tv_usec: 0,
-        };
-        // SAFETY: the option value points at a live timeval of the size passed.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                &tv as *const libc::timeval as *const libc::c_void,
-                std::mem::size_of::<libc::timeval>() as u32,
-            )
-        };
+        let _ = super::socket::set_recv_timeout(fd.as_fd(), std::time::Duration::from_secs(5));
         Ok(Socket { fd })
     }
 
@@ -442,46 +425,6 @@ pub fn tc_filter_del(ifindex: i32, parent: u32, handle: u32, priority: u16) -> R
     msg.str(TCA_KIND, "bpf");
     sock.request(msg, "netlink RTM_DELTFILTER (cls_bpf)")
         .map(|_| ())
-}
-
-/// `SO_ATTACH_BPF`: runs socket-filter program `prog` on every packet `socket` receives.
-///
-/// (A socket option, not netlink; it lives here with the other socket-level calls of the attachers.)
-pub fn socket_attach_bpf(socket: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> Result<()> {
-    let fd: i32 = prog.as_raw_fd();
-    // SAFETY: the option value points at a live i32 of the size passed.
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_BPF,
-            &fd as *const i32 as *const libc::c_void,
-            4,
-        )
-    };
-    if r < 0 {
-        return Err(Error::last_os_error("setsockopt(SO_ATTACH_BPF)"));
-    }
-    Ok(())
-}
-
-/// `SO_DETACH_BPF`: removes the socket filter of `socket`.
-pub fn socket_detach_bpf(socket: BorrowedFd<'_>) -> Result<()> {
-    let zero: i32 = 0;
-    // SAFETY: the option value points at a live i32 of the size passed (the kernel ignores it).
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_DETACH_BPF,
-            &zero as *const i32 as *const libc::c_void,
-            4,
-        )
-    };
-    if r < 0 {
-        return Err(Error::last_os_error("setsockopt(SO_DETACH_BPF)"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
