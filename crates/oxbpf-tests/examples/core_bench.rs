@@ -15,9 +15,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
-use oxbpf::btf::{Btf, BtfExt, TypeKind};
-use oxbpf::insn::Insn;
+use object::{Object, ObjectSection};
+use oxbpf::btf::{Btf, TypeKind};
 use oxbpf::reloc::core::{CoreRelocator, CoreTargets, TargetBtf};
 use oxbpf::sys::bpf::{btf_load, prog_load, ProgLoadOpts};
 
@@ -38,29 +37,9 @@ fn libbpf_once(path: &Path, load: bool) {
 }
 
 fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
+    let (mut progs, btf, ext) = oxbpf_tests::raw_progs::raw_programs(path);
     let data = std::fs::read(path).unwrap();
     let elf = object::File::parse(&*data).unwrap();
-    let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
-    let ext = BtfExt::parse(
-        elf.section_by_name(".BTF.ext").unwrap().data().unwrap(),
-        &btf,
-    )
-    .unwrap();
-    let mut progs = Vec::new();
-    for sym in elf.symbols() {
-        if sym.kind() != SymbolKind::Text || !sym.is_global() {
-            continue;
-        }
-        let sec = elf.section_by_index(sym.section_index().unwrap()).unwrap();
-        let bytes =
-            &sec.data().unwrap()[sym.address() as usize..(sym.address() + sym.size()) as usize];
-        progs.push((
-            sym.name().unwrap().to_string(),
-            sec.name().unwrap().to_string(),
-            sym.address() as usize / 8,
-            Insn::slice_from_bytes(bytes).unwrap(),
-        ));
-    }
     let vmlinux = TargetBtf::shared(
         "vmlinux",
         &oxbpf::kernel::vmlinux::vmlinux_btf().expect("vmlinux BTF"),

@@ -3,6 +3,7 @@
 
 pub mod libbpf_ref;
 pub mod parity;
+pub mod raw_progs;
 
 mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));

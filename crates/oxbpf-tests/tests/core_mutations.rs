@@ -10,7 +10,6 @@ use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::Arc;
 
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt, CoreReloKind, Kind, Member, Type, TypeId, TypeKind};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
@@ -32,35 +31,7 @@ impl Rng {
     }
 }
 
-/// A program: (name, section, first instruction in the section, instructions).
-type RawProg = (String, String, usize, Vec<Insn>);
-
-fn programs(path: &Path) -> (Vec<RawProg>, Btf, BtfExt) {
-    let data = std::fs::read(path).unwrap();
-    let elf = object::File::parse(&*data).unwrap();
-    let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
-    let ext = BtfExt::parse(
-        elf.section_by_name(".BTF.ext").unwrap().data().unwrap(),
-        &btf,
-    )
-    .unwrap();
-    let mut progs = Vec::new();
-    for sym in elf.symbols() {
-        if sym.kind() != SymbolKind::Text || !sym.is_global() {
-            continue;
-        }
-        let sec = elf.section_by_index(sym.section_index().unwrap()).unwrap();
-        let bytes =
-            &sec.data().unwrap()[sym.address() as usize..(sym.address() + sym.size()) as usize];
-        progs.push((
-            sym.name().unwrap().to_string(),
-            sec.name().unwrap().to_string(),
-            sym.address() as usize / 8,
-            Insn::slice_from_bytes(bytes).unwrap(),
-        ));
-    }
-    (progs, btf, ext)
-}
+use oxbpf_tests::raw_progs::raw_programs as programs;
 
 /// oxbpf's instructions per program, or the error.
 fn oxbpf_relocate(path: &Path, target: Btf) -> Result<HashMap<String, Vec<Insn>>, String> {

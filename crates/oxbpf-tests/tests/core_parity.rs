@@ -12,7 +12,6 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
@@ -47,30 +46,17 @@ fn modules() -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
 
 /// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
 fn open_programs(path: &Path) -> (Vec<Prog>, Btf, BtfExt) {
-    let data = std::fs::read(path).unwrap();
-    let elf = object::File::parse(&*data).unwrap();
-    let btf = Btf::parse(elf.section_by_name(".BTF").unwrap().data().unwrap()).unwrap();
-    let ext = BtfExt::parse(
-        elf.section_by_name(".BTF.ext").unwrap().data().unwrap(),
-        &btf,
-    )
-    .unwrap();
-    let mut progs = Vec::new();
-    for sym in elf.symbols() {
-        if sym.kind() != SymbolKind::Text || !sym.is_global() {
-            continue;
-        }
-        let sec = elf.section_by_index(sym.section_index().unwrap()).unwrap();
-        let bytes =
-            &sec.data().unwrap()[sym.address() as usize..(sym.address() + sym.size()) as usize];
-        progs.push(Prog {
-            name: sym.name().unwrap().to_string(),
-            section: sec.name().unwrap().to_string(),
-            start: sym.address() as usize / 8,
-            insns: Insn::slice_from_bytes(bytes).unwrap(),
+    let (raw, btf, ext) = oxbpf_tests::raw_progs::raw_programs(path);
+    let progs = raw
+        .into_iter()
+        .map(|(name, section, start, insns)| Prog {
+            name,
+            section,
+            start,
+            insns,
             outcomes: Vec::new(),
-        });
-    }
+        })
+        .collect();
     (progs, btf, ext)
 }
 
