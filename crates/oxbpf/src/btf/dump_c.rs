@@ -32,6 +32,11 @@ const EMITTED: u8 = 2;
 /// The largest gap between members (in bits, 2 MiB) the dumper fills with padding fields.
 const MAX_PADDING_BITS: i64 = 1 << 24;
 
+/// The most padding (in bits, 8 MiB) one dumper fills in over all the structs it emits. The running
+/// kernel's vmlinux needs about 330 000 bits; without a total, hostile BTF with many members each
+/// just under [`MAX_PADDING_BITS`] apart turns a few KiB into gigabytes of filler lines.
+const PADDING_BUDGET_BITS: i64 = 1 << 26;
+
 const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 fn pfx(lvl: usize) -> &'static str {
@@ -89,6 +94,8 @@ pub struct CDumper<'a> {
     ident_names: FastMap<&'a str, usize>,
     /// Memoized alignments (`u8::MAX` = not computed yet; alignments are at most 8).
     aligns: Vec<u8>,
+    /// Padding bits this dumper may still emit ([`PADDING_BUDGET_BITS`]).
+    padding_left: i64,
 }
 
 impl<'a> CDumper<'a> {
@@ -132,6 +139,7 @@ impl<'a> CDumper<'a> {
             type_names: FastMap::default(),
             ident_names: FastMap::default(),
             aligns: vec![u8::MAX; n],
+            padding_left: PADDING_BUDGET_BITS,
         }
     }
 
@@ -465,6 +473,13 @@ impl<'a> CDumper<'a> {
         if cur >= next {
             return Ok(());
         }
+        if next - cur > self.padding_left {
+            return Err(Error::malformed(format!(
+                "BTF type [{id}]: padding gap of {} bits at bit {cur} exceeds the dump's total padding budget ({PADDING_BUDGET_BITS} bits)",
+                next - cur
+            )));
+        }
+        self.padding_left -= next - cur;
         let pads: [(&str, i64); 4] = [
             ("long", self.ptr_bits),
             ("int", 32),
@@ -1078,6 +1093,26 @@ mod tests {
             out.contains("struct dup {\n\tint: 32;\n};\n\nstruct dup___2 {\n\tlong: 64;\n};\n\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn total_padding_is_bounded() {
+        // Found by the btf_dump fuzz target: members each just under the per-gap limit apart add
+        // up to hundreds of MiB of filler from a few hundred bytes of BTF.
+        let mut b = Btf::new();
+        let int = b.add_int("int", 4, 0).unwrap();
+        let step = (MAX_PADDING_BITS - 64) as u32;
+        let names: Vec<String> = (0..16).map(|i| format!("m{i}")).collect();
+        let members: Vec<(&str, TypeId, u32, u8)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), int, i as u32 * step, 0))
+            .collect();
+        let s = b.add_struct("spread", 16 * step / 8, &members);
+        let mut d = CDumper::new(&b);
+        let e = d.dump_type(s).unwrap_err();
+        assert!(e.to_string().contains("total padding budget"), "{e}");
+        assert!(d.output().len() < 16 << 20, "{} bytes", d.output().len());
     }
 
     #[test]
