@@ -37,6 +37,11 @@ const MAX_PADDING_BITS: i64 = 1 << 24;
 /// just under [`MAX_PADDING_BITS`] apart turns a few KiB into gigabytes of filler lines.
 const PADDING_BUDGET_BITS: i64 = 1 << 26;
 
+/// The most C text (128 MiB) one dumper produces. Anonymous structs and unions are written out
+/// inline at every use, so BTF nesting anonymous types two uses deep, level after level, asks for
+/// output exponential in its size; the running kernel's whole vmlinux.h is about 3 MiB.
+const MAX_OUTPUT_BYTES: usize = 1 << 27;
+
 const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 fn pfx(lvl: usize) -> &'static str {
@@ -96,6 +101,8 @@ pub struct CDumper<'a> {
     aligns: Vec<u8>,
     /// Padding bits this dumper may still emit ([`PADDING_BUDGET_BITS`]).
     padding_left: i64,
+    /// The most bytes of C this dumper writes ([`MAX_OUTPUT_BYTES`] unless set).
+    max_output: usize,
 }
 
 impl<'a> CDumper<'a> {
@@ -140,7 +147,14 @@ impl<'a> CDumper<'a> {
             ident_names: FastMap::default(),
             aligns: vec![u8::MAX; n],
             padding_left: PADDING_BUDGET_BITS,
+            max_output: MAX_OUTPUT_BYTES,
         }
+    }
+
+    /// Limits the C text this dumper writes to about `bytes` (128 MiB by default): past it,
+    /// [`CDumper::dump_type`] fails instead of writing on.
+    pub fn set_output_limit(&mut self, bytes: usize) {
+        self.max_output = bytes;
     }
 
     /// The text emitted so far.
@@ -566,6 +580,12 @@ impl<'a> CDumper<'a> {
         let mut off: i64 = 0;
         let mut prev_bitfield = false;
         for m in &c.members {
+            if self.out.len() > self.max_output {
+                return Err(Error::malformed(format!(
+                    "BTF type [{id}]: C output exceeds {} bytes (anonymous types nested and repeated too often)",
+                    self.max_output
+                )));
+            }
             let fname = self.name(m.name_off);
             let m_sz = m.bitfield_size as i64;
             let m_off = m.bit_offset as i64;
@@ -1093,6 +1113,26 @@ mod tests {
             out.contains("struct dup {\n\tint: 32;\n};\n\nstruct dup___2 {\n\tlong: 64;\n};\n\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn inline_anonymous_nesting_is_bounded() {
+        // Each anonymous union holds the next one twice: written inline, 2^24 copies of the
+        // innermost member from 25 types.
+        let mut b = Btf::new();
+        let mut inner = b.add_int("int", 4, 0).unwrap();
+        for _ in 0..24 {
+            inner = b.add_union("", 4, &[("a", inner, 0, 0), ("b", inner, 0, 0)]);
+        }
+        let top = b.add_struct("top", 4, &[("x", inner, 0, 0)]);
+        let mut d = CDumper::new(&b);
+        d.set_output_limit(1 << 20);
+        let e = d.dump_type(top).unwrap_err();
+        assert!(
+            e.to_string().contains("C output exceeds 1048576 bytes"),
+            "{e}"
+        );
+        assert!(d.output().len() < 2 << 20, "{}", d.output().len());
     }
 
     #[test]
