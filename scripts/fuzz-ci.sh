@@ -35,7 +35,7 @@ for t in "${targets[@]}"; do
     cargo fuzz run -O "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
         -print_final_stats=1 >"$log" 2>&1 || rc=$?
-    grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE)' "$log" || true
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
     if [ "$rc" -ne 0 ]; then
         tail -40 "$log"
         echo "fuzz target $t failed (exit $rc): reproducer in fuzz/artifacts/$t/"
