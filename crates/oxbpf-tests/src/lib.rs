@@ -70,6 +70,66 @@ pub fn open_fds() -> usize {
         .unwrap_or(0)
 }
 
+/// The memory mappings of this process that belong to BPF or perf objects (mmapped array maps,
+/// ring buffers, perf buffers, arenas): the lines of `/proc/self/maps` naming an `anon_inode:` of
+/// `bpf-*` or `[perf_event]`.
+pub fn bpf_mappings() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("anon_inode:bpf") || l.contains("anon_inode:[perf_event]"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A snapshot of this process's open fds and BPF mappings; [`LeakCheck::assert_clean`] asserts
+/// that nothing opened or mapped since is still there. The caller holds [`serial`] for the whole
+/// span (or uses [`leak_check`], which does), so no other test's fds are counted.
+#[derive(Debug)]
+pub struct LeakCheck {
+    fds: usize,
+    maps: Vec<String>,
+}
+
+impl LeakCheck {
+    /// Takes the snapshot.
+    pub fn start() -> LeakCheck {
+        LeakCheck {
+            fds: open_fds(),
+            maps: bpf_mappings(),
+        }
+    }
+
+    /// Panics, naming `what`, when the number of open fds differs from the snapshot's or a BPF
+    /// mapping made since is still there.
+    #[track_caller]
+    pub fn assert_clean(&self, what: impl std::fmt::Display) {
+        let fds = open_fds();
+        let maps: Vec<String> = bpf_mappings()
+            .into_iter()
+            .filter(|m| !self.maps.contains(m))
+            .collect();
+        assert!(
+            maps.is_empty(),
+            "{what}: mapping leak: {} BPF mappings left:\n{}",
+            maps.len(),
+            maps.join("\n")
+        );
+        assert_eq!(fds, self.fds, "{what}: fd leak (open fds now vs before)");
+    }
+}
+
+/// Runs `body` holding [`serial`] and asserts that it leaves no fd and no BPF mapping behind
+/// (everything it created was dropped by the time it returns). Returns what `body` returns.
+#[track_caller]
+pub fn leak_check<T>(body: impl FnOnce() -> T) -> T {
+    let _serial = serial();
+    let check = LeakCheck::start();
+    let out = body();
+    check.assert_clean("leak_check");
+    out
+}
+
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Serialises the kernel tests of one test binary. Hold the guard for the whole test body in every

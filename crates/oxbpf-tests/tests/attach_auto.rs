@@ -26,7 +26,7 @@ fn attach_all_tracing_programs_from_their_sections() {
     // No kprobes on this kernel; the perf_event program has no auto-attach and is skipped.
     open.set_autoload("kp_unlinkat", false).unwrap();
     let obj = open.load().unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let links = obj.attach_all().unwrap();
     let mut names: Vec<&str> = links.iter().map(|(n, _)| n.as_str()).collect();
     names.sort();
@@ -49,11 +49,7 @@ fn attach_all_tracing_programs_from_their_sections() {
     assert_eq!(err.kind(), ErrorKind::NotSupported);
     assert!(err.to_string().contains("attach_perf_event"), "{err}");
     drop(links);
-    assert_eq!(
-        oxbpf_tests::open_fds(),
-        before,
-        "auto-attached links leak no fds"
-    );
+    before.assert_clean("auto-attached links leak no fds");
 }
 
 #[test]
@@ -115,7 +111,7 @@ fn usdt_through_the_oxbpf_loader() {
         .unwrap()
         .expect("the object has __bpf_usdt_specs");
     let prog = obj.program("on_args").unwrap().handle().unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let opts = oxbpf::attach::usdt::UsdtOpts {
         pid: Some(t.pid() as i32),
@@ -151,7 +147,7 @@ fn usdt_through_the_oxbpf_loader() {
         );
     }
     drop(link);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -169,7 +165,7 @@ fn struct_ops_through_the_oxbpf_loader() {
         }
         Err(e) => panic!("{e}"),
     };
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = obj.map("oxcc").unwrap().attach_struct_ops().unwrap();
     assert_eq!(
         link.info().unwrap().link_type,
@@ -184,5 +180,5 @@ fn struct_ops_through_the_oxbpf_loader() {
     assert!(!cc.split_whitespace().any(|c| c == "oxbpf_cc"), "{cc}");
     // Attaching again reuses the value already written, like libbpf.
     drop(obj.map("oxcc").unwrap().attach_struct_ops().unwrap());
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }

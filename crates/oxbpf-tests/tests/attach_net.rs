@@ -44,7 +44,7 @@ fn xdp_counts_pings_by_link_and_by_netlink() {
         1,
         "veth pair carries pings before any program"
     );
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     VethPair::in_ns(&pair.b, || {
         let idx = ifindex("veth1").unwrap();
         // BPF link.
@@ -117,7 +117,7 @@ fn xdp_counts_pings_by_link_and_by_netlink() {
             );
         }
     });
-    assert_eq!(oxbpf_tests::open_fds(), before, "XDP links leak no fds");
+    before.assert_clean("XDP links leak no fds");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
     let (pin, pout) = (obj.prog("tc_in"), obj.prog("tc_out"));
     let counts = obj.map("counts");
     let pair = VethPair::new("tc");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     VethPair::in_ns(&pair.b, || {
         let idx = ifindex("veth1").unwrap();
         reset_all(&obj);
@@ -229,7 +229,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             .unwrap();
         assert!(!String::from_utf8_lossy(&qdiscs.stdout).contains("clsact"));
     });
-    assert_eq!(oxbpf_tests::open_fds(), before, "tc links leak no fds");
+    before.assert_clean("tc links leak no fds");
 }
 
 fn cgroup_root() -> Option<std::path::PathBuf> {
@@ -268,7 +268,7 @@ fn cgroup_skb_and_sock_on_a_child_cgroup() {
     let cg = ChildCgroup(root.join(format!("oxbpf_attach_{}", std::process::id())));
     std::fs::create_dir_all(&cg.0).unwrap();
     let dir = std::fs::File::open(&cg.0).unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     for legacy in [false, true] {
         reset_all(&obj);
         let opts = CgroupOpts {
@@ -338,7 +338,7 @@ fn cgroup_skb_and_sock_on_a_child_cgroup() {
             "legacy={legacy}: nothing counted after detach"
         );
     }
-    assert_eq!(oxbpf_tests::open_fds(), before, "cgroup links leak no fds");
+    before.assert_clean("cgroup links leak no fds");
 }
 
 #[test]
@@ -350,7 +350,7 @@ fn socket_filter_counts_datagrams() {
     reset_u64(&counts, C_SOCKF);
     let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = attach_socket_filter(prog.as_fd(), rx.as_fd()).unwrap();
     let mut buf = [0u8; 16];
     for _ in 0..3 {
@@ -370,5 +370,5 @@ fn socket_filter_counts_datagrams() {
         3,
         "SO_DETACH_BPF removed the filter"
     );
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }

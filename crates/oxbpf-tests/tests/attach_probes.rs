@@ -31,7 +31,7 @@ fn uprobe_and_uretprobe_on_a_test_binary_function() {
     let (entry, ret) = (obj.prog("on_add"), obj.prog("on_add_ret"));
     let counts = obj.map("counts");
     let bin = target_binary();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     for mode in [ProbeAttachMode::Default, ProbeAttachMode::Legacy] {
         for slot in [C_UPROBE, C_URETPROBE, C_URET_SUM] {
             reset_u64(&counts, slot);
@@ -83,7 +83,7 @@ fn uprobe_and_uretprobe_on_a_test_binary_function() {
         !uprobe_events.contains(&format!("oxbpf_{}_", std::process::id())),
         "legacy probes removed:\n{uprobe_events}"
     );
-    assert_eq!(oxbpf_tests::open_fds(), before, "uprobe links leak no fds");
+    before.assert_clean("uprobe links leak no fds");
 
     let err = attach_uprobe(
         entry.as_fd(),
@@ -109,7 +109,7 @@ fn uprobe_on_libc_by_library_name() {
     let prog = obj.prog("on_libc");
     let counts = obj.map("counts");
     reset_u64(&counts, C_LIBC);
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     // "libc.so.6" is found through the target's /proc/PID/maps; getppid is a libc function.
     let opts = UprobeOpts {
@@ -136,7 +136,7 @@ fn uprobe_on_libc_by_library_name() {
     t.run();
     assert!(read_u64(&counts, C_LIBC) >= u64::from(ROUNDS));
     drop(link);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn uprobe_multi_with_a_glob() {
     let prog = obj.prog("on_add_multi");
     let counts = obj.map("counts");
     reset_u64(&counts, C_UPROBE);
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let opts = UprobeMultiOpts {
         pid: Some(t.pid() as i32),
@@ -166,7 +166,7 @@ fn uprobe_multi_with_a_glob() {
     t.run();
     assert_eq!(read_u64(&counts, C_UPROBE), u64::from(ROUNDS));
     drop(link);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
     let counts = obj.map("counts");
     let recs = obj.map("usdt_recs");
     let usdt = UsdtManager::new(obj.map("__bpf_usdt_specs")).unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let opts = UsdtOpts {
         pid: Some(t.pid() as i32),
@@ -246,7 +246,7 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
         "semaphore-gated probe"
     );
     drop((l1, l2));
-    assert_eq!(oxbpf_tests::open_fds(), before, "USDT links leak no fds");
+    before.assert_clean("USDT links leak no fds");
 
     // Spec ids are given back on detach and reused: attaching again succeeds and fires.
     reset_u64(&counts, C_USDT);
@@ -292,7 +292,7 @@ fn usdt_falls_back_to_one_uprobe_per_site() {
     let counts = probes.map("counts");
     reset_u64(&counts, C_UPROBE);
     let usdt = UsdtManager::new(usdt_obj.map("__bpf_usdt_specs")).unwrap();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let bin = target_binary();
     let link = usdt
@@ -316,7 +316,7 @@ fn usdt_falls_back_to_one_uprobe_per_site() {
     // oxbpf:gated fires only while the kernel holds its semaphore up.
     assert_eq!(read_u64(&counts, C_UPROBE), u64::from(ROUNDS));
     drop(link);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn sk_lookup_flow_dissector_and_netfilter_in_a_netns() {
     let obj = Loaded::load("attach_sock", &["lookup", "dissect", "nf_count"]).unwrap();
     let counts = obj.map("counts");
     let ns = Netns::new("sock");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     std::thread::scope(|s| {
         s.spawn(|| {
             enter_netns(&ns.0);
@@ -118,7 +118,7 @@ fn sk_lookup_flow_dissector_and_netfilter_in_a_netns() {
         .join()
         .unwrap()
     });
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn sockmap_sk_msg_and_sk_skb_verdicts() {
     let socks = obj.map("socks");
     reset_u64(&counts, C_MSG);
     reset_u64(&counts, C_SKB);
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let l_msg = attach_sockmap(
         obj.prog("msg_verdict").as_fd(),
         socks.as_fd(),
@@ -176,5 +176,5 @@ fn sockmap_sk_msg_and_sk_skb_verdicts() {
     drop((l_msg, l_skb, client, server, listener));
     let q = prog_query(Target::Fd(socks.as_fd()), attach_type::SK_MSG_VERDICT, 0).unwrap();
     assert!(q.prog_ids.is_empty(), "detached: {q:?}");
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }

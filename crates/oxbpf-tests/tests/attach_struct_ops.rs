@@ -59,7 +59,7 @@ fn tcp_congestion_ops_registered_used_swapped_unregistered() {
     };
     obj.prime_struct_ops("oxcc2");
     obj.prime_struct_ops("oxcc");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let (m1, m2) = (obj.map("oxcc"), obj.map("oxcc2"));
     let mut link = attach_struct_ops(m1.as_fd()).unwrap();
     assert_eq!(link.info().unwrap().link_type, link_type::STRUCT_OPS);
@@ -90,5 +90,5 @@ fn tcp_congestion_ops_registered_used_swapped_unregistered() {
     );
     assert!(connect_with(CC).is_err(), "the algorithm is gone");
     drop((m1, m2));
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }

@@ -35,7 +35,7 @@ fn tracepoint_counts_child_syscalls_by_link_and_by_ioctl() {
     let Some(_serial) = setup() else { return };
     let obj = Loaded::load("attach_trace", &["tp_getppid"]).unwrap();
     let prog = obj.prog("tp_getppid");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     {
         let link = attach_tracepoint(
             prog.as_fd(),
@@ -76,11 +76,7 @@ fn tracepoint_counts_child_syscalls_by_link_and_by_ioctl() {
         drop(link);
         assert_eq!(run_target(&obj, C_TP), 0);
     }
-    assert_eq!(
-        oxbpf_tests::open_fds(),
-        before,
-        "tracepoint links leak no fds"
-    );
+    before.assert_clean("tracepoint links leak no fds");
 
     let err = attach_tracepoint(
         prog.as_fd(),
@@ -102,13 +98,13 @@ fn raw_tracepoint_counts_child_syscalls() {
     let Some(_serial) = setup() else { return };
     let obj = Loaded::load("attach_trace", &["raw_sys_enter"]).unwrap();
     let prog = obj.prog("raw_sys_enter");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = raw_tp::attach_raw_tracepoint(prog.as_fd(), "sys_enter", 0).unwrap();
     assert_eq!(link.info().unwrap().link_type, link_type::RAW_TRACEPOINT);
     assert_eq!(run_target(&obj, C_RAW_TP), u64::from(ROUNDS));
     drop(link);
     assert_eq!(run_target(&obj, C_RAW_TP), 0);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 
     let err = raw_tp::attach_raw_tracepoint(prog.as_fd(), "no_such_raw_tp", 0).unwrap_err();
     assert!(
@@ -129,13 +125,13 @@ fn tp_btf_counts_child_syscalls() {
         Err(e) => panic!("{e}"),
     };
     let prog = obj.prog("btf_sys_enter");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = tracing::attach_trace(prog.as_fd(), attach_type::TRACE_RAW_TP, &Default::default())
         .unwrap();
     assert_eq!(run_target(&obj, C_TP_BTF), u64::from(ROUNDS));
     drop(link);
     assert_eq!(run_target(&obj, C_TP_BTF), 0);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -144,7 +140,7 @@ fn perf_event_on_software_cpu_clock_fires() {
     let obj = Loaded::load("attach_trace", &["on_cpu_clock"]).unwrap();
     let prog = obj.prog("on_cpu_clock");
     let counts = obj.map("counts");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = attach_perf_event(
         prog.as_fd(),
         open_cpu_clock_event(0, 1000).unwrap(),
@@ -167,7 +163,7 @@ fn perf_event_on_software_cpu_clock_fires() {
         after,
         "detached event stops firing"
     );
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -175,7 +171,7 @@ fn task_iterator_lists_this_process() {
     let Some(_serial) = setup() else { return };
     let obj = Loaded::load("attach_trace", &["dump_task"]).unwrap();
     let prog = obj.prog("dump_task");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let link = iter::attach_iter(prog.as_fd(), iter::IterTarget::All).unwrap();
     assert_eq!(link.info().unwrap().link_type, link_type::ITER);
     let child = Target::spawn(1);
@@ -210,7 +206,7 @@ fn task_iterator_lists_this_process() {
         "{out}"
     );
     drop((link, mine));
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -218,7 +214,7 @@ fn link_pin_open_update_detach() {
     let Some(_serial) = setup() else { return };
     let obj = Loaded::load("attach_trace", &["raw_sys_enter", "dump_task"]).unwrap();
     let prog = obj.prog("raw_sys_enter");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let dir = std::path::Path::new("/sys/fs/bpf");
     if !dir.join(".").exists() {
         return oxbpf_tests::skip("bpffs not mounted at /sys/fs/bpf");
@@ -241,7 +237,7 @@ fn link_pin_open_update_detach() {
     reopened.detach().unwrap();
     assert_eq!(run_target(&obj, C_RAW_TP), 0);
     drop(other);
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]
@@ -251,7 +247,7 @@ fn kprobe_refusal_is_explained() {
         || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists();
     let obj = Loaded::load("attach_trace", &["kp_unlinkat"]).unwrap();
     let prog = obj.prog("kp_unlinkat");
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     let r = kprobe::attach_kprobe(prog.as_fd(), "do_unlinkat", &Default::default());
     if have_kprobes {
         // A kernel with kprobes attaches and fires on unlink, by PMU and by tracefs; a missing
@@ -311,7 +307,7 @@ fn kprobe_refusal_is_explained() {
                 .unwrap_err();
         println!("kprobe error: {msg}\nkprobe.multi error: {err}");
     }
-    assert_eq!(oxbpf_tests::open_fds(), before);
+    before.assert_clean("fds and BPF mappings");
 }
 
 #[test]

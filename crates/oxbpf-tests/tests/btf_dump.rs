@@ -199,7 +199,7 @@ fn program_built_on_our_vmlinux_h_is_the_same_program() {
         "instructions differ"
     );
 
-    let fds = oxbpf_tests::open_fds();
+    let fds = oxbpf_tests::LeakCheck::start();
     let (va, vb) = match (
         oxbpf_tests::libbpf_ref::load(&a),
         oxbpf_tests::libbpf_ref::load(&b),
@@ -220,5 +220,5 @@ fn program_built_on_our_vmlinux_h_is_the_same_program() {
         return;
     }
     assert_eq!(va[0].tag, vb[0].tag, "kernel tags differ: {va:?} vs {vb:?}");
-    assert_eq!(oxbpf_tests::open_fds(), fds);
+    fds.assert_clean("fds and BPF mappings");
 }

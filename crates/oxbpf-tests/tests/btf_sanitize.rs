@@ -134,7 +134,7 @@ fn kernel_accepts_sanitized_btf() {
         oxbpf_tests::skip("BPF_BTF_LOAD needs root");
         return;
     }
-    let fds = oxbpf_tests::open_fds();
+    let fds = oxbpf_tests::LeakCheck::start();
     let mut inputs: Vec<(String, Btf)> = vec![("sample".into(), sample())];
     for name in oxbpf_tests::fixture_names() {
         let path = oxbpf_tests::fixture(name);
@@ -183,5 +183,5 @@ fn kernel_accepts_sanitized_btf() {
         "only {loaded} sanitized BTFs loaded"
     );
     println!("{} inputs, {loaded} sanitized BTFs loaded", inputs.len());
-    assert_eq!(oxbpf_tests::open_fds(), fds);
+    fds.assert_clean("fds and BPF mappings");
 }

@@ -152,7 +152,7 @@ fn check(fixture: &str) -> Vec<Prog> {
         oxbpf_tests::skip("needs root to load programs");
         return Vec::new();
     }
-    let fds = oxbpf_tests::open_fds();
+    let fds = oxbpf_tests::LeakCheck::start();
     let path = oxbpf_tests::fixture(fixture);
     let progs = relocate_with_oxbpf(&path);
     let reference = libbpf_insns(&path);
@@ -207,7 +207,7 @@ fn check(fixture: &str) -> Vec<Prog> {
             }
         }
     }
-    assert_eq!(oxbpf_tests::open_fds(), fds, "fd leak");
+    fds.assert_clean("fd leak");
     progs
 }
 

@@ -188,7 +188,7 @@ fn libbpf_loads_both_builds_identically() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("not root: cannot load BPF programs");
     }
-    let fds = oxbpf_tests::open_fds();
+    let fds = oxbpf_tests::LeakCheck::start();
     let (mut loaded, mut total) = (0, 0);
     for name in fixture_names() {
         let ours = libbpf_ref::load(&fixture_with(name, OURS))
@@ -216,7 +216,7 @@ fn libbpf_loads_both_builds_identically() {
     println!("{loaded} of {total} programs loaded, all with identical tags");
     // Not vacuous: the tracepoint, kprobe, uprobe, usdt, xdp programs load on this host.
     assert!(loaded >= 15, "only {loaded} of {total} programs loaded");
-    assert_eq!(oxbpf_tests::open_fds(), fds, "fd leak");
+    fds.assert_clean("fd leak");
 }
 
 fn clang() -> PathBuf {

@@ -1,4 +1,5 @@
-//! No fd leaks across open, load, drop and failed loads (its own test binary: fd counts are per process).
+//! No fd and no BPF mapping left across open, load, mmap, attach, drop and failed loads (its own
+//! test binary: fd counts are per process; every test holds `oxbpf_tests::serial()`).
 
 use oxbpf_tests::fixture;
 
@@ -7,11 +8,12 @@ fn load_and_drop_leaks_no_fds() {
     if !oxbpf_tests::is_root() {
         return oxbpf_tests::skip("not root: cannot load BPF programs");
     }
+    let _serial = oxbpf_tests::serial();
     // Warm the per-process caches (vmlinux BTF, kconfig, kallsyms) outside the measured window.
     let _ = oxbpf::Object::open_file(fixture("obj_ksyms"))
         .unwrap()
         .load();
-    let before = oxbpf_tests::open_fds();
+    let before = oxbpf_tests::LeakCheck::start();
     for name in [
         "minimal",
         "maps",
@@ -40,5 +42,58 @@ fn load_and_drop_leaks_no_fds() {
         .load()
         .unwrap_err();
     assert!(err.to_string().contains("rejected"), "{err}");
-    assert_eq!(oxbpf_tests::open_fds(), before, "fd leak");
+    before.assert_clean("fd leak");
+}
+
+/// Loads `obj_globals`, maps its `.data` (a BPF mapping while it lives) and attaches its program.
+fn load_map_and_attach() -> (oxbpf::Object, oxbpf::link::Link) {
+    let mut obj = oxbpf::Object::open_file(fixture("obj_globals"))
+        .unwrap()
+        .load()
+        .unwrap();
+    let data = obj.map_mut("obj_glob.data").unwrap();
+    data.data_mut().unwrap().unwrap()[0] = 1;
+    let link = obj.programs()[0].attach().unwrap();
+    (obj, link)
+}
+
+#[test]
+fn mmapped_maps_and_links_are_released_on_drop() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    oxbpf_tests::leak_check(|| {
+        let before = oxbpf_tests::bpf_mappings().len();
+        let (obj, link) = load_map_and_attach();
+        // Not vacuous: the global data maps really are mapped while the object lives.
+        assert!(
+            oxbpf_tests::bpf_mappings().len() > before,
+            "no BPF mapping seen: {:?}",
+            oxbpf_tests::bpf_mappings()
+        );
+        drop(link);
+        drop(obj);
+    });
+}
+
+#[test]
+#[should_panic(expected = "mapping leak")]
+fn leak_check_catches_a_forgotten_mapping() {
+    if !oxbpf_tests::is_root() {
+        panic!("mapping leak (not root: nothing to check)");
+    }
+    oxbpf_tests::leak_check(|| {
+        let (obj, link) = load_map_and_attach();
+        drop(link);
+        // Forgetting the object keeps its maps mapped and its fds open.
+        std::mem::forget(obj);
+    });
+}
+
+#[test]
+#[should_panic(expected = "fd leak")]
+fn leak_check_catches_a_forgotten_fd() {
+    oxbpf_tests::leak_check(|| {
+        std::mem::forget(std::fs::File::open("/proc/self/maps").unwrap());
+    });
 }

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use oxbpf::sys::bpf::btf_load;
 
-/// Checks on drop that the test body closed every fd it opened. The fd table is per process and the
+/// Checks on drop that the test body closed every fd it opened and unmapped every BPF mapping. The fd table is per process and the
 /// test harness runs tests on threads, so guarded tests run one at a time (a process-wide lock).
 pub struct FdGuard {
-    before: usize,
+    before: oxbpf_tests::LeakCheck,
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
@@ -18,7 +18,7 @@ impl FdGuard {
     pub fn new() -> Self {
         let serial = oxbpf_tests::serial();
         FdGuard {
-            before: oxbpf_tests::open_fds(),
+            before: oxbpf_tests::LeakCheck::start(),
             _serial: serial,
         }
     }
@@ -27,7 +27,7 @@ impl FdGuard {
 impl Drop for FdGuard {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            assert_eq!(oxbpf_tests::open_fds(), self.before, "fd leak");
+            self.before.assert_clean("FdGuard");
         }
     }
 }

@@ -32,6 +32,16 @@ const EMITTED: u8 = 2;
 /// The largest gap between members (in bits, 2 MiB) the dumper fills with padding fields.
 const MAX_PADDING_BITS: i64 = 1 << 24;
 
+/// The most padding (in bits, 8 MiB) one dumper fills in over all the structs it emits. The running
+/// kernel's vmlinux needs about 330 000 bits; without a total, hostile BTF with many members each
+/// just under [`MAX_PADDING_BITS`] apart turns a few KiB into gigabytes of filler lines.
+const PADDING_BUDGET_BITS: i64 = 1 << 26;
+
+/// The most C text (128 MiB) one dumper produces. Anonymous structs and unions are written out
+/// inline at every use, so BTF nesting anonymous types two uses deep, level after level, asks for
+/// output exponential in its size; the running kernel's whole vmlinux.h is about 3 MiB.
+const MAX_OUTPUT_BYTES: usize = 1 << 27;
+
 const TABS: &str = "\t\t\t\t\t\t\t\t\t\t\t\t\t";
 
 fn pfx(lvl: usize) -> &'static str {
@@ -89,6 +99,10 @@ pub struct CDumper<'a> {
     ident_names: FastMap<&'a str, usize>,
     /// Memoized alignments (`u8::MAX` = not computed yet; alignments are at most 8).
     aligns: Vec<u8>,
+    /// Padding bits this dumper may still emit ([`PADDING_BUDGET_BITS`]).
+    padding_left: i64,
+    /// The most bytes of C this dumper writes ([`MAX_OUTPUT_BYTES`] unless set).
+    max_output: usize,
 }
 
 impl<'a> CDumper<'a> {
@@ -132,7 +146,15 @@ impl<'a> CDumper<'a> {
             type_names: FastMap::default(),
             ident_names: FastMap::default(),
             aligns: vec![u8::MAX; n],
+            padding_left: PADDING_BUDGET_BITS,
+            max_output: MAX_OUTPUT_BYTES,
         }
+    }
+
+    /// Limits the C text this dumper writes to about `bytes` (128 MiB by default): past it,
+    /// [`CDumper::dump_type`] fails instead of writing on.
+    pub fn set_output_limit(&mut self, bytes: usize) {
+        self.max_output = bytes;
     }
 
     /// The text emitted so far.
@@ -465,6 +487,13 @@ impl<'a> CDumper<'a> {
         if cur >= next {
             return Ok(());
         }
+        if next - cur > self.padding_left {
+            return Err(Error::malformed(format!(
+                "BTF type [{id}]: padding gap of {} bits at bit {cur} exceeds the dump's total padding budget ({PADDING_BUDGET_BITS} bits)",
+                next - cur
+            )));
+        }
+        self.padding_left -= next - cur;
         let pads: [(&str, i64); 4] = [
             ("long", self.ptr_bits),
             ("int", 32),
@@ -551,6 +580,12 @@ impl<'a> CDumper<'a> {
         let mut off: i64 = 0;
         let mut prev_bitfield = false;
         for m in &c.members {
+            if self.out.len() > self.max_output {
+                return Err(Error::malformed(format!(
+                    "BTF type [{id}]: C output exceeds {} bytes (anonymous types nested and repeated too often)",
+                    self.max_output
+                )));
+            }
             let fname = self.name(m.name_off);
             let m_sz = m.bitfield_size as i64;
             let m_off = m.bit_offset as i64;
@@ -1078,6 +1113,46 @@ mod tests {
             out.contains("struct dup {\n\tint: 32;\n};\n\nstruct dup___2 {\n\tlong: 64;\n};\n\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn inline_anonymous_nesting_is_bounded() {
+        // Each anonymous union holds the next one twice: written inline, 2^24 copies of the
+        // innermost member from 25 types.
+        let mut b = Btf::new();
+        let mut inner = b.add_int("int", 4, 0).unwrap();
+        for _ in 0..24 {
+            inner = b.add_union("", 4, &[("a", inner, 0, 0), ("b", inner, 0, 0)]);
+        }
+        let top = b.add_struct("top", 4, &[("x", inner, 0, 0)]);
+        let mut d = CDumper::new(&b);
+        d.set_output_limit(1 << 20);
+        let e = d.dump_type(top).unwrap_err();
+        assert!(
+            e.to_string().contains("C output exceeds 1048576 bytes"),
+            "{e}"
+        );
+        assert!(d.output().len() < 2 << 20, "{}", d.output().len());
+    }
+
+    #[test]
+    fn total_padding_is_bounded() {
+        // Found by the btf_dump fuzz target: members each just under the per-gap limit apart add
+        // up to hundreds of MiB of filler from a few hundred bytes of BTF.
+        let mut b = Btf::new();
+        let int = b.add_int("int", 4, 0).unwrap();
+        let step = (MAX_PADDING_BITS - 64) as u32;
+        let names: Vec<String> = (0..16).map(|i| format!("m{i}")).collect();
+        let members: Vec<(&str, TypeId, u32, u8)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), int, i as u32 * step, 0))
+            .collect();
+        let s = b.add_struct("spread", 16 * step / 8, &members);
+        let mut d = CDumper::new(&b);
+        let e = d.dump_type(s).unwrap_err();
+        assert!(e.to_string().contains("total padding budget"), "{e}");
+        assert!(d.output().len() < 16 << 20, "{} bytes", d.output().len());
     }
 
     #[test]
