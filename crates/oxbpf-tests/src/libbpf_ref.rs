@@ -24,6 +24,7 @@ pub struct ProgVerdict {
 
 /// Kernel tag and xlated length of a loaded program fd.
 pub fn prog_tag(fd: i32) -> Option<([u8; 8], u32)> {
+    // SAFETY: bpf_prog_info is plain old data; all-zero is a valid value.
     let mut info: libbpf_sys::bpf_prog_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libbpf_sys::bpf_prog_info>() as u32;
     // SAFETY: info is a valid, writable bpf_prog_info of `len` bytes.
@@ -68,6 +69,18 @@ fn cstr(p: *const std::os::raw::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// The program's name. `p` must be a program of a live object.
+fn prog_name(p: *mut libbpf_sys::bpf_program) -> String {
+    // SAFETY: callers pass programs of an object they keep open.
+    cstr(unsafe { libbpf_sys::bpf_program__name(p) })
+}
+
+/// Whether the program loads with its object. `p` must be a program of a live object.
+fn prog_autoload(p: *mut libbpf_sys::bpf_program) -> bool {
+    // SAFETY: callers pass programs of an object they keep open.
+    unsafe { libbpf_sys::bpf_program__autoload(p) }
+}
+
 fn verdict(
     p: *mut libbpf_sys::bpf_program,
     mode: &'static str,
@@ -98,18 +111,17 @@ fn verdict(
 pub fn load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
     let obj = open(path)?;
     let all = progs(&obj);
-    // SAFETY: programs of a live object.
     let autoload: Vec<String> = all
         .iter()
-        .filter(|p| unsafe { libbpf_sys::bpf_program__autoload(**p) })
-        .map(|p| cstr(unsafe { libbpf_sys::bpf_program__name(*p) }))
+        .filter(|p| prog_autoload(**p))
+        .map(|p| prog_name(*p))
         .collect();
     // SAFETY: obj is open and not yet loaded.
     let r = unsafe { libbpf_sys::bpf_object__load(obj.0) };
     if r == 0 {
         return Ok(all
             .into_iter()
-            .filter(|p| autoload.contains(&cstr(unsafe { libbpf_sys::bpf_program__name(*p) })))
+            .filter(|p| autoload.contains(&prog_name(*p)))
             .map(|p| verdict(p, "whole", None))
             .collect());
     }
@@ -119,7 +131,7 @@ pub fn load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
         let obj = open(path)?;
         let mut target = None;
         for p in progs(&obj) {
-            let name = cstr(unsafe { libbpf_sys::bpf_program__name(p) });
+            let name = prog_name(p);
             // SAFETY: obj not loaded yet; set_autoload is allowed.
             unsafe { libbpf_sys::bpf_program__set_autoload(p, name == *want) };
             if name == *want {
