@@ -122,6 +122,25 @@ impl Target {
             .stdin(Stdio::piped())
             .spawn()
             .expect("spawn attach_target");
+        Target::ready(child)
+    }
+
+    /// Waits (up to 5 s) until the child's address space holds the target binary: attaching by pid
+    /// reads /proc/PID/maps, which under load can still show the pre-exec image for a moment.
+    fn ready(child: std::process::Child) -> Target {
+        let want = target_binary();
+        let maps = format!("/proc/{}/maps", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let text = std::fs::read_to_string(&maps).unwrap_or_default();
+            if text
+                .lines()
+                .any(|l| l.ends_with(want.to_str().unwrap_or("attach_target")))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         Target { child }
     }
 
@@ -157,7 +176,7 @@ impl Target {
             .stdin(Stdio::piped())
             .spawn()
             .expect("spawn attach_target");
-        Target { child }
+        Target::ready(child)
     }
 }
 
