@@ -391,9 +391,9 @@ pub struct ProgQuery {
     pub attach_flags: u32,
     /// Attached program ids, in run order.
     pub prog_ids: Vec<u32>,
-    /// Per-program attach flags (empty for effective queries).
+    /// Per-program attach flags (empty for effective queries and on kernels before 6.0).
     pub prog_attach_flags: Vec<u32>,
-    /// Link ids (0 for programs attached without a link); tcx/netkit.
+    /// Link ids (0 for programs attached without a link); tcx/netkit. Empty before 6.6.
     pub link_ids: Vec<u32>,
     /// Per-link attach flags; tcx/netkit.
     pub link_attach_flags: Vec<u32>,
@@ -404,6 +404,9 @@ pub struct ProgQuery {
 /// `BPF_PROG_QUERY`—list the programs attached to a hook (`query_flags`: `BPF_F_QUERY_EFFECTIVE`).
 pub fn prog_query(target: Target<'_>, attach_type: u32, query_flags: u32) -> Result<ProgQuery> {
     let mut cap = 0u32;
+    // Older kernels reject attr fields they do not know (EINVAL): link ids and link flags came in
+    // 6.6, per-program attach flags in 6.0. Ask for fewer of them until the kernel accepts.
+    let mut fields = 2u8;
     loop {
         let n = cap as usize;
         let (mut ids, mut pflags, mut lids, mut lflags) =
@@ -416,8 +419,11 @@ pub fn prog_query(target: Target<'_>, attach_type: u32, query_flags: u32) -> Res
             prog_cnt: cap,
             ..Default::default()
         };
-        if cap > 0 && query_flags & BPF_F_QUERY_EFFECTIVE == 0 {
+        let detailed = cap > 0 && query_flags & BPF_F_QUERY_EFFECTIVE == 0;
+        if detailed && fields >= 1 {
             attr.prog_attach_flags = mut_ptr_of(&mut pflags);
+        }
+        if detailed && fields >= 2 {
             attr.link_ids = mut_ptr_of(&mut lids);
             attr.link_attach_flags = mut_ptr_of(&mut lflags);
         }
@@ -427,8 +433,9 @@ pub fn prog_query(target: Target<'_>, attach_type: u32, query_flags: u32) -> Res
                 let got = attr.prog_cnt as usize;
                 let eff = query_flags & BPF_F_QUERY_EFFECTIVE != 0;
                 ids.truncate(got);
-                for v in [&mut pflags, &mut lids, &mut lflags] {
-                    v.truncate(if eff { 0 } else { got });
+                pflags.truncate(if eff || fields < 1 { 0 } else { got });
+                for v in [&mut lids, &mut lflags] {
+                    v.truncate(if eff || fields < 2 { 0 } else { got });
                 }
                 return Ok(ProgQuery {
                     attach_flags: attr.attach_flags,
@@ -442,6 +449,7 @@ pub fn prog_query(target: Target<'_>, attach_type: u32, query_flags: u32) -> Res
             // Count-only call, or the list grew between calls: size for what the kernel reported.
             Ok(_) => cap = attr.prog_cnt,
             Err(libc::ENOSPC) if attr.prog_cnt > cap => cap = attr.prog_cnt,
+            Err(libc::EINVAL) if detailed && fields > 0 => fields -= 1,
             Err(e) => return Err(Error::from_errno(Cmd::ProgQuery.name(), e)),
         }
     }
