@@ -398,7 +398,7 @@ fn probe_module_btf() -> Result<bool> {
     let Ok(fd) = load_btf(&int(1, 4), b"\0int\0") else {
         return Ok(false);
     };
-    Ok(sys::btf_data(fd.as_fd()).is_ok())
+    Ok(sys::btf_name(fd.as_fd()).is_ok())
 }
 
 fn probe_perf_link() -> Result<bool> {
