@@ -296,9 +296,17 @@ fn core_fixtures_have_tag_parity_through_the_loader() {
         return oxbpf_tests::skip("needs root to load programs");
     }
     let _serial = oxbpf_tests::serial();
+    // Every core_btf_ptr program calls bpf_get_current_task_btf (5.11): before, none loads, under
+    // either loader.
+    let task_btf =
+        oxbpf::kernel::features::probe_helper(oxbpf::program::ProgramType::Kprobe, 158).unwrap();
     for name in ["core_read", "core_poison", "core_subprog", "core_btf_ptr"] {
         let p = oxbpf_tests::parity::assert_tag_parity(&oxbpf_tests::fixture(name));
-        assert!(p.oxbpf.iter().any(|v| v.loaded));
+        if name == "core_btf_ptr" && !task_btf {
+            assert!(p.oxbpf.iter().all(|v| !v.loaded), "{name}");
+            continue;
+        }
+        assert!(p.oxbpf.iter().any(|v| v.loaded), "{name}");
     }
 }
 
