@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod bitfields;
 mod builder;
 mod skeleton;
 pub mod types;

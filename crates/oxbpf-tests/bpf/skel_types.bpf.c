@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Layouts for the skeleton generator (tests/skeleton.rs): a hash map whose key and value are structs
  * with padding, nesting, arrays, a union, bitfields, an enum and an anonymous struct; a rodata config
- * struct; a .bss copy of the last value. The program fills every field with a known value when the
- * target process calls getppid(), and user space reads them back through the generated types. */
+ * struct; a .bss copy of the last value; an array map whose value is all bitfields (both signs, an
+ * enum, a bool, a packed part with fields spanning nine bytes). The program fills every field with a
+ * known value when the target process calls getppid(), and user space reads them back through the
+ * generated types and their bitfield accessors. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -37,6 +39,23 @@ struct skel_value {
 	enum skel_kind kind;
 };
 
+struct __attribute__((packed)) skel_packed_bits {
+	u8 a : 3;
+	u64 b : 62;
+	s64 c : 63;
+};
+
+struct skel_bits {
+	u32 lo : 4, hi : 12;
+	s32 neg : 5;
+	s32 pos : 7;
+	enum skel_kind kind : 4;
+	bool flag : 1;
+	u64 wide : 40;
+	u8 tail;
+	struct skel_packed_bits pk;
+};
+
 struct skel_config {
 	u32 target_pid;
 	u8 flag;
@@ -50,6 +69,13 @@ struct {
 	__type(value, struct skel_value);
 } values SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct skel_bits);
+} bits SEC(".maps");
+
 const volatile struct skel_config cfg = { .mul = 1 };
 struct skel_value last;
 u64 calls;
@@ -59,11 +85,26 @@ int fill(void *ctx)
 {
 	struct skel_key k = {};
 	struct skel_value *v = &last;
-	u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct skel_bits *b;
+	u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
 
 	if (pid != cfg.target_pid)
 		return 0;
 	calls++;
+	b = bpf_map_lookup_elem(&bits, &zero);
+	if (b) {
+		b->lo = 9;
+		b->hi = 0xabc;
+		b->neg = -7;
+		b->pos = 63;
+		b->kind = SKEL_NEG;
+		b->flag = true;
+		b->wide = 0xabcdef0123ULL;
+		b->tail = 0x5d;
+		b->pk.a = 5;
+		b->pk.b = 0x2aaabbbbccccddddULL;
+		b->pk.c = -0x123456789abcdefLL;
+	}
 	v->a = 0x11;
 	v->b = 0x2222222233333333ULL * cfg.mul;
 	v->inner.c = 0x4444;
