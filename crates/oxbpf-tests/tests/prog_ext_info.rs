@@ -228,8 +228,10 @@ fn records_the_kernel_cannot_take_fail_for_both() {
     }
 }
 
-/// A whole object whose `.BTF.ext` has 12-byte func_info and 20-byte line_info records with
-/// non-zero tails (as a newer compiler could emit): it loads with the same tags as the plain one.
+/// An object whose `.BTF.ext` has 12-byte func_info and 20-byte line_info records with non-zero
+/// tails (as a newer compiler could emit): each program loads exactly when it loads from the plain
+/// object, with the same tag. Programs are loaded one at a time, so a program the kernel refuses
+/// (old kernels lack some helpers) does not hide the others.
 #[test]
 fn object_with_bigger_ext_records_loads_like_the_plain_one() {
     if !root() {
@@ -237,9 +239,8 @@ fn object_with_bigger_ext_records_loads_like_the_plain_one() {
     }
     let _g = FdGuard::new();
     let path = fixture("obj_subprogs");
-    let open = oxbpf::Object::open_file(&path).unwrap();
-    let plain = open.clone().load().unwrap();
-    let mut big = open;
+    let plain = oxbpf::Object::open_file(&path).unwrap();
+    let mut big = plain.clone();
     let ext = big
         .spec_mut()
         .btf_ext
@@ -256,22 +257,29 @@ fn object_with_bigger_ext_records_loads_like_the_plain_one() {
     }
     let n = ext.func_info.iter().map(|s| s.records.len()).sum::<usize>();
     assert!(n >= 3, "the fixture has subprograms: {n} func_info records");
-    let big = big.load().unwrap_or_else(|e| panic!("{e:#}"));
+    let names: Vec<String> = plain
+        .spec()
+        .entry_programs()
+        .map(|p| p.name.clone())
+        .collect();
+    let only = |o: &oxbpf::OpenObject, name: &str| {
+        let mut o = o.clone();
+        for p in o.spec_mut().programs.iter_mut().filter(|p| !p.is_subprog) {
+            p.autoload = p.name == name;
+        }
+        o.load().and_then(|obj| obj.program(name).unwrap().info())
+    };
     let mut loaded = 0;
-    for p in plain.programs() {
-        let q = big.program(p.name()).unwrap();
-        let Ok(a) = p.info() else {
-            assert!(
-                q.info().is_err(),
-                "{} loaded only with big records",
-                p.name()
-            );
-            continue;
-        };
-        let b = q.info().unwrap();
-        loaded += 1;
-        assert_eq!(a.tag, b.tag, "{}", p.name());
-        assert_eq!(a.xlated_prog_len, b.xlated_prog_len, "{}", p.name());
+    for name in &names {
+        match (only(&plain, name), only(&big, name)) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.tag, b.tag, "{name}");
+                assert_eq!(a.xlated_prog_len, b.xlated_prog_len, "{name}");
+                loaded += 1;
+            }
+            (Err(_), Err(_)) => println!("{name}: not loadable on this kernel"),
+            (a, b) => panic!("{name}: plain {:?} | big records {:?}", a.err(), b.err()),
+        }
     }
     assert!(loaded >= 2, "{loaded} programs compared");
 }
