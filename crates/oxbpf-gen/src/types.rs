@@ -649,6 +649,38 @@ impl<'a> TypeGen<'a> {
         })
     }
 
+    /// Queues every struct, union and enum of the BTF that has a name, directly or through a typedef
+    /// (`typedef struct { ... } event_t;` is generated as `event_t`), as libbpf-cargo does: the
+    /// object's BTF is already trimmed by clang to the types its code mentions, and user space
+    /// wants the same ones C sees. Types already named keep their names; the rest follow in id order.
+    pub fn add_named_types(&mut self) -> Result<(), GenError> {
+        let btf = self.btf;
+        for (id, t) in btf.types() {
+            let wanted = match &t.kind {
+                TypeKind::Struct(_)
+                | TypeKind::Union(_)
+                | TypeKind::Enum(_)
+                | TypeKind::Enum64(_) => !self.btf_name(id).is_empty(),
+                TypeKind::Typedef(_) => {
+                    let (rid, _) = self.resolve(id)?;
+                    self.btf_name(rid).is_empty()
+                        && matches!(
+                            self.ty(rid)?.kind,
+                            TypeKind::Struct(_)
+                                | TypeKind::Union(_)
+                                | TypeKind::Enum(_)
+                                | TypeKind::Enum64(_)
+                        )
+                }
+                _ => false,
+            };
+            if wanted {
+                self.type_ref(id, None)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Defines every queued type (and what they pull in); returns the definitions.
     pub fn finish(mut self) -> Result<Vec<TokenStream>, GenError> {
         while let Some(id) = self.queue.pop() {

@@ -4,7 +4,9 @@
  * struct; a .bss copy of the last value; an array map whose value is all bitfields (both signs, an
  * enum, a bool, a packed part with fields spanning nine bytes). The program fills every field with a
  * known value when the target process calls getppid(), and user space reads them back through the
- * generated types and their bitfield accessors. */
+ * generated types and their bitfield accessors. Types no global or map holds (a subprogram's
+ * parameters, a pointer's target, a typedef'd anonymous struct, a tag that a typedef also names) must
+ * be generated too. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -56,6 +58,21 @@ struct skel_bits {
 	struct skel_packed_bits pk;
 };
 
+/* Reach the BTF only as a subprogram's parameters or through a pointer. */
+typedef struct {
+	u32 pid;
+	u64 ts;
+} skel_event_t;
+typedef struct {
+	u32 a;
+} skel_pair;
+struct skel_pair {
+	u64 b;
+};
+struct skel_only_ptr {
+	u64 x;
+};
+
 struct skel_config {
 	u32 target_pid;
 	u8 flag;
@@ -79,6 +96,13 @@ struct {
 const volatile struct skel_config cfg = { .mul = 1 };
 struct skel_value last;
 u64 calls;
+struct skel_only_ptr *only_ptr;
+
+static __noinline int stamp(skel_event_t *e, skel_pair *p, struct skel_pair *q)
+{
+	e->ts = bpf_ktime_get_ns();
+	return e->ts > 0 && p->a == 0 && q->b == 0;
+}
 
 SEC("tp/syscalls/sys_enter_getppid")
 int fill(void *ctx)
@@ -87,10 +111,13 @@ int fill(void *ctx)
 	struct skel_value *v = &last;
 	struct skel_bits *b;
 	u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	skel_event_t ev = { .pid = pid };
+	skel_pair p = {};
+	struct skel_pair q = {};
 
 	if (pid != cfg.target_pid)
 		return 0;
-	calls++;
+	calls += stamp(&ev, &p, &q);
 	b = bpf_map_lookup_elem(&bits, &zero);
 	if (b) {
 		b->lo = 9;

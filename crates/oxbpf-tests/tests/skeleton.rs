@@ -52,6 +52,17 @@ fn generated_layouts_match_c() {
     assert_eq!(skel_kind::SKEL_NEG.0, -3);
     assert_eq!(format!("{:?}", skel_kind::SKEL_B), "SKEL_B");
     assert_eq!(format!("{:?}", skel_kind(42)), "skel_kind(42)");
+    // Types only a subprogram's parameters or a pointer reach are generated too; a typedef names
+    // an anonymous struct; a tag and a typedef of the same name get distinct Rust names.
+    assert_eq!(size_of::<skel_event_t>(), 16);
+    assert_eq!(offset_of!(skel_event_t, ts), 8);
+    assert_eq!(size_of::<skel_only_ptr>(), 8);
+    let (tag, typedef) = if size_of::<skel_pair>() == 8 {
+        (size_of::<skel_pair>(), size_of::<skel_pair_2>())
+    } else {
+        (size_of::<skel_pair_2>(), size_of::<skel_pair>())
+    };
+    assert_eq!((tag, typedef), (8, 4));
     // The .rodata struct keeps the config at offset 0 and the section's size.
     assert_eq!(size_of::<rodata>(), 16);
     assert_eq!(offset_of!(skel_config, mul), 8);
