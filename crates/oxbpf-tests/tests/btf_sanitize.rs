@@ -84,14 +84,32 @@ fn fix_datasecs(btf: &mut Btf, file: &object::File<'_>) {
     }
 }
 
+/// The BTF features the running kernel has, as the loader probes them.
+fn kernel_features() -> BtfFeatures {
+    use oxbpf::kernel::features::{kernel_supports, Feature};
+    BtfFeatures {
+        func: kernel_supports(Feature::BtfFunc),
+        func_global: kernel_supports(Feature::BtfGlobalFunc),
+        datasec: kernel_supports(Feature::BtfDatasec),
+        qmark_datasec: kernel_supports(Feature::BtfQmarkDatasec),
+        float: kernel_supports(Feature::BtfFloat),
+        decl_tag: kernel_supports(Feature::BtfDeclTag),
+        type_tag: kernel_supports(Feature::BtfTypeTag),
+        enum64: kernel_supports(Feature::BtfEnum64),
+    }
+}
+
+/// The feature sets to sanitize for, each limited to what this kernel has: a kernel is only ever
+/// handed BTF sanitized for (at most) its own features ('all' on 5.10 is 5.10's set).
 fn feature_sets() -> Vec<(&'static str, BtfFeatures)> {
-    let without = |name: &'static str, change: fn(&mut BtfFeatures)| {
-        let mut f = BtfFeatures::ALL;
+    let k = kernel_features();
+    let without = move |name: &'static str, change: fn(&mut BtfFeatures)| {
+        let mut f = k;
         change(&mut f);
         (name, f)
     };
     vec![
-        ("all", BtfFeatures::ALL),
+        ("all", k),
         without("no func", |f| f.func = false),
         without("no global func", |f| f.func_global = false),
         without("no datasec", |f| f.datasec = false),

@@ -594,6 +594,26 @@ impl<'cb> PerfBuffer<'cb> {
         Ok(consume_ring(ring, usize::MAX, &mut self.sample_cb, &mut self.lost_cb)?.0)
     }
 
+    /// Hands every record of every ring (up to `max` samples per ring) to `f` as `(cpu, record)`,
+    /// bypassing the callbacks. Returns the number of samples.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn consume_records(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(i32, PerfRecord<'_>),
+    ) -> Result<usize> {
+        let mut total = 0usize;
+        for ring in &mut self.rings {
+            let cpu = ring.cpu;
+            let (n, _) = ring.reader.consume_with(max, |rec| {
+                f(cpu, rec);
+                false
+            })?;
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    }
+
     /// The number of per-CPU rings.
     pub fn buffer_count(&self) -> usize {
         self.rings.len()
@@ -653,46 +673,10 @@ impl AsFd for PerfBuffer<'_> {
     }
 }
 
-/// A [`PerfBuffer`] for async code (feature `tokio`): waits on its epoll fd with tokio's reactor.
 #[cfg(feature = "tokio")]
-pub struct AsyncPerfBuffer<'cb> {
-    pb: PerfBuffer<'cb>,
-    afd: tokio::io::unix::AsyncFd<OwnedFd>,
-}
-
+mod asynchronous;
 #[cfg(feature = "tokio")]
-impl std::fmt::Debug for AsyncPerfBuffer<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncPerfBuffer")
-            .field("pb", &self.pb)
-            .finish()
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl<'cb> AsyncPerfBuffer<'cb> {
-    /// Wraps `pb`; must be called inside a tokio runtime.
-    pub fn new(pb: PerfBuffer<'cb>) -> Result<AsyncPerfBuffer<'cb>> {
-        let afd = crate::ringbuf::async_fd(pb.epoll_fd())?;
-        Ok(AsyncPerfBuffer { pb, afd })
-    }
-
-    /// Waits for a wakeup, then consumes every CPU's ring through the callbacks. Returns the
-    /// number of samples (at least one). Cancellation-safe.
-    pub async fn poll(&mut self) -> Result<usize> {
-        let pb = &mut self.pb;
-        crate::ringbuf::until_ready(&self.afd, || {
-            let n = pb.consume()?;
-            Ok((n > 0).then_some(n))
-        })
-        .await
-    }
-
-    /// The wrapped perf buffer, for non-blocking use.
-    pub fn get_mut(&mut self) -> &mut PerfBuffer<'cb> {
-        &mut self.pb
-    }
-}
+pub use asynchronous::{AsyncPerfBuffer, PerfEvent, PerfEventStream};
 
 impl Drop for PerfBuffer<'_> {
     fn drop(&mut self) {

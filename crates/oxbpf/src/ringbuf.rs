@@ -705,7 +705,7 @@ impl AsFd for RingBuffer<'_> {
 #[cfg(feature = "tokio")]
 mod asynchronous;
 #[cfg(feature = "tokio")]
-pub(crate) use asynchronous::{async_fd, until_ready};
+pub(crate) use asynchronous::{async_fd, poll_until_ready, until_ready};
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncRingBuf, AsyncRingBuffer};
 

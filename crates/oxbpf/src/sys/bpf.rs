@@ -109,6 +109,24 @@ pub fn map_create(
     unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
 }
 
+/// The struct_ops map creation `libbpf_probe_bpf_map_type` tries: kernel value type id 1 (never a
+/// struct_ops type: ENOTSUPP where struct_ops maps exist), with `value_type_btf_obj_fd` set to -1 but
+/// not flagged. That non-zero field past the end of older kernels' attr makes them answer E2BIG, so
+/// libbpf reports struct_ops maps only from 6.9 on; oxbpf's probe gives the same answer.
+pub(crate) fn map_create_struct_ops_probe() -> Result<OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: super::types::MapType::StructOps.as_u32(),
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        btf_vmlinux_value_type_id: 1,
+        value_type_btf_obj_fd: -1,
+        ..Default::default()
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
+}
+
 fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<()> {
     let mut attr = MapElemAttr {
         map_fd: fd_u32(fd),
