@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Trampoline programs (fentry, fexit, fmod_ret, LSM): attached where the kernel allows them and shown
  * to fire on the test's own getpgid calls and file opens; on a kernel that refuses them, their load
- * error must say so. __x64_sys_getpgid is in the BTF of every kernel from 5.10 on, and as a syscall
- * it may have its return value replaced (ALLOW_ERROR_INJECTION). */
+ * error must say so. __x64_sys_getpgid and security_task_getpgid are in the BTF of every kernel from
+ * 5.10 on. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -84,8 +84,10 @@ int BPF_PROG(on_getpgid_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-SEC("fmod_ret/__x64_sys_getpgid")
-int BPF_PROG(on_getpgid_modify, struct pt_regs *regs, long ret)
+/* getpgid(pid) asks the LSMs through security_task_getpgid(), which fmod_ret may override (every
+ * security_* function may): a non-zero return skips the function and becomes its result. */
+SEC("fmod_ret/security_task_getpgid")
+int BPF_PROG(on_getpgid_modify, struct task_struct *p, int ret)
 {
 	if (!is_target())
 		return 0;

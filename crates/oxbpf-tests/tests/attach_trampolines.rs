@@ -115,18 +115,28 @@ fn fentry_fexit_and_fmod_ret_fire_or_their_refusal_is_explained() {
                 assert_eq!(read_u64(&vars, V_EXIT_RET) as i64, pgid, "return value");
             }
             _ => {
-                // Returning 0 leaves the call alone; a value replaces its result.
+                // Returning 0 leaves the call alone; a value replaces the LSM check's result,
+                // which getpgid then reports.
                 assert_eq!(last, pgid);
-                set(&vars, V_FMOD_VALUE, 4242);
-                let (_, replaced) = getpgid_loop(ROUNDS);
+                set(&vars, V_FMOD_VALUE, (-libc::EACCES) as u64);
+                let mut refused = 0;
+                for _ in 0..ROUNDS {
+                    // SAFETY: getpgid has no memory arguments.
+                    let r = unsafe { libc::getpgid(pid as i32) };
+                    let errno = std::io::Error::last_os_error().raw_os_error();
+                    if r == -1 && errno == Some(libc::EACCES) {
+                        refused += 1;
+                    }
+                }
                 set(&vars, V_FMOD_VALUE, 0);
+                assert_eq!(getpgid_loop(1).1, pgid, "returning 0 again leaves it alone");
                 let hits = read_u64(&vars, V_FMOD_HITS);
                 println!(
-                    "fmod_ret fired {hits} times for {} getpgid calls; getpgid returned {replaced}",
-                    2 * ROUNDS
+                    "fmod_ret fired {hits} times for {} getpgid calls; {refused} failed with EACCES",
+                    2 * ROUNDS + 1
                 );
-                assert_eq!(replaced, 4242, "fmod_ret replaced the return value");
-                assert_eq!(hits, 2 * u64::from(ROUNDS));
+                assert_eq!(refused, ROUNDS, "fmod_ret replaced the LSM check's result");
+                assert_eq!(hits, 2 * u64::from(ROUNDS) + 1);
             }
         }
         drop(link);

@@ -180,3 +180,129 @@ fn without_the_tag_the_subprograms_are_refused() {
         }
     }
 }
+
+/// Owns a libbpf object and closes it on drop.
+struct LibbpfObject(*mut libbpf_sys::bpf_object);
+
+impl Drop for LibbpfObject {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from bpf_object__open_file and is closed once.
+        unsafe { libbpf_sys::bpf_object__close(self.0) };
+    }
+}
+
+/// The BTF libbpf uploads for `path` with only `progs` autoloaded.
+fn libbpf_uploaded_btf(path: &std::path::Path, progs: &[&str]) -> Vec<u8> {
+    let c = CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path and NULL options.
+    let obj = unsafe { libbpf_sys::bpf_object__open_file(c.as_ptr(), std::ptr::null()) };
+    assert!(!obj.is_null() && (obj as isize) > -4096, "libbpf open");
+    let obj = LibbpfObject(obj);
+    let mut p = std::ptr::null_mut();
+    loop {
+        // SAFETY: `obj` is open; `p` is null or a program of it.
+        p = unsafe { libbpf_sys::bpf_object__next_program(obj.0, p) };
+        if p.is_null() {
+            break;
+        }
+        // SAFETY: `p` is a program of the open, not yet loaded `obj`.
+        let name = unsafe { std::ffi::CStr::from_ptr(libbpf_sys::bpf_program__name(p)) };
+        let on = progs.contains(&name.to_str().unwrap());
+        // SAFETY: as above; autoload may change before load.
+        unsafe { libbpf_sys::bpf_program__set_autoload(p, on) };
+    }
+    // SAFETY: `obj` is open and not loaded.
+    assert_eq!(
+        unsafe { libbpf_sys::bpf_object__load(obj.0) },
+        0,
+        "libbpf load"
+    );
+    // SAFETY: `obj` is loaded; its BTF lives as long as it.
+    let fd = unsafe { libbpf_sys::btf__fd(libbpf_sys::bpf_object__btf(obj.0)) };
+    assert!(fd >= 0, "libbpf uploaded no BTF");
+    // SAFETY: `fd` stays open while `obj` lives, which outlasts this borrow.
+    kernel_btf_bytes(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
+
+/// The bytes of a BTF object in the kernel, read back by id with libbpf (oxbpf's `btf_data` also
+/// asks for the name, which 5.10 cannot answer).
+fn kernel_btf_bytes(fd: std::os::fd::BorrowedFd<'_>) -> Vec<u8> {
+    let id = oxbpf::sys::info::btf_info(fd).unwrap().id;
+    // SAFETY: libbpf allocates a new `struct btf` (or returns an error pointer/NULL).
+    let btf = unsafe { libbpf_sys::btf__load_from_kernel_by_id(id) };
+    assert!(!btf.is_null() && (btf as isize) > -4096, "btf id {id}");
+    let mut size = 0u32;
+    // SAFETY: `btf` is live; libbpf returns a pointer to `size` bytes it owns.
+    let raw = unsafe { libbpf_sys::btf__raw_data(btf, &mut size) };
+    assert!(!raw.is_null());
+    // SAFETY: `raw` points to `size` bytes owned by `btf`, freed only below.
+    let bytes = unsafe { std::slice::from_raw_parts(raw.cast::<u8>(), size as usize) }.to_vec();
+    // SAFETY: `btf` came from libbpf and is freed once.
+    unsafe { libbpf_sys::btf__free(btf) };
+    bytes
+}
+
+/// What goes into the kernel is libbpf's BTF byte for byte: with the fixup, the copies, structs,
+/// pointers and tags come in libbpf's order.
+#[test]
+fn uploaded_btf_is_libbpfs() {
+    if !root() {
+        return;
+    }
+    let _g = FdGuard::new();
+    let native = supported(Feature::ArgCtxTag).unwrap();
+    let mut progs = vec!["arg_ctx_socket", "arg_ctx_xdp", "arg_ctx_raw_tp"];
+    let kprobe = probe_helper(ProgramType::Kprobe, GET_FUNC_IP).unwrap_or(false);
+    if kprobe {
+        progs.push("arg_ctx_kprobe");
+    }
+    if native {
+        progs.push("arg_ctx_tracepoint");
+    }
+    let path = fixture(FIXTURE);
+    let theirs = libbpf_uploaded_btf(&path, &progs);
+    let mut open = oxbpf::Object::open_file(&path).unwrap();
+    for p in open
+        .spec_mut()
+        .programs
+        .iter_mut()
+        .filter(|p| !p.is_subprog)
+    {
+        p.autoload = progs.contains(&p.name.as_str());
+    }
+    let obj = open.load().unwrap();
+    let ours = kernel_btf_bytes(obj.btf_fd().expect("BTF uploaded"));
+    let (a, b) = (
+        oxbpf::btf::Btf::parse(&ours).unwrap(),
+        oxbpf::btf::Btf::parse(&theirs).unwrap(),
+    );
+    println!(
+        "kernel {}: native {native}, {} programs, BTF {} types / {} bytes (libbpf {} / {})",
+        release(),
+        progs.len(),
+        a.len(),
+        ours.len(),
+        b.len(),
+        theirs.len()
+    );
+    for id in 1..a.len().max(b.len()) as u32 {
+        let (x, y) = (a.type_by_id(id).ok(), b.type_by_id(id).ok());
+        assert_eq!(x, y, "type [{id}]: oxbpf vs libbpf");
+    }
+    assert!(ours == theirs, "same types, different bytes");
+    // Without native support, one FUNC copy per (program, tagged subprogram it calls): socket 3
+    // (skb_len, skb_two, any_ctx), xdp 2, raw_tp 1, kprobe 2.
+    let funcs = |btf: &oxbpf::btf::Btf| {
+        btf.types()
+            .filter(|(_, t)| matches!(t.kind, TypeKind::Func(_)))
+            .count()
+    };
+    let spec = oxbpf::Object::open_file(&path).unwrap();
+    let own = funcs(spec.spec().btf.as_ref().unwrap());
+    let copies = if native {
+        0
+    } else {
+        6 + if kprobe { 2 } else { 0 }
+    };
+    assert_eq!(funcs(&a), own + copies);
+}

@@ -354,6 +354,10 @@ impl Loader {
         let Some(btf) = spec.btf.as_mut().filter(|_| spec.btf_ext.is_some()) else {
             return Ok(());
         };
+        // Without kernel func_info support libbpf keeps no func_info, so there is nothing to fix.
+        if !features::kernel_supports(Feature::BtfFunc) {
+            return Ok(());
+        }
         for (p, l) in spec.programs.iter().zip(linked.iter_mut()) {
             let Some((rec, fi)) = l.as_mut().and_then(|l| l.func_info.as_mut()) else {
                 continue;

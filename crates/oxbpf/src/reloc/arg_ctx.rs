@@ -126,8 +126,10 @@ fn warn_expected(prog_name: &str, fn_name: &str, arg_idx: usize, ctx_name: &str)
 }
 
 /// Appends a copy of FUNC `fn_id` and of its FUNC_PROTO (same name, linkage, return type and
-/// parameters) and returns the new FUNC's id.
-fn clone_func(btf: &mut Btf, fn_id: TypeId, func: Func) -> Result<TypeId> {
+/// parameters) and returns the new FUNC's id. libbpf creates the copy under the entry program's
+/// name and then points it at the original name, so that name lands in the strings too
+/// (normally it is there already: it is the entry program's FUNC name).
+fn clone_func(btf: &mut Btf, prog_name: &str, fn_id: TypeId, func: Func) -> Result<TypeId> {
     let name_off = btf.type_by_id(fn_id)?.name_off;
     let proto = match &btf.type_by_id(func.proto)?.kind {
         TypeKind::FuncProto(fp) => fp.clone(),
@@ -138,6 +140,7 @@ fn clone_func(btf: &mut Btf, fn_id: TypeId, func: Func) -> Result<TypeId> {
         }
     };
     let proto_id = btf.add_type(Type::new(0, TypeKind::FuncProto(proto)));
+    btf.add_string(prog_name);
     Ok(btf.add_type(Type::new(
         name_off,
         TypeKind::Func(Func {
@@ -227,7 +230,7 @@ pub fn fixup_func_info(
         // One copy per function and program, shared by all its fixed arguments.
         let mut new_fn = rec_type_id(func_info, rec_size, rec).unwrap_or(fn_id);
         if new_fn == fn_id {
-            new_fn = clone_func(btf, fn_id, func)?;
+            new_fn = clone_func(btf, prog_name, fn_id, func)?;
             set_rec_type_id(func_info, rec_size, rec, new_fn);
         }
         // One `struct <ctx> *` per program: all its functions share the program type.
@@ -345,7 +348,10 @@ mod tests {
         assert_eq!(b.str_at(fp.params[0].name_off).unwrap(), "ctx");
         // The record for sub now names the copy; main's is untouched.
         assert_eq!(fi, records(8, &[4, func]));
-        // The result still encodes and parses.
+        // The result still encodes and parses; the only new strings are the program's name
+        // (libbpf's placeholder name for the copy) and the struct's.
+        let strings = b.strings().to_vec();
+        assert!(strings.ends_with(b"\0prog\0__sk_buff\0"), "{strings:?}");
         Btf::parse(&b.to_bytes()).unwrap();
     }
 
