@@ -75,7 +75,17 @@ pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(Vec<u8>, String)> {
         ..Default::default()
     };
     // SAFETY: `btf` points to `btf_size` writable bytes and `name` to `name_len`; both live until return.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+    let r = unsafe { obj_get_info_by_fd(fd, &mut info) };
+    if matches!(&r, Err(e) if e.errno() == Some(libc::E2BIG)) {
+        // Kernels before 5.11 know no name fields: a non-zero byte past their struct is E2BIG.
+        info.name = 0;
+        info.name_len = 0;
+        name.fill(0);
+        // SAFETY: `btf` points to `btf_size` writable bytes; no other pointer is set.
+        unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+    } else {
+        r?;
+    }
     data.truncate(info.btf_size as usize);
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Ok((data, String::from_utf8_lossy(&name[..end]).into_owned()))
