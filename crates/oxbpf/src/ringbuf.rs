@@ -74,6 +74,25 @@ pub(crate) fn should_prefetch(total: usize) -> bool {
     (64..512).contains(&total)
 }
 
+/// How far ahead the ring buffer reader prefetches after a record of `total` bytes, if at all.
+///
+/// Records of 64..512 bytes: as [`should_prefetch`]. Records of 512 bytes to 4 KiB: 16 records
+/// ahead. Each such record sits on a new 4 KiB page every few records, and the ring is mapped
+/// with small pages, so each page costs a TLB walk (a nested one in a VM); a hint four or more
+/// pages ahead starts the walk and the line fetch early. Measured on the bench (1 KiB records,
+/// interleaved rounds): 0.86-0.94x the CPU per record of no hint, where 8 records ahead gained
+/// nothing. The perf buffer reader does not use this range: there the same hint cost 7-25% more.
+#[inline(always)]
+pub(crate) fn ring_prefetch_ahead(total: usize) -> Option<usize> {
+    if should_prefetch(total) {
+        Some(prefetch_distance(total))
+    } else if (512..=4096).contains(&total) {
+        Some(16 * total)
+    } else {
+        None
+    }
+}
+
 /// Bytes a record of `len` (flags cleared) occupies in the ring: header plus data, padded to 8.
 #[inline(always)]
 pub(crate) fn record_size(len: u32) -> usize {
@@ -266,8 +285,8 @@ impl RingReader {
                 )));
             }
             // Guess that the next records look like this one and start fetching their headers.
-            if should_prefetch(total) {
-                let ahead = (self.cons.wrapping_add(prefetch_distance(total))) & self.mask;
+            if let Some(ahead) = ring_prefetch_ahead(total) {
+                let ahead = (self.cons.wrapping_add(ahead)) & self.mask;
                 prefetch(self.data.as_ptr().wrapping_add(ahead));
             }
             if len & DISCARD_BIT != 0 {
@@ -347,9 +366,9 @@ impl RingReader {
                     bad = Some((cons, total, prod.wrapping_sub(cons)));
                     break 'outer;
                 }
-                if should_prefetch(total) {
+                if let Some(ahead) = ring_prefetch_ahead(total) {
                     // Guess that the next records look like this one (see `step`).
-                    prefetch(data.wrapping_add(cons.wrapping_add(prefetch_distance(total)) & mask));
+                    prefetch(data.wrapping_add(cons.wrapping_add(ahead) & mask));
                 }
                 if len & DISCARD_BIT == 0 {
                     let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
@@ -556,7 +575,10 @@ impl Drop for RingBufSample<'_> {
     }
 }
 
-type Callback<'cb> = Box<dyn FnMut(&[u8]) -> ControlFlow<()> + 'cb>;
+/// Reads one ring into its callback: `(reader, max samples)` to `(samples, stopped)`. Built by
+/// [`RingBufferBuilder::add`] around the user's closure, so the per-record loop is compiled for
+/// that closure (inlined, no indirect call per sample); the one indirect call is per batch.
+type Callback<'cb> = Box<dyn FnMut(&mut RingReader, usize) -> Result<(usize, bool)> + 'cb>;
 
 /// Builds a [`RingBuffer`]: one closure per ring buffer map.
 #[derive(Default)]
@@ -586,13 +608,8 @@ impl<'cb> RingBufferBuilder<'cb> {
         R: CallbackResult,
     {
         let ring = RingBuf::new(map)?;
-        let cb: Callback<'cb> = Box::new(move |s| {
-            if callback(s).should_stop() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
+        let cb: Callback<'cb> =
+            Box::new(move |reader, max| reader.consume_with(max, &mut callback));
         self.rings.push((ring, cb));
         Ok(self)
     }
@@ -643,7 +660,7 @@ impl<'cb> RingBuffer<'cb> {
                 return Ok(());
             }
             if let Some((ring, cb)) = rings.get_mut(token as usize) {
-                let (n, stop) = ring.reader.consume_with(usize::MAX, &mut **cb)?;
+                let (n, stop) = cb(&mut ring.reader, usize::MAX)?;
                 total = total.saturating_add(n);
                 stopped = stop;
             }
@@ -661,7 +678,7 @@ impl<'cb> RingBuffer<'cb> {
     pub fn consume_n(&mut self, n: usize) -> Result<usize> {
         let mut total = 0usize;
         for (ring, cb) in &mut self.rings {
-            let (got, stop) = ring.reader.consume_with(n - total, &mut **cb)?;
+            let (got, stop) = cb(&mut ring.reader, n - total)?;
             total += got;
             if stop || total >= n {
                 break;
@@ -676,7 +693,7 @@ impl<'cb> RingBuffer<'cb> {
             .rings
             .get_mut(index)
             .ok_or_else(|| Error::invalid(format!("no ring buffer #{index}")))?;
-        Ok(ring.reader.consume_with(usize::MAX, &mut **cb)?.0)
+        Ok(cb(&mut ring.reader, usize::MAX)?.0)
     }
 
     /// The number of rings.
@@ -705,7 +722,7 @@ impl AsFd for RingBuffer<'_> {
 #[cfg(feature = "tokio")]
 mod asynchronous;
 #[cfg(feature = "tokio")]
-pub(crate) use asynchronous::{async_fd, until_ready};
+pub(crate) use asynchronous::{async_fd, poll_until_ready, until_ready};
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncRingBuf, AsyncRingBuffer};
 
