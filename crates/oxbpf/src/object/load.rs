@@ -90,6 +90,26 @@ fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSec
 }
 
 /// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
+/// The BTF id of function `func` in the BTF of loaded program `prog` (an freplace target).
+fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32> {
+    let info = crate::sys::info::prog_info(prog)?;
+    if info.btf_id == 0 {
+        return Err(Error::invalid(format!(
+            "freplace target program has no BTF: cannot find '{func}'"
+        )));
+    }
+    let btf_fd =
+        crate::sys::info::get_fd_by_id(crate::sys::info::IdKind::Btf, info.btf_id, 0, None)?;
+    let (data, _) = crate::sys::info::btf_data(btf_fd.as_fd())?;
+    let btf = Btf::parse(&data)?;
+    btf.find_by_name_kind(func, crate::btf::Kind::Func)
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "freplace target function '{func}' not found in the target program's BTF"
+            ))
+        })
+}
+
 fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
     use crate::obj::sections::attach_type as a;
     let target = match target.split_once(':') {
@@ -156,7 +176,10 @@ impl Loader {
         // CO-RE, on every autoloaded function's own instructions.
         self.relocate_core()?;
         // Subprogram calls: one linked image per autoloaded entry program.
-        let linked = self.link_programs()?;
+        let mut linked = self.link_programs()?;
+        // `__arg_ctx` arguments retyped for verifiers that don't know the tag (before the BTF
+        // goes up: the copies are added to it).
+        self.fixup_func_info(&mut linked)?;
         // BTF into the kernel.
         let btf_fd = self.load_btf();
         // Maps, then data relocations and program loads; pins made here are undone on failure.
@@ -341,6 +364,37 @@ impl Loader {
             .get(func)?
             .iter()
             .find(|o| o.insn_idx == off && o.poisoned)
+    }
+
+    /// libbpf's `bpf_program_fixup_func_info`, per linked entry program in program order: on
+    /// kernels without native `__arg_ctx`, global subprograms' context arguments get a private
+    /// FUNC/FUNC_PROTO copy typed with the program type's context struct.
+    fn fixup_func_info(&mut self, linked: &mut [Option<LinkedProgram>]) -> Result<()> {
+        let spec = &mut self.open.spec;
+        let Some(btf) = spec.btf.as_mut().filter(|_| spec.btf_ext.is_some()) else {
+            return Ok(());
+        };
+        // Without kernel func_info support libbpf keeps no func_info, so there is nothing to fix.
+        if !features::kernel_supports(Feature::BtfFunc) {
+            return Ok(());
+        }
+        for (p, l) in spec.programs.iter().zip(linked.iter_mut()) {
+            let Some((rec, fi)) = l.as_mut().and_then(|l| l.func_info.as_mut()) else {
+                continue;
+            };
+            if features::kernel_supports(Feature::ArgCtxTag) {
+                return Ok(());
+            }
+            crate::reloc::arg_ctx::fixup_func_info(btf, &p.name, p.prog_type, fi, *rec).map_err(
+                |e| {
+                    e.context(format!(
+                        "prog '{}': failed to perform .BTF.ext fix ups",
+                        p.name
+                    ))
+                },
+            )?;
+        }
+        Ok(())
     }
 
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
@@ -693,6 +747,7 @@ impl Loader {
         }
         let mut attach_btf_id = p.attach_btf_id;
         let mut attach_obj: Option<u32> = None;
+        let mut attach_prog: Option<Arc<OwnedFd>> = None;
         if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
             let Some(target) = p
                 .attach_target
@@ -703,6 +758,24 @@ impl Loader {
                     "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
                 )));
             };
+            let target_prog = self
+                .open
+                .attach_progs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, fd)| Arc::clone(fd));
+            if let Some(fd) = target_prog {
+                attach_btf_id = prog_func_btf_id(fd.as_fd(), target)
+                    .map_err(|e| e.context(format!("prog '{name}'")))?;
+                attach_prog = Some(fd);
+            }
+        }
+        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
+            let target = p
+                .attach_target
+                .as_deref()
+                .or_else(|| sections::attach_target(&p.section))
+                .unwrap_or_default();
             let vm = self.vmlinux()?;
             let (module, func) = match target.split_once(':') {
                 Some((m, f)) => (Some(m), f),
@@ -751,6 +824,7 @@ impl Loader {
         let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
             attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
+            attach_prog_fd: attach_prog.as_ref().map(|f| f.as_fd()),
             fd_array: &fd_array,
             expected_attach_type,
             prog_btf_fd: btf_fd.map(|f| f.as_fd()),
