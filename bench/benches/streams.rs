@@ -523,7 +523,6 @@ fn main() {
         vec![]
     };
     if wanted("stream") {
-        let rounds = rounds.min(5);
         println!("stream benchmark: {rounds} rounds per library, medians");
         ring_stream(&p, &pa, rounds);
         perf_stream(&p);

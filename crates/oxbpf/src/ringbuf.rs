@@ -84,10 +84,11 @@ pub(crate) fn should_prefetch(total: usize) -> bool {
 /// nothing. The perf buffer reader does not use this range: there the same hint cost 7-25% more.
 #[inline(always)]
 pub(crate) fn ring_prefetch_ahead(total: usize) -> Option<usize> {
-    if should_prefetch(total) {
-        Some(prefetch_distance(total))
-    } else if (512..=4096).contains(&total) {
-        Some(16 * total)
+    // One compare for the whole 64..=4096 range: this runs once per record, and small records
+    // (the common case, no hint) must stay cheap.
+    if total.wrapping_sub(64) <= 4096 - 64 {
+        let records = if total < 512 { PREFETCH_RECORDS } else { 16 };
+        Some(records * total)
     } else {
         None
     }
