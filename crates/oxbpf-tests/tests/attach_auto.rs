@@ -3,7 +3,7 @@
 
 mod attach_util;
 
-use attach_util::{setup, Target};
+use attach_util::{have_kprobes, open_only, setup, Target};
 use oxbpf::map::MapFlags;
 use oxbpf::object::Object;
 use oxbpf::ErrorKind;
@@ -53,24 +53,9 @@ fn attach_all_tracing_programs_from_their_sections() {
     before.assert_clean("auto-attached links leak no fds");
 }
 
-/// True when this kernel can create kprobes at all (the PMU or tracefs `kprobe_events`).
-fn have_kprobes() -> bool {
-    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
-        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
-}
-
 /// Loads the kprobe fixture with only `progs`, counting this process's calls.
 fn load_kprobes(progs: &[&str]) -> oxbpf::Result<Object> {
-    let mut open = Object::open_file(oxbpf_tests::fixture("attach_kprobe")).unwrap();
-    let names: Vec<String> = open
-        .spec()
-        .entry_programs()
-        .map(|p| p.name.clone())
-        .collect();
-    for n in names {
-        open.set_autoload(&n, progs.contains(&n.as_str())).unwrap();
-    }
-    let obj = open.load()?;
+    let obj = open_only("attach_kprobe", progs)?.load()?;
     obj.map("target_pid")
         .unwrap()
         .handle()

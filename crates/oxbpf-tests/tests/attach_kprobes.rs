@@ -6,7 +6,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{read_u64, reset_u64, setup, Loaded};
+use attach_util::{have_kprobes, read_u64, reset_u64, setup, Loaded};
 use oxbpf::attach::kprobe::{self, KprobeMultiOpts, KprobeOpts, ProbeAttachMode};
 use oxbpf::kernel::features::{self, Feature};
 use oxbpf::ErrorKind;
@@ -21,13 +21,6 @@ const K_SESSION: u32 = 6;
 const K_COOKIE: u32 = 7;
 const ROUNDS: u32 = 9;
 const FUNC: &str = "__x64_sys_getpgid";
-
-/// True when this kernel can create kprobes at all (the PMU or tracefs `kprobe_events`).
-fn have_kprobes() -> bool {
-    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
-        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
-        || std::path::Path::new("/sys/kernel/debug/tracing/kprobe_events").exists()
-}
 
 /// Calls getpgid(own pid) `n` times; returns this process's pid and process group.
 fn getpgid_loop(n: u32) -> (u64, u64) {

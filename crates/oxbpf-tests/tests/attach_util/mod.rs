@@ -17,23 +17,37 @@ pub struct Loaded {
     obj: oxbpf::object::Object,
 }
 
+/// True when this kernel can create kprobes at all (the PMU or tracefs `kprobe_events`).
+pub fn have_kprobes() -> bool {
+    [
+        "/sys/bus/event_source/devices/kprobe",
+        "/sys/kernel/tracing/kprobe_events",
+        "/sys/kernel/debug/tracing/kprobe_events",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).exists())
+}
+
+/// Opens fixture `name` with only the programs in `progs` (all when empty) set to autoload.
+pub fn open_only(name: &str, progs: &[&str]) -> oxbpf::Result<oxbpf::object::OpenObject> {
+    let mut open = oxbpf::object::Object::open_file(oxbpf_tests::fixture(name))?;
+    if !progs.is_empty() {
+        let names: Vec<String> = open
+            .spec()
+            .entry_programs()
+            .map(|p| p.name.clone())
+            .collect();
+        for n in names {
+            open.set_autoload(&n, progs.contains(&n.as_str()))?;
+        }
+    }
+    Ok(open)
+}
+
 impl Loaded {
     /// Loads fixture `name` with only the programs in `progs` (all when empty) set to autoload.
     pub fn load(name: &str, progs: &[&str]) -> Result<Loaded, String> {
-        let path = oxbpf_tests::fixture(name);
-        let mut open = oxbpf::object::Object::open_file(&path)
-            .map_err(|e| format!("open {}: {e}", path.display()))?;
-        if !progs.is_empty() {
-            let names: Vec<String> = open
-                .spec()
-                .entry_programs()
-                .map(|p| p.name.clone())
-                .collect();
-            for n in names {
-                let keep = progs.contains(&n.as_str());
-                open.set_autoload(&n, keep).map_err(|e| e.to_string())?;
-            }
-        }
+        let open = open_only(name, progs).map_err(|e| format!("open {name}: {e}"))?;
         let obj = open.load().map_err(|e| format!("load {name}: {e}"))?;
         Ok(Loaded { obj })
     }
