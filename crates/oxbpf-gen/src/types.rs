@@ -77,7 +77,7 @@ impl<'a> TypeGen<'a> {
         }
     }
 
-    fn ty(&self, id: TypeId) -> Result<&'a oxbpf::btf::Type, GenError> {
+    fn ty(&self, id: TypeId) -> Result<oxbpf::btf::Type<'a>, GenError> {
         self.btf
             .type_by_id(id)
             .map_err(|e| format!("BTF type [{id}]: {e}"))

@@ -193,7 +193,7 @@ impl<'a> CDumper<'a> {
         self.type_decl(id, field_name, lvl, 0)
     }
 
-    fn ty(&self, id: TypeId) -> Result<&'a Type> {
+    fn ty(&self, id: TypeId) -> Result<Type<'a>> {
         self.btf.type_by_id(id)
     }
 
@@ -286,7 +286,7 @@ impl<'a> CDumper<'a> {
         }
     }
 
-    fn is_blacklisted(&self, t: &Type) -> bool {
+    fn is_blacklisted(&self, t: Type<'a>) -> bool {
         t.name_off != 0 && self.name(t.name_off) == "__builtin_va_list"
     }
 
@@ -550,7 +550,7 @@ impl<'a> CDumper<'a> {
         Ok(())
     }
 
-    fn struct_fwd(&mut self, id: TypeId, t: &Type) {
+    fn struct_fwd(&mut self, id: TypeId, t: Type<'a>) {
         let kw = if matches!(t.kind, TypeKind::Struct(_)) {
             "struct"
         } else {
@@ -564,7 +564,7 @@ impl<'a> CDumper<'a> {
         self.out.push_str(&name);
     }
 
-    fn struct_def(&mut self, id: TypeId, t: &'a Type, lvl: usize, depth: usize) -> Result<()> {
+    fn struct_def(&mut self, id: TypeId, t: Type<'a>, lvl: usize, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(too_deep(id));
         }
@@ -624,7 +624,7 @@ impl<'a> CDumper<'a> {
         Ok(())
     }
 
-    fn enum_def(&mut self, id: TypeId, t: &'a Type, lvl: usize) {
+    fn enum_def(&mut self, id: TypeId, t: Type<'a>, lvl: usize) {
         let (e, is64) = match &t.kind {
             TypeKind::Enum(e) => (e, false),
             TypeKind::Enum64(e) => (e, true),
@@ -665,14 +665,14 @@ impl<'a> CDumper<'a> {
         }
     }
 
-    fn fwd_def(&mut self, id: TypeId, t: &Type) {
+    fn fwd_def(&mut self, id: TypeId, t: Type<'a>) {
         let name = self.type_name(id);
         self.out
             .push_str(if t.kind_flag() { "union " } else { "struct " });
         self.out.push_str(&name);
     }
 
-    fn typedef_def(&mut self, id: TypeId, t: &Type, lvl: usize, depth: usize) -> Result<()> {
+    fn typedef_def(&mut self, id: TypeId, t: Type<'a>, lvl: usize, depth: usize) -> Result<()> {
         let name = self.ident_name(id);
         let target = t.target().unwrap_or(0);
         if target == 0 && name == "__gnuc_va_list" {
@@ -716,7 +716,7 @@ impl<'a> CDumper<'a> {
         r
     }
 
-    fn top(&self, start: usize, cnt: usize) -> Option<(TypeId, &'a Type)> {
+    fn top(&self, start: usize, cnt: usize) -> Option<(TypeId, Type<'a>)> {
         if cnt == 0 {
             return None;
         }
@@ -854,7 +854,7 @@ impl<'a> CDumper<'a> {
                     }
                     self.out.push('(');
                     let n = p.params.len();
-                    if n == 0 || (n == 1 && p.params[0].type_id == 0) {
+                    if n == 0 || (n == 1 && p.params.first().is_some_and(|p| p.type_id == 0)) {
                         self.out.push_str("void)");
                         return Ok(());
                     }
@@ -1069,16 +1069,20 @@ mod tests {
         let a_id = b.add_struct("a", 8, &[("pb", 0, 0, 0)]);
         let b_id = b.add_struct("b", 16, &[("a", a_id, 0, 0), ("x", int, 64, 0)]);
         let pb = b.add_ptr(b_id);
-        b.type_by_id_mut(a_id).unwrap().kind = TypeKind::Struct(Composite {
-            size: 8,
-            bitfield_encoding: false,
-            members: vec![Member {
-                name_off: b.add_string("pb"),
-                type_id: pb,
-                bit_offset: 0,
-                bitfield_size: 0,
-            }],
-        });
+        let pb_name = b.add_string("pb");
+        b.update_type(a_id, |t| {
+            t.kind = TypeKindBuf::Struct(CompositeBuf {
+                size: 8,
+                bitfield_encoding: false,
+                members: vec![Member {
+                    name_off: pb_name,
+                    type_id: pb,
+                    bit_offset: 0,
+                    bitfield_size: 0,
+                }],
+            })
+        })
+        .unwrap();
         let fwd = b.add_fwd("opaque", FwdKind::Union);
         let pf = b.add_ptr(fwd);
         b.add_var("v", pf, Linkage::Global);

@@ -59,6 +59,10 @@ impl std::hash::Hasher for FastHasher {
 }
 
 impl NameIndex {
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.hashes.capacity() * 8 + self.ids.capacity() * 4
+    }
+
     fn build(btf: &Btf) -> NameIndex {
         let mut keys: Vec<(u64, TypeId)> = Vec::with_capacity(btf.types.len());
         for (id, t) in btf.types() {
