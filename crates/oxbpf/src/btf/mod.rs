@@ -249,6 +249,15 @@ impl Btf {
             .map(move |(i, t)| (start + i as TypeId, t))
     }
 
+    /// This BTF's own types of kind `kind` with their ids, in id order; other kinds are skipped
+    /// on their header alone, so this is the cheap way to scan for, e.g., every DATASEC.
+    pub fn types_of_kind(&self, kind: Kind) -> impl Iterator<Item = (TypeId, Type<'_>)> + '_ {
+        let start = self.start_id;
+        (0..self.types.len())
+            .filter(move |&i| self.types.kind(i) == Some(kind))
+            .filter_map(move |i| Some((start + i as TypeId, self.types.get(i)?)))
+    }
+
     /// Every type id with its type, base first, excluding `void`.
     pub fn all_types(&self) -> Box<dyn Iterator<Item = (TypeId, Type<'_>)> + '_> {
         match &self.base {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::store::{encoded_words, TypeStore};
+use super::store::{encoded_words, layout, TypeStore};
 use super::types::*;
 use super::{Btf, Endian};
 use crate::error::{Error, Result};
@@ -264,15 +264,15 @@ fn parse_impl(
 /// The type section's bytes as words in native byte order (a trailing partial word is dropped; the
 /// walk over the types reports it).
 fn to_words(bytes: &[u8], endian: Endian) -> Vec<u32> {
-    let chunks = bytes.chunks_exact(4);
+    let mut words = vec![0u32; bytes.len() / 4];
+    let chunks = words.iter_mut().zip(bytes.chunks_exact(4));
     match endian {
-        Endian::Little => chunks
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Endian::Big => chunks
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
+        Endian::Little => {
+            chunks.for_each(|(w, c)| *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        }
+        Endian::Big => chunks.for_each(|(w, c)| *w = u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
     }
+    words
 }
 
 /// Validates every type of the section and records where each starts.
@@ -393,64 +393,79 @@ fn check_one(w: &[u32], off: usize) -> Result<usize> {
 }
 
 impl Btf {
-    /// Checks that every name offset is inside the string section and every referenced type id exists.
+    /// Checks that every name offset is inside the string section and every referenced type id
+    /// exists, straight on the encoded words (the layouts were checked by [`check_one`]).
     pub(crate) fn validate_refs(&self) -> Result<()> {
         let n = self.len() as u64;
-        let strs_end = self.strings_end() as u64;
-        for (id, ty) in self.types() {
-            let bad_id = |what: &str, t: TypeId| -> Result<()> {
+        let strs_end = (self.strings_end() as u64).max(1);
+        let (words, offs) = self.types.raw();
+        let w = |i: usize| words.get(i).copied().unwrap_or(0);
+        for (i, &off) in offs.iter().enumerate() {
+            let off = off as usize;
+            let info = w(off + 1);
+            let kind_n = (info >> 24) & 0x1f;
+            let vlen = (info & 0xffff) as usize;
+            let fail = |msg: String| -> Error {
+                let kind = Kind::from_u32(kind_n).unwrap_or(Kind::Void);
+                Error::malformed(format!(
+                    "BTF type [{}] {kind}: {msg}",
+                    self.start_id as usize + i
+                ))
+            };
+            let id = |what: &str, t: u32| -> Result<()> {
                 if t as u64 >= n {
-                    return Err(Error::malformed(format!(
-                        "BTF type [{id}] {}: {what} references type id {t}, past the last id {}",
-                        ty.btf_kind(),
+                    return Err(fail(format!(
+                        "{what} references type id {t}, past the last id {}",
                         n - 1
                     )));
                 }
                 Ok(())
             };
-            let bad_str = |what: &str, off: u32| -> Result<()> {
-                if off as u64 >= strs_end.max(1) && off != 0 {
-                    return Err(Error::malformed(format!(
-                        "BTF type [{id}] {}: {what} name offset {off} outside the string section ({strs_end} bytes)",
-                        ty.btf_kind()
+            let name = |what: &str, o: u32| -> Result<()> {
+                if o as u64 >= strs_end && o != 0 {
+                    return Err(fail(format!(
+                        "{what} name offset {o} outside the string section ({} bytes)",
+                        self.strings_end()
                     )));
                 }
                 Ok(())
             };
-            bad_str("type", ty.name_off)?;
-            match &ty.kind {
-                TypeKind::Array(a) => {
-                    bad_id("element", a.elem_type)?;
-                    bad_id("index", a.index_type)?;
+            name("type", w(off))?;
+            let size_type = w(off + 2);
+            let (fixed, stride) = layout(kind_n);
+            let list = off + 3 + fixed;
+            let entries = (0..vlen).map(|e| list + e * stride);
+            match kind_n {
+                // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, VAR, DECL_TAG, TYPE_TAG
+                2 | 8..=12 | 14 | 17 | 18 => id("target", size_type)?,
+                3 => {
+                    id("element", w(off + 3))?;
+                    id("index", w(off + 4))?;
                 }
-                TypeKind::Struct(c) | TypeKind::Union(c) => {
-                    for m in &c.members {
-                        bad_str("member", m.name_off)?;
-                        bad_id("member", m.type_id)?;
+                4 | 5 => {
+                    for e in entries {
+                        name("member", w(e))?;
+                        id("member", w(e + 1))?;
                     }
                 }
-                TypeKind::Enum(e) | TypeKind::Enum64(e) => {
-                    for v in &e.values {
-                        bad_str("enumerator", v.name_off)?;
+                6 | 19 => {
+                    for e in entries {
+                        name("enumerator", w(e))?;
                     }
                 }
-                TypeKind::FuncProto(p) => {
-                    bad_id("return", p.ret)?;
-                    for prm in &p.params {
-                        bad_str("parameter", prm.name_off)?;
-                        bad_id("parameter", prm.type_id)?;
+                13 => {
+                    id("return", size_type)?;
+                    for e in entries {
+                        name("parameter", w(e))?;
+                        id("parameter", w(e + 1))?;
                     }
                 }
-                TypeKind::Datasec(d) => {
-                    for v in &d.vars {
-                        bad_id("section variable", v.type_id)?;
+                15 => {
+                    for e in entries {
+                        id("section variable", w(e))?;
                     }
                 }
-                _ => {
-                    if let Some(t) = ty.target() {
-                        bad_id("target", t)?;
-                    }
-                }
+                _ => {}
             }
         }
         Ok(())

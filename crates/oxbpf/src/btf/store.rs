@@ -143,6 +143,19 @@ impl TypeStore {
         }
     }
 
+    /// The words and the word index of each type.
+    pub fn raw(&self) -> (&[u32], &[u32]) {
+        (&self.words, &self.offs)
+    }
+
+    /// The kind of type `i` (header only, nothing else decoded).
+    #[inline]
+    pub fn kind(&self, i: usize) -> Option<Kind> {
+        let off = *self.offs.get(i)? as usize;
+        let info = self.words.get(off + 1).copied().unwrap_or(0);
+        Kind::from_u32((info >> 24) & 0x1f)
+    }
+
     /// The number of types.
     #[inline]
     pub fn len(&self) -> usize {

@@ -51,11 +51,7 @@ use crate::error::{Error, Result};
 /// clang leaves as zero (from the ELF), turn hidden globals static, and sort variables by offset.
 /// `.kconfig` and `.ksyms` were laid out by extern collection and are only sorted.
 pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
-    let ids: Vec<_> = btf
-        .types()
-        .filter(|(_, t)| t.btf_kind() == Kind::Datasec)
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<_> = btf.types_of_kind(Kind::Datasec).map(|(id, _)| id).collect();
     for id in ids {
         let sec_name = btf.name_of(id)?.to_string();
         let TypeKindBuf::Datasec(mut ds) = btf.type_by_id(id)?.to_buf().kind else {
@@ -128,9 +124,9 @@ pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
 pub fn fill_btf_info(btf: &Btf, maps: &mut [MapSpec]) {
     for m in maps.iter_mut().filter(|m| m.kind.is_internal()) {
         // A linear scan of DATASECs beats building the name index for a handful of lookups.
-        let found = btf.types().find(|(_, t)| {
-            t.btf_kind() == Kind::Datasec && btf.type_name(*t).ok() == Some(m.real_name.as_str())
-        });
+        let found = btf
+            .types_of_kind(Kind::Datasec)
+            .find(|(_, t)| btf.type_name(*t).ok() == Some(m.real_name.as_str()));
         let Some((id, _)) = found else { continue };
         m.btf_key_type_id = 0;
         m.btf_value_type_id = id;

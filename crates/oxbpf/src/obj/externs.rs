@@ -108,10 +108,11 @@ fn find_extern_btf_id(btf: &Btf, name: &str) -> Result<TypeId> {
 }
 
 fn find_extern_sec_btf_id(btf: &Btf, ext_id: TypeId) -> Option<TypeId> {
-    btf.types().find_map(|(id, t)| match &t.kind {
-        TypeKind::Datasec(d) if d.vars.iter().any(|v| v.type_id == ext_id) => Some(id),
-        _ => None,
-    })
+    btf.types_of_kind(Kind::Datasec)
+        .find_map(|(id, t)| match &t.kind {
+            TypeKind::Datasec(d) if d.vars.iter().any(|v| v.type_id == ext_id) => Some(id),
+            _ => None,
+        })
 }
 
 /// libbpf's `find_kcfg_type`.
@@ -144,7 +145,7 @@ fn kcfg_type(btf: &Btf, id: TypeId) -> Result<Option<(KcfgType, bool)>> {
 }
 
 fn find_int32(btf: &Btf) -> TypeId {
-    btf.types()
+    btf.types_of_kind(Kind::Int)
         .find(|(_, t)| matches!(&t.kind, TypeKind::Int(i) if i.bits == 32))
         .map_or(0, |(id, _)| id)
 }
@@ -166,8 +167,8 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
     // A dummy variable for extern functions in .ksyms, added before anything else (as libbpf).
     let mut dummy_var = None;
     let ksyms_sec = btf
-        .types()
-        .find(|(_, t)| t.btf_kind() == Kind::Datasec && btf.type_name(*t).ok() == Some(".ksyms"))
+        .types_of_kind(Kind::Datasec)
+        .find(|(_, t)| btf.type_name(*t).ok() == Some(".ksyms"))
         .map(|(id, _)| id);
     if let Some(sec_id) = ksyms_sec {
         let has_func = match &btf.type_by_id(sec_id)?.kind {
