@@ -1,12 +1,19 @@
-//! Ring buffer and perf buffer consumers, oxbpf vs libbpf (libbpf-rs 0.27 over libbpf 1.7), in one
-//! run on the same maps filled by the same BPF producer (`stream_producer.bpf.c`).
+//! Ring buffer and perf buffer consumers, oxbpf vs libbpf (libbpf-rs 0.27 over libbpf 1.7) vs aya
+//! (0.14), in one run on the same maps filled by the same BPF producer (`stream_producer.bpf.c`,
+//! loaded by libbpf; oxbpf and aya open its maps from duplicated fds; aya's ring buffer gets a
+//! second instance of the object, see `ringbuf`).
 //!
 //! Scenario "drain": the producer (a raw_tp program run by `BPF_PROG_TEST_RUN` on CPU 0) fills a
 //! 16 MiB ring buffer, or CPU 0's 16 MiB perf ring, to ~95%; then the consumer, pinned to CPU 1,
 //! drains it with its library's `consume()` and a callback that checks every sequence number. Only
-//! the drain is timed (wall clock and the consumer thread's CPU time). Both consumers stay mapped
-//! for the whole run (page faults happen in the warm-up), and rounds alternate between the two
-//! libraries so background load hits both alike. Reported: medians over the rounds.
+//! the drain is timed (wall clock and the consumer thread's CPU time). Every callback does the same
+//! work (read the sequence number, compare, count). All consumers stay mapped for the whole run
+//! (page faults happen in the warm-up), and each round runs the three libraries in a rotating
+//! order so background load hits them alike. Reported: medians over the rounds.
+//!
+//! Scenario "stream": a producer thread on CPU 0 keeps firing the program (bursts of 1024 records)
+//! while the consumer polls (epoll, 10 ms timeout); events/s, consumer CPU per event and records
+//! the producer could not place (ring full) per library.
 //!
 //! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 11).
 
@@ -15,6 +22,8 @@ use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Instant;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use libbpf_rs::{MapCore, ObjectBuilder};
 use oxbpf_bench::{median, pin_to_cpu, thread_cpu_time};
 
@@ -22,6 +31,7 @@ const RING_BYTES: u32 = 16 << 20;
 const PERF_PAGES: usize = 4096;
 const SIZES: [u64; 3] = [16, 128, 1024];
 const BATCH: u64 = 1024;
+const LIBS: [&str; 3] = ["oxbpf", "libbpf", "aya"];
 
 struct Producer {
     obj: libbpf_rs::Object,
@@ -44,6 +54,12 @@ impl Producer {
 
     fn map(&self, name: &str) -> libbpf_rs::Map<'_> {
         self.obj.maps().find(|m| m.name() == name).unwrap()
+    }
+
+    /// The same map, opened by aya from a duplicate of libbpf's fd.
+    fn aya_map(&self, name: &str) -> aya::maps::Map {
+        let fd = self.map(name).as_fd().try_clone_to_owned().unwrap();
+        aya::maps::Map::from_map_data(aya::maps::MapData::from_fd(fd).unwrap()).unwrap()
     }
 
     /// Emits `count` records of `size` bytes from CPU 0, starting at `seq`; returns refusals.
@@ -78,6 +94,7 @@ impl Producer {
 struct Check {
     next: Cell<u64>,
     bad: Cell<u64>,
+    count: Cell<u64>,
 }
 
 impl Check {
@@ -85,6 +102,7 @@ impl Check {
         Check {
             next: Cell::new(0),
             bad: Cell::new(0),
+            count: Cell::new(0),
         }
     }
 
@@ -95,7 +113,19 @@ impl Check {
             self.bad.set(self.bad.get() + 1);
         }
         self.next.set(seq + 1);
+        self.count.set(self.count.get() + 1);
         black_box(s);
+    }
+}
+
+/// An aya perf sample comes as up to two slices (it may wrap around the ring).
+fn aya_perf_sample(check: &Check, head: &[u8], tail: &[u8]) {
+    if head.len() >= 8 {
+        check.see(head)
+    } else {
+        let mut s = head.to_vec();
+        s.extend_from_slice(tail);
+        check.see(&s)
     }
 }
 
@@ -120,67 +150,88 @@ fn timed(records: u64, s: &mut Samples, drain: impl FnOnce() -> u64) {
     s.add(records, wall, cpu);
 }
 
-fn report(kind: &str, size: u64, ox: &mut Samples, lb: &mut Samples) -> (f64, f64) {
-    let (or, lr) = (median(&mut ox.rate), median(&mut lb.rate));
-    let (oc, lc) = (median(&mut ox.cpu_ns), median(&mut lb.cpu_ns));
-    // `median` sorted the samples: the last rate is the best round.
-    let (ob, lbest) = (ox.rate[ox.rate.len() - 1], lb.rate[lb.rate.len() - 1]);
+/// Prints one line per size; returns (oxbpf/libbpf throughput, oxbpf/libbpf CPU per record).
+fn report(kind: &str, size: u64, s: &mut [Samples; 3]) -> (f64, f64) {
+    let mut rate = [0.0; 3];
+    let mut cpu = [0.0; 3];
+    let mut line = format!("{kind:<5} {size:>5} B |");
+    for (i, lib) in LIBS.iter().enumerate() {
+        rate[i] = median(&mut s[i].rate);
+        cpu[i] = median(&mut s[i].cpu_ns);
+        line += &format!(" {lib} {:>6.1} M/s {:>6.2} ns/rec |", rate[i], cpu[i]);
+    }
     println!(
-        "{kind:<5} {size:>5} B | oxbpf {or:>7.1} M/s (best {ob:>6.1}) {oc:>6.2} ns/rec | libbpf {lr:>7.1} M/s (best {lbest:>6.1}) {lc:>6.2} ns/rec | throughput x{:.2}, CPU/rec x{:.2}",
-        or / lr,
-        oc / lc
+        "{line} oxbpf/libbpf: throughput x{:.2}, CPU/rec x{:.2}; oxbpf/aya CPU/rec x{:.2}",
+        rate[0] / rate[1],
+        cpu[0] / cpu[1],
+        cpu[0] / cpu[2]
     );
-    (or / lr, oc / lc)
+    (rate[0] / rate[1], cpu[0] / cpu[1])
+}
+
+/// The order the libraries run in round `round` (rotating, so none always goes first).
+fn order(round: usize) -> [usize; 3] {
+    [round % 3, (round + 1) % 3, (round + 2) % 3]
 }
 
 fn records_for(record_bytes: u64, capacity: u64) -> u64 {
     (capacity * 95 / 100 / record_bytes) / BATCH * BATCH
 }
 
-fn ringbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
+/// `pa` is a second instance of the producer object: aya's ring buffer reader keeps its position
+/// to itself instead of re-reading `consumer_pos`, so it cannot share a ring with the others.
+fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     let map = p.map("ring_a");
+    let mut aya_ring = aya::maps::RingBuf::try_from(pa.aya_map("ring_a")).unwrap();
     let mut out = vec![];
     for size in SIZES {
         let n = records_for((size + 8).div_ceil(8) * 8, u64::from(RING_BYTES));
-        let ox_check = Check::new();
-        let lb_check = Check::new();
+        let checks = [Check::new(), Check::new(), Check::new()];
         let mut b = oxbpf::ringbuf::RingBuffer::builder();
-        b.add(map.as_fd(), |s: &[u8]| ox_check.see(s)).unwrap();
+        b.add(map.as_fd(), |s: &[u8]| checks[0].see(s)).unwrap();
         let mut ox = b.build().unwrap();
         let mut lb_b = libbpf_rs::RingBufferBuilder::new();
         lb_b.add(&map, |s: &[u8]| {
-            lb_check.see(s);
+            checks[1].see(s);
             0
         })
         .unwrap();
         let lb = lb_b.build().unwrap();
-        let (mut os, mut ls) = (Samples::default(), Samples::default());
+        let mut s: [Samples; 3] = Default::default();
         let mut seq = 0u64;
         for round in 0..rounds + 2 {
-            for which in [round % 2, 1 - round % 2] {
-                assert_eq!(p.produce("produce_ring_a", n, size, seq), 0, "ring full");
+            for which in order(round) {
+                let prod = if which == 2 { pa } else { p };
+                assert_eq!(prod.produce("produce_ring_a", n, size, seq), 0, "ring full");
                 let mut scratch = Samples::default();
-                let s = match (round < 2, which) {
-                    (true, _) => &mut scratch, // warm-up: map the pages in
-                    (false, 0) => &mut os,
-                    (false, _) => &mut ls,
-                };
-                if which == 0 {
-                    ox_check.next.set(seq);
-                    timed(n, s, || ox.consume().unwrap() as u64);
+                // Two warm-up rounds map the pages in.
+                let samples = if round < 2 {
+                    &mut scratch
                 } else {
-                    lb_check.next.set(seq);
-                    timed(n, s, || {
-                        let before = lb_check.next.get();
+                    &mut s[which]
+                };
+                let check = &checks[which];
+                check.next.set(seq);
+                let counted = || check.next.get() - seq;
+                match which {
+                    0 => timed(n, samples, || ox.consume().unwrap() as u64),
+                    1 => timed(n, samples, || {
                         lb.consume().unwrap();
-                        lb_check.next.get() - before
-                    });
+                        counted()
+                    }),
+                    _ => timed(n, samples, || {
+                        while let Some(item) = aya_ring.next() {
+                            check.see(&item);
+                        }
+                        counted()
+                    }),
                 }
                 seq += n;
             }
         }
-        assert_eq!(ox_check.bad.get() + lb_check.bad.get(), 0, "sequence gaps");
-        let (r, c) = report("ring", size, &mut os, &mut ls);
+        let bad: u64 = checks.iter().map(|c| c.bad.get()).sum();
+        assert_eq!(bad, 0, "sequence gaps");
+        let (r, c) = report("ring", size, &mut s);
         out.push((size, r, c));
     }
     out
@@ -188,34 +239,36 @@ fn ringbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
 
 fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     let map = p.map("events");
+    let mut aya_arr = aya::maps::PerfEventArray::try_from(p.aya_map("events")).unwrap();
     let mut out = vec![];
     for size in SIZES {
         // PERF_RECORD_SAMPLE: 8-byte header, u32 size, data padded so the record is 8-aligned.
         let rec = 8 + (size + 4).div_ceil(8) * 8;
         let n = records_for(rec, (PERF_PAGES * 4096) as u64);
-        let ox_check = Check::new();
-        let lb_check = Check::new();
+        let checks = [Check::new(), Check::new(), Check::new()];
         let mut ox = oxbpf::perf_buffer::PerfBuffer::builder(map.as_fd())
             .pages(PERF_PAGES)
             .cpus(&[0])
-            .sample_cb(|_, s: &[u8]| ox_check.see(s))
+            .sample_cb(|_, s: &[u8]| checks[0].see(s))
             .lost_cb(|_, n| panic!("oxbpf lost {n}"))
             .build()
             .unwrap();
         let ox_fd = ox.buffer_fd(0).unwrap().as_raw_fd();
         let lb = libbpf_rs::PerfBufferBuilder::new(&map)
             .pages(PERF_PAGES)
-            .sample_cb(|_, s: &[u8]| lb_check.see(s))
+            .sample_cb(|_, s: &[u8]| checks[1].see(s))
             .lost_cb(|_, n| panic!("libbpf lost {n}"))
             .build()
             .unwrap();
         let lb_fd = lb.buffer_fd(0).unwrap();
-        let (mut os, mut ls) = (Samples::default(), Samples::default());
+        let mut aya_buf = aya_arr.open(0, Some(PERF_PAGES)).unwrap();
+        let aya_fd = aya_buf.as_raw_fd();
+        let mut s: [Samples; 3] = Default::default();
         let mut seq = 0u64;
         for round in 0..rounds + 2 {
-            for which in [round % 2, 1 - round % 2] {
+            for which in order(round) {
                 // Point CPU 0's slot at the consumer under test.
-                let fd = if which == 0 { ox_fd } else { lb_fd };
+                let fd = [ox_fd, lb_fd, aya_fd][which];
                 map.update(
                     &0u32.to_ne_bytes(),
                     &(fd as u32).to_ne_bytes(),
@@ -224,30 +277,159 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
                 .unwrap();
                 assert_eq!(p.produce("produce_perf", n, size, seq), 0, "perf ring full");
                 let mut scratch = Samples::default();
-                let s = match (round < 2, which) {
-                    (true, _) => &mut scratch,
-                    (false, 0) => &mut os,
-                    (false, _) => &mut ls,
-                };
-                if which == 0 {
-                    ox_check.next.set(seq);
-                    timed(n, s, || ox.consume().unwrap() as u64);
+                let samples = if round < 2 {
+                    &mut scratch
                 } else {
-                    lb_check.next.set(seq);
-                    timed(n, s, || {
-                        let before = lb_check.next.get();
+                    &mut s[which]
+                };
+                let check = &checks[which];
+                check.next.set(seq);
+                let counted = || check.next.get() - seq;
+                match which {
+                    0 => timed(n, samples, || ox.consume().unwrap() as u64),
+                    1 => timed(n, samples, || {
                         lb.consume().unwrap();
-                        lb_check.next.get() - before
-                    });
+                        counted()
+                    }),
+                    _ => timed(n, samples, || {
+                        aya_buf.for_each(|ev| match ev {
+                            aya::maps::perf::PerfEvent::Sample { head, tail } => {
+                                aya_perf_sample(check, head, tail)
+                            }
+                            aya::maps::perf::PerfEvent::Lost { count } => {
+                                panic!("aya lost {count}")
+                            }
+                        });
+                        counted()
+                    }),
                 }
                 seq += n;
             }
         }
-        assert_eq!(ox_check.bad.get() + lb_check.bad.get(), 0, "sequence gaps");
-        let (r, c) = report("perf", size, &mut os, &mut ls);
+        let bad: u64 = checks.iter().map(|c| c.bad.get()).sum();
+        assert_eq!(bad, 0, "sequence gaps");
+        let (r, c) = report("perf", size, &mut s);
         out.push((size, r, c));
     }
     out
+}
+
+/// Scenario "stream" on the ring buffer: a producer thread pinned to CPU 0 fires `total` records
+/// of `size` bytes in bursts of 1024 while the consumer (this thread, CPU 1) waits in its
+/// library's poll and consumes. Returns (records/s, consumer CPU ns per record, records refused).
+fn ring_stream_once(
+    p: &Producer,
+    size: u64,
+    total: u64,
+    seq: u64,
+    poll_once: &mut dyn FnMut() -> u64,
+) -> (f64, f64, u64) {
+    let refused = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    let mut got = 0u64;
+    let (c0, t0) = (thread_cpu_time(), Instant::now());
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            pin_to_cpu(0);
+            let mut r = 0;
+            for b in 0..total / BATCH {
+                r += p.produce("produce_ring_a", BATCH, size, seq + b * BATCH);
+            }
+            refused.store(r, Ordering::SeqCst);
+            done.store(true, Ordering::SeqCst);
+        });
+        loop {
+            got += poll_once();
+            if done.load(Ordering::SeqCst) && got + refused.load(Ordering::SeqCst) >= total {
+                break;
+            }
+        }
+    });
+    let (wall, cpu) = (t0.elapsed(), thread_cpu_time() - c0);
+    (
+        got as f64 / wall.as_secs_f64() / 1e6,
+        cpu.as_nanos() as f64 / got.max(1) as f64,
+        refused.load(Ordering::SeqCst),
+    )
+}
+
+fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
+    let map = p.map("ring_a");
+    let mut aya_ring = aya::maps::RingBuf::try_from(pa.aya_map("ring_a")).unwrap();
+    let total = 256 * BATCH;
+    for size in SIZES {
+        let checks = [Check::new(), Check::new(), Check::new()];
+        let mut b = oxbpf::ringbuf::RingBuffer::builder();
+        b.add(map.as_fd(), |s: &[u8]| checks[0].see(s)).unwrap();
+        let mut ox = b.build().unwrap();
+        let mut lb_b = libbpf_rs::RingBufferBuilder::new();
+        lb_b.add(&map, |s: &[u8]| {
+            checks[1].see(s);
+            0
+        })
+        .unwrap();
+        let lb = lb_b.build().unwrap();
+        let timeout = std::time::Duration::from_millis(10);
+        let mut rate: [Vec<f64>; 3] = Default::default();
+        let mut cpu: [Vec<f64>; 3] = Default::default();
+        let mut refused = [0u64; 3];
+        let mut seq = 1u64 << 40;
+        for round in 0..rounds {
+            for which in order(round) {
+                let check = &checks[which];
+                check.next.set(seq);
+                let mut poll_once: Box<dyn FnMut() -> u64> = match which {
+                    0 => Box::new(|| ox.poll(timeout).unwrap() as u64),
+                    1 => Box::new(|| {
+                        let before = checks[1].count.get();
+                        lb.poll(timeout).unwrap();
+                        checks[1].count.get() - before
+                    }),
+                    _ => Box::new(|| {
+                        let mut pfd = libc::pollfd {
+                            fd: aya_ring.as_raw_fd(),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        };
+                        // SAFETY: one valid pollfd for the duration of the call.
+                        unsafe { libc::poll(&mut pfd, 1, 10) };
+                        let mut n = 0;
+                        while let Some(item) = aya_ring.next() {
+                            checks[2].see(&item);
+                            n += 1;
+                        }
+                        n
+                    }),
+                };
+                let (r, c, lost) = ring_stream_once(
+                    if which == 2 { pa } else { p },
+                    size,
+                    total,
+                    seq,
+                    &mut *poll_once,
+                );
+                drop(poll_once);
+                rate[which].push(r);
+                cpu[which].push(c);
+                refused[which] += lost;
+                seq += total;
+            }
+        }
+        let mut line = format!("ring stream {size:>5} B |");
+        let mut m = [(0.0, 0.0); 3];
+        for (i, lib) in LIBS.iter().enumerate() {
+            m[i] = (median(&mut rate[i]), median(&mut cpu[i]));
+            line += &format!(
+                " {lib} {:>6.2} M/s {:>6.1} ns/rec {:>6} refused |",
+                m[i].0, m[i].1, refused[i]
+            );
+        }
+        println!(
+            "{line} oxbpf/libbpf: throughput x{:.2}, CPU/rec x{:.2}",
+            m[0].0 / m[1].0,
+            m[0].1 / m[1].1
+        );
+    }
 }
 
 /// Scenario "stream": the producer keeps emitting (16-byte records, batches of 1024 from CPU 0)
@@ -306,9 +488,15 @@ fn main() {
         println!("note: could not pin the consumer to CPU 1");
     }
     let p = Producer::load();
+    let pa = Producer::load();
     println!("drain benchmark: {rounds} rounds per library, medians; consumer on CPU 1, producer on CPU 0");
-    let ring = ringbuf(&p, rounds);
+    let ring = ringbuf(&p, &pa, rounds);
     let perf = perfbuf(&p, rounds);
+    println!(
+        "stream benchmark: {} rounds per library, medians",
+        rounds.min(5)
+    );
+    ring_stream(&p, &pa, rounds.min(5));
     perf_stream(&p);
     let all: Vec<_> = ring.iter().chain(perf.iter()).collect();
     let min = all.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);

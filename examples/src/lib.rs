@@ -82,3 +82,38 @@ pub fn send_udp(port: u16, n: usize, len: usize) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The text of a NUL-terminated byte array from a BPF event.
+pub fn text(bytes: &[u8]) -> String {
+    let n = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..n]).into_owned()
+}
+
+/// Polls ring buffer map `rb` for `duration`, handing each record to `on_event`; stdout is flushed
+/// after each poll so the output can be followed through a pipe.
+pub fn stream_events(
+    rb: &oxbpf::map::MapHandle,
+    duration: std::time::Duration,
+    on_event: impl FnMut(&[u8]),
+) {
+    use std::io::Write;
+    let mut builder = oxbpf::ringbuf::RingBuffer::builder();
+    builder
+        .add(rb, on_event)
+        .unwrap_or_else(|e| die("ring buffer", &e));
+    let mut ring = builder.build().unwrap_or_else(|e| die("ring buffer", &e));
+    let end = std::time::Instant::now() + duration;
+    let _ = std::io::stdout().flush();
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if let Err(e) = ring.poll(left.min(std::time::Duration::from_millis(100))) {
+            die("polling the ring buffer", &e);
+        }
+        let _ = std::io::stdout().flush();
+    }
+    let _ = ring.consume();
+    let _ = std::io::stdout().flush();
+}

@@ -58,21 +58,87 @@ fn minimal_counts_its_own_writes() {
     assert!(ticks >= 3 && n > ticks, "ticks {ticks}, count {n}: {out}");
 }
 
+/// Runs `bin --duration 3`; once it reports "Successfully started", deletes a fresh file (through
+/// vfs_unlink). Returns whether it succeeded, its stdout, its stderr and the deleted file's name.
+fn run_while_unlinking(bin: &str) -> (bool, String, String, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(bin)
+        .args(["--duration", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run example");
+    let name = format!("oxbpf_unlink_{}", std::process::id());
+    let mut out = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while lines.read_line(&mut line).unwrap_or(0) > 0 {
+        out.push_str(&line);
+        if line.starts_with("Successfully started") {
+            let f = std::env::temp_dir().join(&name);
+            std::fs::write(&f, b"x").unwrap();
+            std::fs::remove_file(&f).unwrap();
+            break;
+        }
+        line.clear();
+    }
+    lines.read_to_string(&mut out).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let ok = child.wait().unwrap().success();
+    (ok, out, err, name)
+}
+
 #[test]
-fn kprobe_and_fentry_explain_the_refusal() {
+fn kprobe_sees_a_deletion_or_explains_the_refusal() {
     if !root() {
         return;
     }
-    let (ok, out, err) = run(env!("CARGO_BIN_EXE_kprobe"), &["--duration", "1"]);
-    if ok {
+    let have_kprobes = std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists();
+    let (ok, out, err, name) = run_while_unlinking(env!("CARGO_BIN_EXE_kprobe"));
+    if have_kprobes {
+        assert!(ok, "{err}");
         assert!(out.contains("Successfully started"), "{out}");
+        let me = std::process::id();
+        assert!(
+            out.contains(&format!("KPROBE ENTRY pid = {me}, filename = {name}")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("KPROBE EXIT: pid = {me}, ret = 0")),
+            "{out}"
+        );
     } else {
+        assert!(!ok);
         assert!(err.contains("no kprobe"), "{err}");
     }
-    let (ok, out, err) = run(env!("CARGO_BIN_EXE_fentry"), &["--duration", "1"]);
+}
+
+#[test]
+fn fentry_sees_a_deletion_or_explains_the_refusal() {
+    if !root() {
+        return;
+    }
+    let (ok, out, err, name) = run_while_unlinking(env!("CARGO_BIN_EXE_fentry"));
     if ok {
+        let me = std::process::id();
         assert!(out.contains("Successfully started"), "{out}");
+        assert!(
+            out.contains(&format!("fentry: pid = {me}, filename = {name}")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("fexit: pid = {me}, filename = {name}, ret = 0")),
+            "{out}"
+        );
     } else {
+        // Decided by the kernel: the load was refused with EPERM.
         assert!(
             err.contains("EPERM") && err.contains("trampolines"),
             "{err}"

@@ -1,5 +1,5 @@
-//! `oxbpf btf dump file PATH [--base BASE] format c|raw`: print BTF as a C header or bpftool's raw
-//! listing.
+//! `oxbpf btf dump file PATH|id N [--base BASE] format c|raw`: print BTF as a C header or bpftool's
+//! raw listing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,8 @@ use oxbpf::{Error, Result, ResultExt};
 /// `oxbpf btf ...`
 #[derive(Subcommand)]
 pub enum BtfCmd {
-    /// Dump BTF from a file: raw BTF (`/sys/kernel/btf/*`) or an ELF object's `.BTF` section.
+    /// Dump BTF from a file (raw BTF such as `/sys/kernel/btf/*`, or an ELF object's `.BTF` section)
+    /// or from the kernel by BTF object id.
     Dump(DumpArgs),
 }
 
@@ -25,13 +26,22 @@ pub enum Format {
     Raw,
 }
 
-/// Arguments of `btf dump`, in bpftool's word order: `file PATH format c`.
+/// Where `btf dump` reads from.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Source {
+    /// A file: raw BTF or an ELF object.
+    File,
+    /// A kernel BTF object, by id (`bpftool btf list` shows them).
+    Id,
+}
+
+/// Arguments of `btf dump`, in bpftool's word order: `file PATH format c`, `id N format raw`.
 #[derive(Args)]
 pub struct DumpArgs {
-    /// The source kind; only `file` is supported.
-    #[arg(value_parser = ["file"])]
-    source: String,
-    /// The BTF file or ELF object.
+    /// The source kind: `file` or `id`.
+    #[arg(value_enum)]
+    source: Source,
+    /// The BTF file or ELF object, or the BTF object id (decimal or 0x hex).
     path: PathBuf,
     /// The `format` keyword.
     #[arg(value_parser = ["format"], requires = "format")]
@@ -39,7 +49,7 @@ pub struct DumpArgs {
     /// The output format (default: raw).
     #[arg(value_enum)]
     format: Option<Format>,
-    /// Base BTF for split BTF (e.g. `/sys/kernel/btf/vmlinux` for module BTF).
+    /// Base BTF for split BTF (default for module BTF, by path or id: `/sys/kernel/btf/vmlinux`).
     #[arg(long = "base", short = 'B', alias = "base-btf")]
     base: Option<PathBuf>,
 }
@@ -105,17 +115,49 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Btf> {
     parse_file(path, base).with_context(|| path.display().to_string())
 }
 
+/// A BTF object id as bpftool reads it: decimal, or hex with `0x`.
+fn parse_id(s: &str) -> Result<u32> {
+    let n = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    n.map_err(|_| Error::invalid(format!("can't parse '{s}' as a BTF object id")))
+}
+
+/// Loads kernel BTF object `id`; module BTF is split on `base`, by default on the sysfs vmlinux BTF
+/// (bpftool's choice: the object's name is not `vmlinux`).
+pub fn load_id(id: u32, base: Option<&Path>) -> Result<Btf> {
+    let obj = oxbpf::kernel::btf_object::read_btf_object(id)?;
+    let sysfs_base = Path::new(SYSFS_VMLINUX);
+    let base = base.or_else(|| obj.is_module().then_some(sysfs_base));
+    let base = match base {
+        Some(b) => Some(Arc::new(
+            parse_file(b, None).with_context(|| b.display().to_string())?,
+        )),
+        None => None,
+    };
+    obj.parse(base)
+}
+
 /// Runs a `btf` subcommand, writing to stdout.
 pub fn run(cmd: BtfCmd) -> Result<()> {
     match cmd {
         BtfCmd::Dump(args) => {
-            // Like bpftool: module BTF in sysfs is split BTF on vmlinux unless told otherwise.
-            let sysfs_base = Path::new(SYSFS_VMLINUX);
-            let base = args.base.as_deref().or_else(|| {
-                (args.path.starts_with("/sys/kernel/btf/") && args.path != sysfs_base)
-                    .then_some(sysfs_base)
-            });
-            let btf = load(&args.path, base)?;
+            let btf = match args.source {
+                Source::File => {
+                    // Like bpftool: module BTF in sysfs is split BTF on vmlinux unless told otherwise.
+                    let sysfs_base = Path::new(SYSFS_VMLINUX);
+                    let base = args.base.as_deref().or_else(|| {
+                        (args.path.starts_with("/sys/kernel/btf/") && args.path != sysfs_base)
+                            .then_some(sysfs_base)
+                    });
+                    load(&args.path, base)?
+                }
+                Source::Id => load_id(
+                    parse_id(&args.path.to_string_lossy())?,
+                    args.base.as_deref(),
+                )?,
+            };
             let mut out = std::io::stdout().lock();
             let r = match args.format.unwrap_or(Format::Raw) {
                 Format::C => btf.write_c_header(&mut out),

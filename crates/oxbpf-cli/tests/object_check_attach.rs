@@ -45,7 +45,7 @@ fn attach_reports_per_program() {
             .contains("no auto-attach"),
         "{perf}"
     );
-    let kp = progs["kp_unlinkat"];
+    let kp = progs["kp_getpgid"];
     assert_eq!(kp["loaded"], true);
     if !std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
         assert_eq!(kp["attached"], false);

@@ -4,6 +4,16 @@
 //! [`SkeletonBuilder`] compiles a `.bpf.c` from a build script and writes its skeleton. The generated
 //! code builds on `oxbpf::skel`.
 //!
+//! The skeleton's `types` module holds a Rust definition of every named struct, union and enum of the
+//! object's BTF (and of anonymous ones a typedef names), not only those of its globals and maps:
+//! event structs a ring buffer carries are there for user space to read. Bitfields get typed
+//! getters and setters. clang writes a type into BTF only when a global, a map definition, a
+//! function's signature or a CO-RE access mentions it, never for locals or casts, so an event
+//! struct used only through `bpf_ringbuf_reserve()` is absent. libbpf has no macro for this (and a
+//! ring buffer refuses `__type(value, ...)`: the kernel wants a value size of 0); the idiom
+//! libbpf-cargo users know is a dummy global, `struct event _event = {};`, and taking the type as a
+//! subprogram's parameter works as well.
+//!
 //! The headers are source-compatible with libbpf 1.7's: a BPF program written against libbpf's
 //! `<bpf/bpf_helpers.h>`, `<bpf/bpf_tracing.h>`, `<bpf/bpf_core_read.h>`, `<bpf/bpf_endian.h>` and
 //! `<bpf/usdt.bpf.h>` compiles against these with only the include path changed, to the same
@@ -14,6 +24,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod bitfields;
 mod builder;
 mod skeleton;
 pub mod types;

@@ -150,6 +150,8 @@ impl Generator {
             };
             map_types.push((m.name.clone(), key, value));
         }
+        // Every other named type of the BTF (event structs sent through ring buffers, ...).
+        tg.add_named_types().map_err(err)?;
         // `<map>_key` / `<map>_value` aliases, unless a BTF type already has that name (a map `lpm`
         // keyed by `struct lpm_key` needs no alias, and must not get a recursive one).
         let alias_free: Vec<(bool, bool)> = map_types
@@ -306,7 +308,8 @@ impl Generator {
             /// The object name (prefix of its global data maps' names).
             pub const OBJECT_NAME: &str = #obj_name;
 
-            /// Types of the object's BTF: global data sections, map keys and values, and what they use.
+            /// Types of the object's BTF: global data sections, map keys and values, and every named
+            /// struct, union and enum.
             #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, missing_docs, clippy::all)]
             pub mod types {
                 #(#section_items)*

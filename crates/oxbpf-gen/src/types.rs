@@ -1,7 +1,8 @@
 //! BTF types → Rust `#[repr(C)]` definitions with the exact C layout.
 //!
 //! Every struct gets explicit `__pad_N: [u8; n]` fields where C has padding (so no byte is
-//! uninitialised and the types can be `bytemuck::Pod`), bitfields become the bytes holding them, enums
+//! uninitialised and the types can be `bytemuck::Pod`), bitfields become the bytes holding them plus
+//! a typed getter and setter per named field (`bitfields.rs`), enums
 //! become transparent newtypes over their integer with one associated constant per enumerator (so an
 //! unknown value read from the kernel is still a valid value), pointers become `u64` (BPF pointers are
 //! 8 bytes), `bool` becomes `u8`. Offsets that Rust's `repr(C)` cannot reproduce make the struct
@@ -9,9 +10,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use oxbpf::btf::{Btf, Composite, Enum, TypeId, TypeKind};
+use oxbpf::btf::{Btf, Composite, Endian, Enum, TypeId, TypeKind};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
+
+use crate::bitfields::{self, BitValue, Bitfield};
 
 /// Error text for the generator (it names the type and the rule).
 pub type GenError = String;
@@ -49,6 +52,29 @@ struct Field {
     offset: usize,
     size: usize,
     align: usize,
+}
+
+/// A composite laid out: its fields (padding included), its Rust alignment (1 when packed), and the
+/// named bitfields that get accessors.
+struct Layout {
+    fields: Vec<Field>,
+    align: usize,
+    packed: bool,
+    bitfields: Vec<Bitfield>,
+}
+
+/// The Rust integer type of `size` bytes (4 for sizes without one, as C enums default to).
+fn int_repr(size: u32, signed: bool) -> TokenStream {
+    match (size, signed) {
+        (1, true) => quote!(i8),
+        (1, false) => quote!(u8),
+        (2, true) => quote!(i16),
+        (2, false) => quote!(u16),
+        (8, true) => quote!(i64),
+        (8, false) => quote!(u64),
+        (_, true) => quote!(i32),
+        (_, false) => quote!(u32),
+    }
 }
 
 /// Generates Rust definitions for BTF types on demand (each type once, under a unique name).
@@ -231,7 +257,7 @@ impl<'a> TypeGen<'a> {
             TypeKind::Enum(e) | TypeKind::Enum64(e) => e.size as usize,
             TypeKind::Struct(_) | TypeKind::Union(_) => {
                 // Computed by laying the type out (without emitting it twice).
-                self.layout(id)?.1
+                self.layout(id)?.align
             }
             _ => 1,
         };
@@ -240,7 +266,7 @@ impl<'a> TypeGen<'a> {
     }
 
     /// Lays out composite `id`: its fields and its Rust alignment (1 when it must be packed).
-    fn layout(&mut self, id: TypeId) -> Result<(Vec<Field>, usize, bool), GenError> {
+    fn layout(&mut self, id: TypeId) -> Result<Layout, GenError> {
         let t = self.ty(id)?;
         let (c, is_union): (&Composite, bool) = match &t.kind {
             TypeKind::Struct(c) => (c, false),
@@ -250,6 +276,7 @@ impl<'a> TypeGen<'a> {
         let owner = self.btf_name(id);
         let size = c.size as usize;
         let mut fields: Vec<Field> = Vec::new();
+        let mut bitfields = Vec::new();
         let mut used = HashSet::new();
         let mut anon = 0;
         // Pending bitfield bytes [start, end).
@@ -284,16 +311,25 @@ impl<'a> TypeGen<'a> {
             };
             let is_bitfield = m.bitfield_size != 0 || m.bit_offset % 8 != 0 || legacy_bits;
             if is_bitfield {
-                let width = if m.bitfield_size != 0 {
-                    m.bitfield_size as usize
-                } else {
-                    match &self.ty(mrid)?.kind {
-                        TypeKind::Int(i) => i.bits as usize,
-                        _ => msize * 8,
-                    }
+                // Both encodings: the width from the member (kind_flag) or from its INT type, whose
+                // own offset adds to the member's (legacy).
+                let (bit_off, width) = match self.btf.member_bits(m) {
+                    (off, 0) => (off, msize as u32 * 8),
+                    bits => bits,
                 };
-                let start = m.bit_offset as usize / 8;
-                let end = (m.bit_offset as usize + width).div_ceil(8).min(size);
+                if !mname.is_empty() {
+                    if let Some(value) = self.bit_value(m.type_id, width)? {
+                        bitfields.push(Bitfield {
+                            name: mname.clone(),
+                            bit_offset: bit_off,
+                            width,
+                            value,
+                        });
+                    }
+                }
+                let width = width as usize;
+                let start = bit_off as usize / 8;
+                let end = (bit_off as usize + width).div_ceil(8).min(size);
                 if is_union {
                     // A union's bitfield overlays its start; the raw bytes field covers it.
                     continue;
@@ -390,14 +426,58 @@ impl<'a> TypeGen<'a> {
         let max_align = out.iter().map(|f| f.align).max().unwrap_or(1);
         let natural = out.iter().all(|f| f.offset % f.align == 0) && size % max_align == 0;
         let align = if natural { max_align } else { 1 };
-        Ok((out, align, !natural))
+        Ok(Layout {
+            fields: out,
+            align,
+            packed: !natural,
+            bitfields,
+        })
+    }
+
+    /// What the accessors of a `width`-bit bitfield of type `id` take and return; `None` for types
+    /// that get no accessor (wider than 64 bits, or neither integer nor enum).
+    fn bit_value(&mut self, id: TypeId, width: u32) -> Result<Option<BitValue>, GenError> {
+        if width == 0 || width > 64 {
+            return Ok(None);
+        }
+        let (rid, _) = self.resolve(id)?;
+        Ok(match &self.ty(rid)?.kind {
+            TypeKind::Int(i) if i.size <= 8 => {
+                if i.is_bool() {
+                    Some(BitValue::Bool)
+                } else {
+                    let plain = i.is_char() || (i.size == 1 && self.btf_name(rid) == "char");
+                    let signed = i.is_signed() && !plain;
+                    Some(BitValue::Int {
+                        ty: int_repr(i.size, signed),
+                        signed,
+                    })
+                }
+            }
+            TypeKind::Enum(e) | TypeKind::Enum64(e) if e.size <= 8 => {
+                let (size, signed) = (e.size, e.signed);
+                let (ty, _) = self.type_ref(id, None)?;
+                Some(BitValue::Enum {
+                    ty,
+                    repr: int_repr(size, signed),
+                    signed,
+                })
+            }
+            _ => None,
+        })
     }
 
     fn emit_composite(&mut self, id: TypeId) -> Result<TokenStream, GenError> {
         let name = format_ident!("{}", self.names[&id]);
         let is_union = matches!(self.ty(id)?.kind, TypeKind::Union(_));
         let size = self.size_of(id)?;
-        let (fields, _, packed) = self.layout(id)?;
+        let Layout {
+            fields,
+            packed,
+            bitfields,
+            ..
+        } = self.layout(id)?;
+        let accessors = bitfields::accessors(&name, &bitfields, self.btf.endian() == Endian::Big);
         let repr = if packed {
             quote!(#[repr(C, packed)])
         } else {
@@ -438,6 +518,7 @@ impl<'a> TypeGen<'a> {
         };
         Ok(quote! {
             #head
+            #accessors
             impl Default for #name {
                 fn default() -> Self { ::oxbpf::skel::bytemuck::Zeroable::zeroed() }
             }
@@ -455,16 +536,7 @@ impl<'a> TypeGen<'a> {
 
     fn emit_enum(&mut self, id: TypeId, e: &Enum) -> TokenStream {
         let name = format_ident!("{}", self.names[&id]);
-        let repr = match (e.size, e.signed) {
-            (1, true) => quote!(i8),
-            (1, false) => quote!(u8),
-            (2, true) => quote!(i16),
-            (2, false) => quote!(u16),
-            (8, true) => quote!(i64),
-            (8, false) => quote!(u64),
-            (_, true) => quote!(i32),
-            (_, false) => quote!(u32),
-        };
+        let repr = int_repr(e.size, e.signed);
         let mut seen = HashSet::new();
         let mut consts = Vec::new();
         let mut arms = Vec::new();
@@ -577,6 +649,38 @@ impl<'a> TypeGen<'a> {
         })
     }
 
+    /// Queues every struct, union and enum of the BTF that has a name, directly or through a typedef
+    /// (`typedef struct { ... } event_t;` is generated as `event_t`), as libbpf-cargo does: the
+    /// object's BTF is already trimmed by clang to the types its code mentions, and user space
+    /// wants the same ones C sees. Types already named keep their names; the rest follow in id order.
+    pub fn add_named_types(&mut self) -> Result<(), GenError> {
+        let btf = self.btf;
+        for (id, t) in btf.types() {
+            let wanted = match &t.kind {
+                TypeKind::Struct(_)
+                | TypeKind::Union(_)
+                | TypeKind::Enum(_)
+                | TypeKind::Enum64(_) => !self.btf_name(id).is_empty(),
+                TypeKind::Typedef(_) => {
+                    let (rid, _) = self.resolve(id)?;
+                    self.btf_name(rid).is_empty()
+                        && matches!(
+                            self.ty(rid)?.kind,
+                            TypeKind::Struct(_)
+                                | TypeKind::Union(_)
+                                | TypeKind::Enum(_)
+                                | TypeKind::Enum64(_)
+                        )
+                }
+                _ => false,
+            };
+            if wanted {
+                self.type_ref(id, None)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Defines every queued type (and what they pull in); returns the definitions.
     pub fn finish(mut self) -> Result<Vec<TokenStream>, GenError> {
         while let Some(id) = self.queue.pop() {
@@ -596,5 +700,134 @@ impl<'a> TypeGen<'a> {
     /// The Rust name given to type `id`, if it was generated.
     pub fn name_of(&self, id: TypeId) -> Option<&str> {
         self.names.get(&id).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxbpf::btf::{Int, Type, INT_BOOL, INT_SIGNED};
+
+    /// The generated items for every struct of `btf` named in `names`, as one string without spaces.
+    fn generated(btf: &Btf, names: &[&str]) -> String {
+        let mut tg = TypeGen::new(btf);
+        for n in names {
+            let id = btf.find_by_name(n).unwrap();
+            tg.type_ref(id, None).unwrap();
+        }
+        let items = tg.finish().unwrap();
+        quote!(#(#items)*).to_string().replace(' ', "")
+    }
+
+    fn getter(name: &str, ty: &str, off: u32, width: u32, signed: bool, order: &str) -> String {
+        format!(
+            "pubfn{name}(&self)->{ty}{{::oxbpf::skel::bitfield::get(::oxbpf::skel::bytemuck::bytes_of(self),{off}u32,{width}u32,{signed},::oxbpf::skel::bitfield::Order::{order})"
+        )
+    }
+
+    #[test]
+    fn kind_flag_bitfields_get_typed_accessors() {
+        let mut btf = Btf::new();
+        let u32_ = btf.add_int("unsigned int", 4, 0).unwrap();
+        let s32 = btf.add_int("int", 4, INT_SIGNED).unwrap();
+        let b = btf.add_int("_Bool", 1, INT_BOOL).unwrap();
+        let u64_ = btf.add_int("unsigned long long", 8, 0).unwrap();
+        let e = btf.add_enum("mode", 4, true, &[("M_A", -1), ("M_B", 2)]);
+        btf.add_struct(
+            "kf",
+            16,
+            &[
+                ("a", u32_, 0, 3),
+                ("b", s32, 3, 5),
+                ("", u32_, 8, 4), // unnamed padding bitfield: no accessor
+                ("m", e, 12, 3),
+                ("f", b, 15, 1),
+                ("w", u64_, 30, 60),
+            ],
+        );
+        let out = generated(&btf, &["kf"]);
+        assert!(
+            out.contains(&getter("a", "u32", 0, 3, false, "Little")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&getter("b", "i32", 3, 5, true, "Little")),
+            "{out}"
+        );
+        assert!(out.contains(
+            "pubfnm(&self)->mode{mode(::oxbpf::skel::bitfield::get(::oxbpf::skel::bytemuck::bytes_of(self),12u32,3u32,true,"
+        ));
+        assert!(out.contains(&getter("f", "bool", 15, 1, false, "Little")));
+        assert!(out.contains(&getter("w", "u64", 30, 60, false, "Little")));
+        assert!(out.contains("pubfnset_b(&mutself,v:i32)"));
+        assert!(out.contains("pubfnset_m(&mutself,v:mode)"));
+        assert!(out.contains("v.0asu64"));
+        // Opaque storage for bytes 0..12 (the last field ends at bit 90).
+        assert!(out.contains("pub__bitfield_0:[u8;12usize]"), "{out}");
+        assert_eq!(out.matches("pubfnset_").count(), 5);
+    }
+
+    #[test]
+    fn legacy_encoding_takes_width_and_offset_from_the_int() {
+        let mut btf = Btf::new();
+        let name = btf.add_string("int");
+        let int5 = btf.add_type(Type::new(
+            name,
+            TypeKind::Int(Int {
+                size: 4,
+                encoding: INT_SIGNED,
+                offset: 0,
+                bits: 5,
+            }),
+        ));
+        let name = btf.add_string("unsigned int");
+        let int4_at2 = btf.add_type(Type::new(
+            name,
+            TypeKind::Int(Int {
+                size: 4,
+                encoding: 0,
+                offset: 2,
+                bits: 4,
+            }),
+        ));
+        let id = btf.add_struct("legacy", 4, &[("x", int5, 3, 0), ("y", int4_at2, 8, 0)]);
+        assert!(!btf.composite(id).unwrap().bitfield_encoding);
+        let out = generated(&btf, &["legacy"]);
+        assert!(
+            out.contains(&getter("x", "i32", 3, 5, true, "Little")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&getter("y", "u32", 10, 4, false, "Little")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn big_endian_objects_number_bits_from_the_top() {
+        let mut btf = Btf::new();
+        btf.set_endian(Endian::Big);
+        let u16_ = btf.add_int("unsigned short", 2, 0).unwrap();
+        btf.add_struct("be", 2, &[("idx", u16_, 0, 12), ("scale", u16_, 12, 4)]);
+        let out = generated(&btf, &["be"]);
+        assert!(
+            out.contains(&getter("idx", "u16", 0, 12, false, "Big")),
+            "{out}"
+        );
+        assert!(out.contains(&getter("scale", "u16", 12, 4, false, "Big")));
+    }
+
+    #[test]
+    fn union_bitfields_and_keyword_names() {
+        let mut btf = Btf::new();
+        let u8_ = btf.add_int("unsigned char", 1, 0).unwrap();
+        let u32_ = btf.add_int("unsigned int", 4, 0).unwrap();
+        btf.add_union("un", 4, &[("raw", u32_, 0, 0), ("type", u8_, 2, 3)]);
+        let out = generated(&btf, &["un"]);
+        assert!(
+            out.contains(&getter("r#type", "u8", 2, 3, false, "Little")),
+            "{out}"
+        );
+        assert!(out.contains("pubfnset_type(&mutself,v:u8)"));
     }
 }

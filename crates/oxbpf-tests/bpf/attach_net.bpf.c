@@ -5,7 +5,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-enum { C_XDP, C_TC_IN, C_TC_OUT, C_SKB_IN, C_SKB_OUT, C_SOCK, C_SOCKF, C_XDP2, C_MAX };
+enum {
+	C_XDP, C_TC_IN, C_TC_OUT, C_SKB_IN, C_SKB_OUT, C_SOCK, C_SOCKF, C_XDP2, C_NK_PRIMARY, C_NK_PEER,
+	C_MAX
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -76,4 +79,20 @@ int sock_filter(struct __sk_buff *skb)
 {
 	bump(C_SOCKF);
 	return 0xffff; /* keep the whole packet (no ctx field access: no CO-RE needed) */
+}
+
+/* netkit (6.7+): the primary's programs run on what the primary device transmits, the peer's on what
+ * the peer transmits. 0 is NETKIT_PASS. */
+SEC("netkit/primary")
+int nk_primary(struct __sk_buff *skb)
+{
+	bump(C_NK_PRIMARY);
+	return 0;
+}
+
+SEC("netkit/peer")
+int nk_peer(struct __sk_buff *skb)
+{
+	bump(C_NK_PEER);
+	return 0;
 }

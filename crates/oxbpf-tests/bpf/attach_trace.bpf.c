@@ -3,6 +3,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -42,7 +43,10 @@ int tp_getppid(void *ctx)
 {
 	if (is_target()) {
 		bump(C_TP, 1);
-		bump(C_TP_COOKIE, bpf_get_attach_cookie(ctx));
+		/* Cookies arrived in 5.15: on older kernels this CO-RE check is false and the verifier
+		 * never reaches the unknown helper. */
+		if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_attach_cookie))
+			bump(C_TP_COOKIE, bpf_get_attach_cookie(ctx));
 	}
 	return 0;
 }
@@ -71,35 +75,28 @@ int on_cpu_clock(void *ctx)
 	return 0;
 }
 
-SEC("kprobe/do_unlinkat")
-int kp_unlinkat(void *ctx)
+/* The getpgid syscall wrapper: present (and probeable) on every kernel from 5.10 on. */
+SEC("kprobe/__x64_sys_getpgid")
+int kp_getpgid(void *ctx)
 {
-	bump(C_KPROBE, 1);
+	if (is_target())
+		bump(C_KPROBE, 1);
 	return 0;
 }
 
-/* The iterator context and task fields read at this kernel's offsets (the fixture is compiled against
- * the running kernel's vmlinux.h), so the object needs no CO-RE relocation. */
-struct iter_meta_local {
-	struct seq_file *seq;
-};
-struct iter_task_ctx_local {
-	struct iter_meta_local *meta;
-	struct task_struct *task;
-};
-
+/* The task fields are read with CO-RE, so their offsets follow the running kernel's BTF. */
 SEC("iter/task")
-int dump_task(struct iter_task_ctx_local *ctx)
+int dump_task(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
-	char *task = (char *)ctx->task;
-	int tgid;
+	struct task_struct *task = ctx->task;
 	char comm[16];
+	int tgid;
 
 	if (!task)
 		return 0;
-	tgid = *(int *)(task + __builtin_offsetof(struct task_struct, tgid));
-	bpf_probe_read_kernel_str(comm, sizeof(comm), task + __builtin_offsetof(struct task_struct, comm));
+	tgid = BPF_CORE_READ(task, tgid);
+	BPF_CORE_READ_STR_INTO(&comm, task, comm);
 	BPF_SEQ_PRINTF(seq, "%d %s\n", tgid, comm);
 	return 0;
 }

@@ -50,8 +50,12 @@ static __noinline u64 bump(u32 key)
 {
 	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &key);
 
-	if (v)
-		return __sync_fetch_and_add(v, 1);
+	/* The result of the add is not used: a plain atomic add (5.10 and older), not a fetching one
+	 * (BPF_FETCH needs 5.12). */
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return *v;
+	}
 	bpf_map_update_elem(&counts, &key, &one, BPF_ANY);
 	return 0;
 }

@@ -23,8 +23,9 @@ fn read(obj: &Object, map: &str, key: u32) -> u64 {
 fn attach_all_tracing_programs_from_their_sections() {
     let Some(_serial) = setup() else { return };
     let mut open = Object::open_file(oxbpf_tests::fixture("attach_trace")).unwrap();
-    // No kprobes on this kernel; the perf_event program has no auto-attach and is skipped.
-    open.set_autoload("kp_unlinkat", false).unwrap();
+    // kprobes are auto-attached in their own tests; the perf_event program has no auto-attach and
+    // is skipped.
+    open.set_autoload("kp_getpgid", false).unwrap();
     let obj = open.load().unwrap();
     let before = oxbpf_tests::LeakCheck::start();
     let links = obj.attach_all().unwrap();
@@ -52,31 +53,134 @@ fn attach_all_tracing_programs_from_their_sections() {
     before.assert_clean("auto-attached links leak no fds");
 }
 
+/// True when this kernel can create kprobes at all (the PMU or tracefs `kprobe_events`).
+fn have_kprobes() -> bool {
+    std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
+        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
+}
+
+/// Loads the kprobe fixture with only `progs`, counting this process's calls.
+fn load_kprobes(progs: &[&str]) -> oxbpf::Result<Object> {
+    let mut open = Object::open_file(oxbpf_tests::fixture("attach_kprobe")).unwrap();
+    let names: Vec<String> = open
+        .spec()
+        .entry_programs()
+        .map(|p| p.name.clone())
+        .collect();
+    for n in names {
+        open.set_autoload(&n, progs.contains(&n.as_str())).unwrap();
+    }
+    let obj = open.load()?;
+    obj.map("target_pid")
+        .unwrap()
+        .handle()
+        .unwrap()
+        .update(
+            &0u32.to_ne_bytes(),
+            &std::process::id().to_ne_bytes(),
+            MapFlags::ANY,
+        )
+        .unwrap();
+    Ok(obj)
+}
+
+/// Calls getpgid(own pid) `ROUNDS` times; returns this process's pid and process group.
+fn getpgid_loop() -> (u64, u64) {
+    let me = std::process::id() as i32;
+    let mut pgid = 0;
+    for _ in 0..ROUNDS {
+        // SAFETY: getpgid has no memory arguments.
+        pgid = unsafe { libc::getpgid(me) };
+    }
+    (me as u64, pgid as u64)
+}
+
 #[test]
-fn kprobe_section_auto_attach_explains_missing_kprobes() {
+fn kprobe_sections_auto_attach_and_fire_or_explain_missing_kprobes() {
     let Some(_serial) = setup() else { return };
-    if std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists() {
-        return oxbpf_tests::skip("this kernel has kprobes; the refusal cannot be shown");
+    let progs = ["kp_getpgid", "krp_getpgid", "ks_getpgid", "krs_getpgid"];
+    let obj = load_kprobes(&progs).unwrap();
+    if !have_kprobes() {
+        let err = obj.program("kp_getpgid").unwrap().attach().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotSupported);
+        assert!(
+            err.to_string().contains("prog 'kp_getpgid'")
+                && err.to_string().contains("no kprobe support"),
+            "{err}"
+        );
+        assert!(obj.attach_all().is_err(), "attach_all stops at the kprobe");
+        return;
     }
-    let mut open = Object::open_file(oxbpf_tests::fixture("attach_trace")).unwrap();
-    for p in [
-        "tp_getppid",
-        "raw_sys_enter",
-        "btf_sys_enter",
-        "on_cpu_clock",
-        "dump_task",
+    let before = oxbpf_tests::LeakCheck::start();
+    let links = obj.attach_all().unwrap();
+    assert_eq!(links.len(), progs.len());
+    let (pid, pgid) = getpgid_loop();
+    // Slots: kprobe, kretprobe, ksyscall, kretsyscall (see attach_kprobe.bpf.c).
+    for (slot, what, want) in [
+        (0, "kprobe/__x64_sys_getpgid", pid),
+        (1, "kretprobe/__x64_sys_getpgid", pgid),
+        (2, "ksyscall/getpgid", pid),
+        (3, "kretsyscall/getpgid", pgid),
     ] {
-        open.set_autoload(p, false).unwrap();
+        let fired = read(&obj, "counts", slot);
+        println!("{what}: fired {fired} times for {ROUNDS} calls");
+        assert_eq!(fired, u64::from(ROUNDS), "{what}");
+        assert_eq!(
+            read(&obj, "seen", slot),
+            want,
+            "{what}: argument / return value"
+        );
     }
-    let obj = open.load().unwrap();
-    let err = obj.program("kp_unlinkat").unwrap().attach().unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotSupported);
-    assert!(
-        err.to_string().contains("prog 'kp_unlinkat'")
-            && err.to_string().contains("no kprobe support"),
-        "{err}"
-    );
-    assert!(obj.attach_all().is_err(), "attach_all stops at the kprobe");
+    drop(links);
+    before.assert_clean("auto-attached kprobes leak no fds");
+}
+
+#[test]
+fn kprobe_multi_and_session_sections_auto_attach_and_fire() {
+    let Some(_serial) = setup() else { return };
+    if !have_kprobes() {
+        return oxbpf_tests::skip("this kernel has no kprobes (see the kprobe refusal tests)");
+    }
+    let obj = load_kprobes(&["kpm_getpgid", "krpm_getpgid"]).unwrap();
+    let before = oxbpf_tests::LeakCheck::start();
+    let entry = match obj.program("kpm_getpgid").unwrap().attach() {
+        Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EOPNOTSUPP)) => {
+            return oxbpf_tests::skip(format!(
+                "kprobe.multi refused by this kernel (needs 5.18 and CONFIG_FPROBE): {e}"
+            ))
+        }
+        r => r.unwrap(),
+    };
+    let ret = obj.program("krpm_getpgid").unwrap().attach().unwrap();
+    let (pid, pgid) = getpgid_loop();
+    for (slot, what, want) in [
+        (4, "kprobe.multi/__x64_sys_getpgi*", pid),
+        (5, "kretprobe.multi/__x64_sys_getpgi*", pgid),
+    ] {
+        let fired = read(&obj, "counts", slot);
+        println!("{what}: fired {fired} times for {ROUNDS} calls");
+        assert_eq!(fired, u64::from(ROUNDS), "{what}");
+        assert_eq!(read(&obj, "seen", slot), want, "{what}");
+    }
+    drop((entry, ret));
+    // kprobe.session (6.10): entry and return in one program.
+    match load_kprobes(&["kps_getpgid"]).map(|o| (o.program("kps_getpgid").unwrap().attach(), o)) {
+        Ok((Ok(link), o)) => {
+            getpgid_loop();
+            let fired = read(&o, "counts", 6);
+            println!("kprobe.session: fired {fired} times for {ROUNDS} calls");
+            assert_eq!(fired, 2 * u64::from(ROUNDS), "entry and return");
+            drop(link);
+        }
+        Ok((Err(e), _)) | Err(e) => {
+            assert!(
+                matches!(e.errno(), Some(libc::EINVAL | libc::EOPNOTSUPP)),
+                "kprobe.session: {e}"
+            );
+            println!("kprobe.session refused by this kernel (added in 6.10): {e}");
+        }
+    }
+    before.assert_clean("auto-attached multi-kprobes leak no fds");
 }
 
 #[test]
@@ -162,6 +266,21 @@ fn struct_ops_through_the_oxbpf_loader() {
             if e.kind() == ErrorKind::PermissionDenied || e.kind() == ErrorKind::NotSupported =>
         {
             return oxbpf_tests::skip(format!("kernel refused struct_ops: {e}"))
+        }
+        // .struct_ops.link maps (BPF_F_LINK) arrived in 6.4: the kernel's BTF has no
+        // bpf_struct_ops_link_create before; attach_struct_ops tests plain maps there.
+        Err(e)
+            if e.errno() == Some(libc::EINVAL)
+                && oxbpf::kernel::vmlinux::vmlinux_btf()
+                    .map(|b| {
+                        b.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
+                            .is_none()
+                    })
+                    .unwrap_or(false) =>
+        {
+            return oxbpf_tests::skip(format!(
+                "struct_ops links unknown to this kernel (added in 6.4): {e}"
+            ))
         }
         Err(e) => panic!("{e}"),
     };

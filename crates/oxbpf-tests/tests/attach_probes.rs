@@ -9,6 +9,7 @@ use attach_util::{read_u64, reset_u64, setup, target_binary, Loaded, Target};
 use oxbpf::attach::kprobe::ProbeAttachMode;
 use oxbpf::attach::uprobe::{attach_uprobe, attach_uprobe_multi, UprobeMultiOpts, UprobeOpts};
 use oxbpf::attach::usdt::{find_usdt_targets, UsdtManager, UsdtOpts};
+use oxbpf::kernel::features::{self, Feature};
 use oxbpf::map::MapFlags;
 use oxbpf::ErrorKind;
 
@@ -157,8 +158,18 @@ fn uprobe_multi_with_a_glob() {
         target_binary().to_str().unwrap(),
         Some("oxbpf_target_*"),
         &opts,
-    )
-    .unwrap();
+    );
+    let link = match link {
+        // Kernels before 6.6 have no uprobe.multi links (libbpf's probe says the same).
+        Err(e) if !features::supported(Feature::UprobeMultiLink).unwrap_or(false) => {
+            assert_eq!(e.errno(), Some(libc::EINVAL), "{e}");
+            drop(t);
+            return oxbpf_tests::skip(format!(
+                "uprobe.multi links unknown to this kernel (added in 6.6): {e}"
+            ));
+        }
+        r => r.unwrap(),
+    };
     assert_eq!(
         link.info().unwrap().link_type,
         oxbpf::link::link_type::UPROBE_MULTI
@@ -184,7 +195,13 @@ fn usdt_probes_deliver_arguments_cookie_and_semaphore() {
     let obj = Loaded::load("attach_usdt", &["on_args", "on_gated"]).unwrap();
     let counts = obj.map("counts");
     let recs = obj.map("usdt_recs");
-    let usdt = UsdtManager::new(obj.map("__bpf_usdt_specs")).unwrap();
+    // With the IP map the manager uses BPF cookies where the kernel has them (5.15+) and the
+    // address lookup before, as the loaded program's LINUX_HAS_BPF_COOKIE does.
+    let usdt = UsdtManager::with_ip_map(
+        obj.map("__bpf_usdt_specs"),
+        Some(obj.map("__bpf_usdt_ip_to_spec_id")),
+    )
+    .unwrap();
     let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let opts = UsdtOpts {
@@ -291,7 +308,11 @@ fn usdt_falls_back_to_one_uprobe_per_site() {
     let usdt_obj = Loaded::load("attach_usdt", &["on_args"]).unwrap();
     let counts = probes.map("counts");
     reset_u64(&counts, C_UPROBE);
-    let usdt = UsdtManager::new(usdt_obj.map("__bpf_usdt_specs")).unwrap();
+    let usdt = UsdtManager::with_ip_map(
+        usdt_obj.map("__bpf_usdt_specs"),
+        Some(usdt_obj.map("__bpf_usdt_ip_to_spec_id")),
+    )
+    .unwrap();
     let before = oxbpf_tests::LeakCheck::start();
     let t = Target::spawn(ROUNDS);
     let bin = target_binary();
@@ -325,7 +346,13 @@ fn usdt_without_cookies_records_runtime_addresses() {
     // Kernels before 5.15 have no BPF cookies: usdt.bpf.h then looks the spec id up by the probe's
     // run-time address. Forced here on a kernel that has cookies, the IP map must hold exactly the
     // address where the target process has the probe mapped, and be emptied on detach.
+    //
+    // The attached program is a plain uprobe program: on_args was built with the kernel's answer
+    // (LINUX_HAS_BPF_COOKIE = 1) and would read a cookie this forced mode never sets. Worse, it is
+    // loaded for uprobe.multi links, and 6.12.117 oopses in bpf_get_attach_cookie when such a
+    // program runs from a single perf-event uprobe (the attach_target was SIGKILLed).
     let obj = Loaded::load("attach_usdt", &["on_args"]).unwrap();
+    let plain = Loaded::load("attach_probes", &["on_add"]).unwrap();
     let ip_map = obj.map("__bpf_usdt_ip_to_spec_id");
     let mut usdt = UsdtManager::with_ip_map(
         obj.map("__bpf_usdt_specs"),
@@ -339,7 +366,7 @@ fn usdt_without_cookies_records_runtime_addresses() {
     let t = Target::spawn(2);
     let link = usdt
         .attach(
-            obj.prog("on_args").as_fd(),
+            plain.prog("on_add").as_fd(),
             bin.to_str().unwrap(),
             "oxbpf",
             "args",

@@ -47,6 +47,62 @@ fn bss_u64(obj: &Loaded, off: usize) -> u64 {
     u64::from_ne_bytes(v[off..off + 8].try_into().unwrap())
 }
 
+/// Whether this kernel knows struct_ops links (6.4): its BTF has the link-creating function.
+fn struct_ops_links() -> bool {
+    oxbpf::kernel::vmlinux::vmlinux_btf()
+        .map(|btf| {
+            btf.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
+                .is_some()
+        })
+        .unwrap_or(true)
+}
+
+#[test]
+fn plain_struct_ops_map_registered_by_update_and_unregistered_on_drop() {
+    let Some(_serial) = setup() else { return };
+    let obj =
+        match oxbpf::object::Object::open_file(oxbpf_tests::fixture("attach_struct_ops_legacy"))
+            .unwrap()
+            .load()
+        {
+            Ok(o) => o,
+            Err(e) if e.errno() == Some(libc::EPERM) => {
+                return oxbpf_tests::skip(format!("kernel refused struct_ops programs: {e}"))
+            }
+            Err(e) => panic!("{e}"),
+        };
+    let before = oxbpf_tests::LeakCheck::start();
+    let link = obj.map("oxccl").unwrap().attach_struct_ops().unwrap();
+    assert!(link.fd().is_none(), "a plain struct_ops map has no link fd");
+    assert!(
+        available().split_whitespace().any(|c| c == "oxbpf_ccl"),
+        "registered: {}",
+        available()
+    );
+    connect_with("oxbpf_ccl").unwrap();
+    let bss = obj
+        .maps()
+        .iter()
+        .find(|m| m.name().ends_with(".bss"))
+        .unwrap();
+    let v = bss
+        .handle()
+        .unwrap()
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .unwrap()
+        .unwrap();
+    let inits = u64::from_ne_bytes(v[..8].try_into().unwrap());
+    println!("plain struct_ops: the BPF init ran {inits} times");
+    assert!(inits >= 1, "the BPF init ran for the new connection");
+    drop(link);
+    assert!(
+        !available().split_whitespace().any(|c| c == "oxbpf_ccl"),
+        "unregistered on drop: {}",
+        available()
+    );
+    before.assert_clean("fds and BPF mappings");
+}
+
 #[test]
 fn tcp_congestion_ops_registered_used_swapped_unregistered() {
     let Some(_serial) = setup() else { return };
@@ -54,6 +110,17 @@ fn tcp_congestion_ops_registered_used_swapped_unregistered() {
         Ok(o) => o,
         Err(e) if e.contains("Operation not permitted") || e.contains("not supported") => {
             return oxbpf_tests::skip(format!("kernel refused struct_ops programs: {e}"))
+        }
+        // struct_ops maps with BPF_F_LINK (.struct_ops.link) arrived in 6.4; the plain map
+        // registration of older kernels is tested below.
+        Err(e)
+            if e.contains("map 'oxcc'")
+                && e.contains("Invalid argument")
+                && !struct_ops_links() =>
+        {
+            return oxbpf_tests::skip(format!(
+                "struct_ops links unknown to this kernel (added in 6.4): {e}"
+            ))
         }
         Err(e) => panic!("{e}"),
     };

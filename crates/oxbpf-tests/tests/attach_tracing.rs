@@ -1,5 +1,6 @@
 //! Tracepoints, raw tracepoints, tp_btf, perf events and iterators, attached by oxbpf for real and
-//! shown to fire; kprobe and trampoline refusals on this kernel explained; links leak no fds.
+//! shown to fire; links leak no fds. kprobes and trampolines have their own test binaries
+//! (attach_kprobes, attach_trampolines).
 
 mod attach_util;
 
@@ -8,7 +9,8 @@ use std::os::fd::AsFd;
 use attach_util::{read_u64, reset_u64, setup, Loaded, Target};
 use oxbpf::attach::perf_event::{attach_perf_event, open_cpu_clock_event, PerfEventOpts};
 use oxbpf::attach::tracepoint::{attach_tracepoint, TracepointOpts};
-use oxbpf::attach::{attach_type, iter, kprobe, raw_tp, tracing};
+use oxbpf::attach::{attach_type, iter, raw_tp, tracing};
+use oxbpf::kernel::features::{self, Feature};
 use oxbpf::link::{link_type, Link};
 use oxbpf::ErrorKind;
 
@@ -16,7 +18,6 @@ const C_TP: u32 = 0;
 const C_RAW_TP: u32 = 1;
 const C_TP_BTF: u32 = 2;
 const C_PERF: u32 = 3;
-const C_KPROBE: u32 = 4;
 const C_TP_COOKIE: u32 = 6;
 const ROUNDS: u32 = 7;
 
@@ -36,28 +37,48 @@ fn tracepoint_counts_child_syscalls_by_link_and_by_ioctl() {
     let obj = Loaded::load("attach_trace", &["tp_getppid"]).unwrap();
     let prog = obj.prog("tp_getppid");
     let before = oxbpf_tests::LeakCheck::start();
+    // Cookies and perf-event BPF links arrived in 5.15; older kernels take the ioctl path.
+    let cookies = features::supported(Feature::BpfCookie).unwrap_or(false);
+    let perf_links = features::supported(Feature::PerfLink).unwrap_or(false);
     {
         let link = attach_tracepoint(
             prog.as_fd(),
             "syscalls",
             "sys_enter_getppid",
             &TracepointOpts {
-                cookie: 3,
+                cookie: if cookies { 3 } else { 0 },
                 ..Default::default()
             },
         )
         .unwrap();
-        assert!(
-            link.fd().is_some(),
-            "kernel 6.18 attaches perf events with a BPF link"
-        );
-        assert_eq!(link.info().unwrap().link_type, link_type::PERF_EVENT);
-        assert_eq!(run_target(&obj, C_TP), u64::from(ROUNDS));
-        assert_eq!(
-            read_u64(&obj.map("counts"), C_TP_COOKIE),
-            3 * u64::from(ROUNDS),
-            "cookie reaches the program"
-        );
+        if perf_links {
+            assert!(link.fd().is_some(), "perf event attached with a BPF link");
+            assert_eq!(link.info().unwrap().link_type, link_type::PERF_EVENT);
+        } else {
+            assert!(link.fd().is_none() && link.perf_event_fd().is_some());
+        }
+        let fired = run_target(&obj, C_TP);
+        println!("tracepoint fired {fired} times for {ROUNDS} getppid calls");
+        assert_eq!(fired, u64::from(ROUNDS));
+        if cookies {
+            assert_eq!(
+                read_u64(&obj.map("counts"), C_TP_COOKIE),
+                3 * u64::from(ROUNDS),
+                "cookie reaches the program"
+            );
+        } else {
+            let err = attach_tracepoint(
+                prog.as_fd(),
+                "syscalls",
+                "sys_enter_getppid",
+                &TracepointOpts {
+                    cookie: 3,
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+            println!("cookie refused: {err}");
+        }
         drop(link);
         // Detached: the next run counts nothing.
         assert_eq!(run_target(&obj, C_TP), 0);
@@ -196,16 +217,25 @@ fn task_iterator_lists_this_process() {
     child.run();
     // A second walk works too, and one restricted to our pid lists only our threads.
     assert!(!iter::read_iter(&link).unwrap().is_empty());
-    let mine = iter::attach_iter(prog.as_fd(), iter::IterTarget::Pid(std::process::id())).unwrap();
-    let out = String::from_utf8(iter::read_iter(&mine).unwrap()).unwrap();
-    assert!(
-        !out.is_empty()
-            && out
-                .lines()
-                .all(|l| l.split_whitespace().next() == Some(me.as_str())),
-        "{out}"
-    );
-    drop((link, mine));
+    match iter::attach_iter(prog.as_fd(), iter::IterTarget::Pid(std::process::id())) {
+        Ok(mine) => {
+            let out = String::from_utf8(iter::read_iter(&mine).unwrap()).unwrap();
+            assert!(
+                !out.is_empty()
+                    && out
+                        .lines()
+                        .all(|l| l.split_whitespace().next() == Some(me.as_str())),
+                "{out}"
+            );
+        }
+        // Task iterators restricted to a pid or fd arrived in 6.1; older kernels reject the
+        // larger link_info (E2BIG).
+        Err(e) if e.errno() == Some(libc::E2BIG) => {
+            println!("task iterator for one pid refused by this kernel (added in 6.1): {e}");
+        }
+        Err(e) => panic!("{e}"),
+    }
+    drop(link);
     before.assert_clean("fds and BPF mappings");
 }
 
@@ -238,185 +268,4 @@ fn link_pin_open_update_detach() {
     assert_eq!(run_target(&obj, C_RAW_TP), 0);
     drop(other);
     before.assert_clean("fds and BPF mappings");
-}
-
-#[test]
-fn kprobe_refusal_is_explained() {
-    let Some(_serial) = setup() else { return };
-    let have_kprobes = std::path::Path::new("/sys/bus/event_source/devices/kprobe").exists()
-        || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists();
-    let obj = Loaded::load("attach_trace", &["kp_unlinkat"]).unwrap();
-    let prog = obj.prog("kp_unlinkat");
-    let before = oxbpf_tests::LeakCheck::start();
-    let r = kprobe::attach_kprobe(prog.as_fd(), "do_unlinkat", &Default::default());
-    if have_kprobes {
-        // A kernel with kprobes attaches and fires on unlink, by PMU and by tracefs; a missing
-        // function is named.
-        let counts = obj.map("counts");
-        for (link, how) in [
-            (r.unwrap(), "default"),
-            (
-                kprobe::attach_kprobe(
-                    prog.as_fd(),
-                    "do_unlinkat",
-                    &kprobe::KprobeOpts {
-                        mode: kprobe::ProbeAttachMode::Legacy,
-                        ..Default::default()
-                    },
-                )
-                .unwrap(),
-                "legacy tracefs",
-            ),
-            (
-                kprobe::attach_ksyscall(prog.as_fd(), "unlinkat", false, 0).unwrap(),
-                "ksyscall",
-            ),
-        ] {
-            reset_u64(&counts, C_KPROBE);
-            let f = std::env::temp_dir().join(format!("oxbpf_kprobe_{}", std::process::id()));
-            std::fs::write(&f, b"x").unwrap();
-            std::fs::remove_file(&f).unwrap();
-            assert!(read_u64(&counts, C_KPROBE) >= 1, "{how}: kprobe fired");
-            drop(link);
-        }
-        let err =
-            kprobe::attach_kprobe(prog.as_fd(), "oxbpf_no_such_function", &Default::default())
-                .unwrap_err();
-        assert!(err.to_string().contains("oxbpf_no_such_function"), "{err}");
-    } else {
-        let err = r.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::NotSupported, "{err}");
-        let msg = err.to_string();
-        assert!(msg.contains("kprobe 'do_unlinkat'"), "{msg}");
-        assert!(
-            msg.contains("no kprobe support") && msg.contains("CONFIG_KPROBES"),
-            "{msg}"
-        );
-        assert!(
-            msg.contains("/sys/bus/event_source/devices/kprobe") && msg.contains("kprobe_events"),
-            "{msg}"
-        );
-        let err = kprobe::attach_ksyscall(prog.as_fd(), "unlinkat", false, 0).unwrap_err();
-        assert!(
-            err.to_string().contains("__x64_sys_unlinkat") || !cfg!(target_arch = "x86_64"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("no kprobe support"), "{err}");
-        let err =
-            kprobe::attach_kprobe_multi(prog.as_fd(), Some("do_unlinkat*"), &Default::default())
-                .unwrap_err();
-        println!("kprobe error: {msg}\nkprobe.multi error: {err}");
-    }
-    before.assert_clean("fds and BPF mappings");
-}
-
-#[test]
-fn fentry_refusal_is_explained() {
-    let Some(_serial) = setup() else { return };
-    // Load a trivial fentry program on a real kernel function with the raw bpf(2) wrapper.
-    let out = std::process::Command::new("bpftool")
-        .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let id: u32 = text
-        .lines()
-        .find(|l| l.contains(" FUNC 'do_unlinkat' "))
-        .and_then(|l| l.trim_start_matches('[').split(']').next())
-        .and_then(|n| n.parse().ok())
-        .expect("do_unlinkat in vmlinux BTF");
-    use oxbpf::insn::Insn;
-    let insns = [Insn::mov64_imm(0, 0), Insn::exit()];
-    let opts = oxbpf::sys::bpf::ProgLoadOpts {
-        expected_attach_type: attach_type::TRACE_FENTRY,
-        attach_btf_id: id,
-        ..Default::default()
-    };
-    const BPF_PROG_TYPE_TRACING: u32 = 26;
-    match oxbpf::sys::bpf::prog_load(
-        BPF_PROG_TYPE_TRACING,
-        Some("fe"),
-        "GPL",
-        &insns,
-        &opts,
-        None,
-    ) {
-        Ok(fd) => {
-            // This kernel allows trampolines: attaching must work.
-            let link =
-                tracing::attach_trace(fd.as_fd(), attach_type::TRACE_FENTRY, &Default::default())
-                    .unwrap();
-            drop(link);
-        }
-        Err(e) => {
-            assert_eq!(e.errno(), Some(libc::EPERM), "{e}");
-            let e = tracing::explain_trampoline_refusal(e, attach_type::TRACE_FENTRY);
-            assert_eq!(e.kind(), ErrorKind::PermissionDenied);
-            assert!(
-                e.to_string()
-                    .contains("the kernel refused fentry programs (EPERM)"),
-                "{e}"
-            );
-            let lsm = tracing::explain_trampoline_refusal(
-                oxbpf::Error::from_errno("BPF_PROG_LOAD", libc::EPERM),
-                attach_type::LSM_MAC,
-            );
-            assert!(lsm.to_string().contains("refused LSM programs"), "{lsm}");
-        }
-    }
-}
-
-#[test]
-fn trampoline_programs_attach_or_their_refusal_is_explained() {
-    let Some(_serial) = setup() else { return };
-    for prog in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
-        let mut open =
-            oxbpf::object::Object::open_file(oxbpf_tests::fixture("attach_tramp")).unwrap();
-        for other in ["on_unlink_entry", "on_unlink_exit", "on_file_open"] {
-            open.set_autoload(other, other == prog).unwrap();
-        }
-        match open.load() {
-            Ok(obj) => {
-                // A kernel with trampolines: auto-attach from the section works and fires on unlink.
-                let link = obj.attach_program(prog).unwrap();
-                if prog != "on_file_open" {
-                    let f =
-                        std::env::temp_dir().join(format!("oxbpf_fentry_{}", std::process::id()));
-                    std::fs::write(&f, b"x").unwrap();
-                    std::fs::remove_file(&f).unwrap();
-                    let bss = obj
-                        .maps()
-                        .iter()
-                        .find(|m| m.name().ends_with(".bss"))
-                        .unwrap();
-                    let v = bss
-                        .handle()
-                        .unwrap()
-                        .lookup(&0u32.to_ne_bytes(), oxbpf::map::MapFlags::ANY)
-                        .unwrap()
-                        .unwrap();
-                    let hits = u64::from_ne_bytes(v[..8].try_into().unwrap());
-                    assert!(hits >= 1, "{prog} fired");
-                }
-                drop(link);
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                println!("{prog}: {msg}");
-                assert_eq!(e.errno(), Some(libc::EPERM), "{msg}");
-                assert_eq!(e.kind(), ErrorKind::PermissionDenied);
-                let what = if prog == "on_file_open" {
-                    "LSM"
-                } else if prog == "on_unlink_entry" {
-                    "fentry"
-                } else {
-                    "fexit"
-                };
-                assert!(
-                    msg.contains(&format!("the kernel refused {what} programs (EPERM)")),
-                    "{msg}"
-                );
-            }
-        }
-    }
 }

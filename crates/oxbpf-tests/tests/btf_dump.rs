@@ -13,6 +13,12 @@ fn clang() -> String {
     std::env::var("CLANG").unwrap_or_else(|_| "clang-19".to_string())
 }
 
+/// Kernels built with `-fms-extensions` (7.x) have anonymous members of a named struct or union
+/// type (`union { struct ns_tree; ... }`), which vmlinux.h spells that way, as bpftool and libbpf
+/// do; C compilers read them as declaring nothing unless given the Microsoft extension, as the
+/// kernel's BPF selftests are.
+const MS_EXTENSIONS: [&str; 2] = ["-fms-extensions", "-Wno-microsoft-anon-tag"];
+
 fn our_header() -> Option<String> {
     let bytes = std::fs::read(VMLINUX).ok()?;
     Some(Btf::parse(&bytes).unwrap().to_c_header().unwrap())
@@ -97,6 +103,7 @@ fn vmlinux_h_compiles_and_matches_bpftool_definitions() {
             "-x",
             "c",
         ])
+        .args(MS_EXTENSIONS)
         .arg(&path)
         .output()
         .expect("clang-19");
@@ -156,8 +163,9 @@ fn compile(dir: &Path, header: &str, include: &Path) -> PathBuf {
             "-D__TARGET_ARCH_x86",
             "-Wall",
             "-Werror",
-            "-I",
         ])
+        .args(MS_EXTENSIONS)
+        .arg("-I")
         .arg(dir)
         .arg("-I")
         .arg(include)

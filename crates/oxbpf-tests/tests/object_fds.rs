@@ -1,6 +1,7 @@
 //! No fd and no BPF mapping left across open, load, mmap, attach, drop and failed loads (its own
 //! test binary: fd counts are per process; every test holds `oxbpf_tests::serial()`).
 
+use oxbpf::program::ProgramType;
 use oxbpf_tests::fixture;
 
 #[test]
@@ -21,22 +22,38 @@ fn load_and_drop_leaks_no_fds() {
         "obj_globals",
         "obj_kconfig",
     ] {
-        let obj = oxbpf::Object::open_file(fixture(name))
-            .unwrap()
-            .load()
-            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        assert!(obj
-            .programs()
-            .iter()
-            .all(|p| p.handle().is_some() || p.name() == "not_autoloaded"));
+        let mut open = oxbpf::Object::open_file(fixture(name)).unwrap();
+        // obj_subprogs' with_loop calls bpf_loop (5.17); older kernels get the other programs.
+        let no_loop = name == "obj_subprogs"
+            && !oxbpf::kernel::features::probe_helper(ProgramType::RawTracepoint, 181).unwrap();
+        if no_loop {
+            open.set_autoload("with_loop", false).unwrap();
+        }
+        let obj = open.load().unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(obj.programs().iter().all(|p| p.handle().is_some()
+            || p.name() == "not_autoloaded"
+            || (no_loop && p.name() == "with_loop")));
         drop(obj);
     }
-    // A failing load (typed ksym the kernel cannot resolve) releases what it created.
-    let err = oxbpf::Object::open_file(fixture("obj_ksyms"))
+    // A failing load releases what it created. obj_ksyms fails on a kernel whose kallsyms has no
+    // data symbols (the typed ksym `runqueues` is refused, as on the development host) or that lacks
+    // the kfunc bpf_task_from_pid (before 6.2); elsewhere (the Debian VM kernels from 6.2) it loads,
+    // and dropping it must release everything too. obj_reject below fails everywhere.
+    let data_syms = std::fs::read_to_string("/proc/kallsyms")
+        .unwrap()
+        .lines()
+        .any(|l| l.ends_with(" runqueues"));
+    match oxbpf::Object::open_file(fixture("obj_ksyms"))
         .unwrap()
         .load()
-        .unwrap_err();
-    assert!(err.to_string().contains("typed_var"), "{err}");
+    {
+        Ok(obj) => {
+            assert!(data_syms, "typed ksym resolved without a kallsyms entry");
+            drop(obj);
+        }
+        Err(err) if data_syms => assert!(err.to_string().contains("bpf_task_from_pid"), "{err}"),
+        Err(err) => assert!(err.to_string().contains("typed_var"), "{err}"),
+    }
     let err = oxbpf::Object::open_file(fixture("obj_reject"))
         .unwrap()
         .load()

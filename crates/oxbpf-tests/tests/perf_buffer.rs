@@ -199,3 +199,84 @@ fn tokio_perf_buffer_wakes_on_samples() {
     });
     assert_eq!(seen.into_inner(), (0..40).collect::<Vec<_>>());
 }
+
+/// The next item of `s`, as `StreamExt::next` would give it (without pulling in futures-util).
+async fn next_item<S: futures_core::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+#[test]
+fn tokio_stream_yields_samples_and_lost_events() {
+    use oxbpf::perf_buffer::{PerfEvent, PerfEventStream};
+    let _serial = stream_util::serial();
+    let Some(p) = Producer::load() else { return };
+    let p = std::sync::Arc::new(p);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // After the runtime: its own fds stay open until the end of the test.
+    let fds = oxbpf_tests::open_fds();
+    rt.block_on(async {
+        let pb = PerfBuffer::builder(p.map("events"))
+            .pages(1)
+            .cpus(&[0])
+            // Never called: the stream reads the rings itself.
+            .sample_cb(|_, _: &[u8]| -> () { panic!("callback called") })
+            .build()
+            .unwrap();
+        let mut stream = PerfEventStream::new(pb).unwrap();
+        let r = tokio::time::timeout(Duration::from_millis(20), next_item(&mut stream)).await;
+        assert!(r.is_err(), "nothing to read yet");
+
+        // Overflow first: 500 records of ~264 bytes into one 4 KiB page.
+        let refused = u64::from(p.run_on("produce_perf", Some(0), 500, 256, 0));
+        assert!(refused > 400, "refused {refused}");
+        let (mut samples, mut lost) = (vec![], 0u64);
+        while (samples.len() as u64) < 500 - refused {
+            let event = tokio::time::timeout(Duration::from_secs(5), next_item(&mut stream))
+                .await
+                .expect("woken")
+                .expect("the stream never ends")
+                .unwrap();
+            match event {
+                PerfEvent::Sample { cpu, data } => {
+                    assert_eq!(cpu, 0);
+                    check_record(&data, 256);
+                    samples.push(seq_of(&data));
+                }
+                PerfEvent::Lost { .. } => panic!("lost before the kept samples"),
+            }
+        }
+        // The kernel writes PERF_RECORD_LOST ahead of the next sample that fits.
+        let p2 = p.clone();
+        let producer = std::thread::spawn(move || {
+            for i in 0..20u64 {
+                std::thread::sleep(Duration::from_millis(2));
+                assert_eq!(p2.run_on("produce_perf", Some(0), 2, 16, 500 + i * 2), 0);
+            }
+        });
+        let mut tail = vec![];
+        while tail.len() < 40 {
+            // Short timeouts drop pending `next()`s; queued events must survive them.
+            match tokio::time::timeout(Duration::from_micros(200), next_item(&mut stream)).await {
+                Err(_) => continue,
+                Ok(item) => match item.expect("the stream never ends").unwrap() {
+                    PerfEvent::Sample { cpu, data } => {
+                        assert_eq!(cpu, 0);
+                        tail.push(seq_of(&data));
+                    }
+                    PerfEvent::Lost { cpu, count } => {
+                        assert_eq!(cpu, 0);
+                        lost += count;
+                    }
+                },
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(lost, refused, "every refused sample reported lost");
+        assert_eq!(samples, (0..500 - refused).collect::<Vec<_>>());
+        assert_eq!(tail, (500..540).collect::<Vec<_>>());
+    });
+    assert_eq!(oxbpf_tests::open_fds(), fds, "fd leak");
+}

@@ -106,6 +106,30 @@ fn helper_probes_match_libbpf() {
     );
 }
 
+/// The kernel release that brought `f` (`None` for the answers that depend on the host).
+fn since(f: Feature) -> Option<(u32, u32)> {
+    Some(match f {
+        Feature::ProgName => (4, 15),
+        Feature::GlobalData | Feature::BtfDatasec => (5, 2),
+        Feature::Btf => (4, 18),
+        Feature::BtfFunc => (5, 0),
+        Feature::BtfGlobalFunc => (5, 6),
+        Feature::ArrayMmap | Feature::ProbeReadKernel => (5, 5),
+        Feature::ExpAttachType => (4, 17),
+        Feature::ProgBindMap => (5, 10),
+        // BTF object names (what the probe asks for) came with module BTF.
+        Feature::ModuleBtf | Feature::MemcgAccount => (5, 11),
+        Feature::BtfFloat => (5, 13),
+        Feature::PerfLink | Feature::BpfCookie => (5, 15),
+        Feature::BtfDeclTag => (5, 16),
+        Feature::BtfTypeTag => (5, 17),
+        Feature::BtfEnum64 => (6, 0),
+        Feature::ArgCtxTag => (6, 8),
+        Feature::BtfQmarkDatasec => (6, 9),
+        _ => return None,
+    })
+}
+
 #[test]
 fn feature_checks_agree_with_the_kernel() {
     if !root() {
@@ -128,18 +152,20 @@ fn feature_checks_agree_with_the_kernel() {
         })
         .collect();
     let first = t0.elapsed();
-    // Everything a 6.18 kernel has had for years: every feature but the four whose answer depends
-    // on the host (kprobes, uprobe.multi, full-range ld_imm64 offsets, the uprobe syscall).
-    for &f in Feature::ALL.iter().filter(|f| {
-        !matches!(
-            f,
-            Feature::SyscallWrapper
-                | Feature::UprobeMultiLink
-                | Feature::Ldimm64FullRangeOff
-                | Feature::UprobeSyscall
-        )
-    }) {
-        assert!(supported(f).unwrap(), "{f}");
+    // Each feature the kernel has had since its release must be found; older kernels may lack it.
+    // The four whose answer depends on the host (kprobes, uprobe.multi, full-range ld_imm64
+    // offsets, the uprobe syscall) are checked below or not at all.
+    let kernel = oxbpf::kernel::version::kernel_version().expect("kernel version");
+    for &f in Feature::ALL {
+        let Some((major, minor)) = since(f) else {
+            continue;
+        };
+        if kernel >= oxbpf::kernel::version::kernel_version_code(major, minor, 0) {
+            assert!(
+                supported(f).unwrap(),
+                "{f} (in the kernel since {major}.{minor})"
+            );
+        }
     }
     // ARRAY map mmap(): what the probe claims, the kernel does.
     let o = MapCreateOpts {

@@ -298,3 +298,57 @@ fn tokio_ring_buffer_polls_several_rings() {
     s.sort();
     assert_eq!(s, (0..50).collect::<Vec<_>>());
 }
+
+/// The next item of `s`, as `StreamExt::next` would give it (without pulling in futures-util).
+async fn next_item<S: futures_core::Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+}
+
+#[test]
+fn tokio_stream_yields_owned_samples_and_cancelled_polls_lose_nothing() {
+    use oxbpf::ringbuf::AsyncRingBuf;
+    let _serial = stream_util::serial();
+    let Some(p) = Producer::load() else { return };
+    let p = std::sync::Arc::new(p);
+    let fds = oxbpf_tests::open_fds();
+    runtime().block_on(async {
+        let mut stream = AsyncRingBuf::new(RingBuf::new(p.map("ring_b")).unwrap()).unwrap();
+        let r = tokio::time::timeout(Duration::from_millis(20), next_item(&mut stream)).await;
+        assert!(r.is_err(), "no sample yet");
+        let total = 2000u64;
+        let p2 = p.clone();
+        let producer = std::thread::spawn(move || {
+            let mut seq = 0;
+            while seq < total {
+                // Small bursts with gaps, so the consumer both waits and finds queued samples.
+                std::thread::sleep(Duration::from_millis(3));
+                let n = 100.min(total - seq);
+                let size = 8 + (seq % 7) * 24;
+                assert_eq!(p2.run("produce_ring_b", n, size, seq), 0, "ring full");
+                seq += n;
+            }
+        });
+        let mut want = 0u64;
+        let mut cancelled = 0;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while want < total {
+            assert!(tokio::time::Instant::now() < deadline, "stuck at {want}");
+            // A very short timeout drops many `next()` futures while they wait: each drop must
+            // leave the sample it was about to get in the ring.
+            match tokio::time::timeout(Duration::from_micros(100), next_item(&mut stream)).await {
+                Err(_) => cancelled += 1,
+                Ok(item) => {
+                    let s: Vec<u8> = item.expect("the stream never ends").unwrap();
+                    assert_eq!(seq_of(&s), want);
+                    check_record(&s, 8);
+                    want += 1;
+                }
+            }
+        }
+        producer.join().unwrap();
+        assert!(stream.get_mut().next().unwrap().is_none(), "extra samples");
+        assert!(cancelled > 0, "no wait was cancelled");
+        println!("{total} samples, {cancelled} cancelled waits");
+    });
+    assert_eq!(oxbpf_tests::open_fds(), fds, "fd leak");
+}

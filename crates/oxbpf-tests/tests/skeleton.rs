@@ -52,6 +52,17 @@ fn generated_layouts_match_c() {
     assert_eq!(skel_kind::SKEL_NEG.0, -3);
     assert_eq!(format!("{:?}", skel_kind::SKEL_B), "SKEL_B");
     assert_eq!(format!("{:?}", skel_kind(42)), "skel_kind(42)");
+    // Types only a subprogram's parameters or a pointer reach are generated too; a typedef names
+    // an anonymous struct; a tag and a typedef of the same name get distinct Rust names.
+    assert_eq!(size_of::<skel_event_t>(), 16);
+    assert_eq!(offset_of!(skel_event_t, ts), 8);
+    assert_eq!(size_of::<skel_only_ptr>(), 8);
+    let (tag, typedef) = if size_of::<skel_pair>() == 8 {
+        (size_of::<skel_pair>(), size_of::<skel_pair_2>())
+    } else {
+        (size_of::<skel_pair_2>(), size_of::<skel_pair>())
+    };
+    assert_eq!((tag, typedef), (8, 4));
     // The .rodata struct keeps the config at offset 0 and the section's size.
     assert_eq!(size_of::<rodata>(), 16);
     assert_eq!(offset_of!(skel_config, mul), 8);
@@ -182,7 +193,8 @@ fn map_values_read_as_generated_structs() {
     assert_eq!(v.inner.arr, [5, 6, 7]);
     // SAFETY: the program wrote the u32 member.
     assert_eq!(unsafe { v.u.x }, 0x88888888);
-    // lo:4 = 9, hi:12 = 0xabc packed little-endian into the first 16 bits.
+    // lo:4 = 9, hi:12 = 0xabc, through the accessors and as the raw bytes holding them.
+    assert_eq!((v.lo(), v.hi()), (9, 0xabc));
     assert_eq!(u16::from_le_bytes(v.__bitfield_40), 9 | (0xabc << 4));
     assert_eq!(v.tail, 0x5d);
     assert_eq!(v.anon.s, -2);
@@ -194,4 +206,63 @@ fn map_values_read_as_generated_structs() {
     let last = skel.bss().last;
     assert_eq!(last.b, v.b);
     assert_eq!(last.kind, v.kind);
+}
+
+#[test]
+fn bitfields_read_and_written_through_accessors() {
+    if !kernel_ok() {
+        return;
+    }
+    let _serial = oxbpf_tests::serial();
+    use skel_types::types::*;
+    let mut open = skel_types::OpenSkelTypesSkel::open().unwrap();
+    open.rodata_mut().cfg.target_pid = std::process::id();
+    let mut skel = open.load().unwrap();
+    skel.attach().unwrap();
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() };
+    skel.detach();
+    let b: skel_bits = skel
+        .maps()
+        .bits
+        .handle()
+        .unwrap()
+        .lookup_pod(&0u32, MapFlags::ANY)
+        .unwrap()
+        .expect("array maps have every key");
+    // What the BPF program stored, read back through the generated getters.
+    assert_eq!(b.lo(), 9u32);
+    assert_eq!(b.hi(), 0xabc);
+    assert_eq!(b.neg(), -7i32);
+    assert_eq!(b.pos(), 63);
+    assert_eq!(b.kind(), skel_kind::SKEL_NEG);
+    assert!(b.flag());
+    assert_eq!(b.wide(), 0xab_cdef_0123u64);
+    assert_eq!(b.tail, 0x5d);
+    let pk = b.pk;
+    assert_eq!(pk.a(), 5u8);
+    assert_eq!(pk.b(), 0x2aaa_bbbb_cccc_dddd);
+    assert_eq!(pk.c(), -0x123_4567_89ab_cdefi64);
+    // The setters lay the same values out byte for byte as clang did.
+    let mut w = skel_bits::default();
+    w.set_lo(9);
+    w.set_hi(0xabc);
+    w.set_neg(-7);
+    w.set_pos(63);
+    w.set_kind(skel_kind::SKEL_NEG);
+    w.set_flag(true);
+    w.set_wide(0xab_cdef_0123);
+    w.tail = 0x5d;
+    let mut pk = skel_packed_bits::default();
+    pk.set_a(5);
+    pk.set_b(0x2aaa_bbbb_cccc_dddd);
+    pk.set_c(-0x123_4567_89ab_cdef);
+    w.pk = pk;
+    assert_eq!(
+        oxbpf::skel::bytemuck::bytes_of(&w),
+        oxbpf::skel::bytemuck::bytes_of(&b)
+    );
+    // A setter touches only its own bits, and truncates to the field's width.
+    w.set_hi(0x1fff);
+    assert_eq!((w.lo(), w.hi(), w.neg()), (9, 0xfff, -7));
 }

@@ -36,11 +36,13 @@ fn echoes(ring: &mut RingBuf) -> Vec<(u64, u64)> {
 #[test]
 fn submitted_samples_are_drained_by_the_program_with_their_content() {
     let _serial = stream_util::serial();
-    let Some(p) = Producer::load() else { return };
+    let Some(p) = Producer::load_user_ring() else {
+        return;
+    };
     let fds = oxbpf_tests::open_fds();
     {
         let urb = UserRingBuffer::new(p.map("user_ring")).unwrap();
-        let mut echo = RingBuf::new(p.map("ring_a")).unwrap();
+        let mut echo = RingBuf::new(p.map("echo")).unwrap();
         let mut want = vec![];
         for i in 0..50u64 {
             let s = write(&urb, i, i * 1000 + 7);
@@ -68,9 +70,11 @@ fn submitted_samples_are_drained_by_the_program_with_their_content() {
 #[test]
 fn a_full_ring_is_busy_and_reserve_blocking_waits_for_a_drain() {
     let _serial = stream_util::serial();
-    let Some(p) = Producer::load() else { return };
+    let Some(p) = Producer::load_user_ring() else {
+        return;
+    };
     let urb = UserRingBuffer::new(p.map("user_ring")).unwrap();
-    let mut echo = RingBuf::new(p.map("ring_a")).unwrap();
+    let mut echo = RingBuf::new(p.map("echo")).unwrap();
     let mut n = 0u64;
     loop {
         match urb.reserve(16) {
@@ -132,7 +136,9 @@ fn a_full_ring_is_busy_and_reserve_blocking_waits_for_a_drain() {
 fn tokio_reserve_waits_for_the_program_to_drain() {
     use oxbpf::user_ringbuf::AsyncUserRingBuffer;
     let _serial = stream_util::serial();
-    let Some(p) = Producer::load() else { return };
+    let Some(p) = Producer::load_user_ring() else {
+        return;
+    };
     let p = std::sync::Arc::new(p);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

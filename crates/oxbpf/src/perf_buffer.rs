@@ -25,7 +25,6 @@
 
 #![allow(unsafe_code)]
 
-use std::ops::ControlFlow;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -264,8 +263,15 @@ impl PerfReader {
     }
 }
 
-type SampleCb<'cb> = Box<dyn FnMut(i32, &[u8]) -> ControlFlow<()> + 'cb>;
 type LostCb<'cb> = Box<dyn FnMut(i32, u64) + 'cb>;
+
+/// Reads one CPU's ring into the sample callback: `(reader, cpu, max samples, lost callback)` to
+/// `(samples, stopped)`. Built by [`PerfBufferBuilder::sample_cb`] around the user's closure, so
+/// the per-record loop is compiled for that closure (inlined, no indirect call per sample); the
+/// one indirect call is per ring and batch.
+type RingConsumer<'cb> = Box<
+    dyn FnMut(&mut PerfReader, i32, usize, &mut Option<LostCb<'cb>>) -> Result<(usize, bool)> + 'cb,
+>;
 
 /// One CPU's ring.
 #[derive(Debug)]
@@ -291,7 +297,7 @@ pub struct PerfBufferBuilder<'cb> {
     pages: usize,
     wakeup: Wakeup,
     cpus: Option<Vec<i32>>,
-    sample_cb: Option<SampleCb<'cb>>,
+    consumer: Option<RingConsumer<'cb>>,
     lost_cb: Option<LostCb<'cb>>,
 }
 
@@ -317,7 +323,7 @@ impl<'cb> PerfBufferBuilder<'cb> {
             pages: 64,
             wakeup: Wakeup::Events(1),
             cpus: None,
-            sample_cb: None,
+            consumer: None,
             lost_cb: None,
         }
     }
@@ -348,19 +354,15 @@ impl<'cb> PerfBufferBuilder<'cb> {
         self
     }
 
-    /// Called with `(cpu, sample)` for each sample; may return [`ControlFlow::Break`] to stop the
+    /// Called with `(cpu, sample)` for each sample; may return [`ControlFlow::Break`](std::ops::ControlFlow::Break) to stop the
     /// current `poll`/`consume`.
     pub fn sample_cb<F, R>(mut self, mut cb: F) -> Self
     where
         F: FnMut(i32, &[u8]) -> R + 'cb,
         R: CallbackResult,
     {
-        self.sample_cb = Some(Box::new(move |cpu, s| {
-            if cb(cpu, s).should_stop() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+        self.consumer = Some(Box::new(move |reader, cpu, max, lost| {
+            consume_ring_with(reader, cpu, max, &mut cb, lost)
         }));
         self
     }
@@ -416,7 +418,11 @@ impl<'cb> PerfBufferBuilder<'cb> {
         }
         let mut pb = PerfBuffer {
             rings: Vec::with_capacity(cpus.len()),
-            sample_cb: self.sample_cb,
+            consumer: self.consumer.unwrap_or_else(|| {
+                Box::new(|reader, cpu, max, lost| {
+                    consume_ring_with(reader, cpu, max, &mut |_, _: &[u8]| {}, lost)
+                })
+            }),
             lost_cb: self.lost_cb,
             epoll: Epoll::new()?,
             map,
@@ -526,7 +532,7 @@ pub(crate) fn parse_cpu_ranges(text: &str) -> Option<Vec<i32>> {
 /// Per-CPU perf rings of one `BPF_MAP_TYPE_PERF_EVENT_ARRAY`, behind one epoll.
 pub struct PerfBuffer<'cb> {
     rings: Vec<CpuRing>,
-    sample_cb: Option<SampleCb<'cb>>,
+    consumer: RingConsumer<'cb>,
     lost_cb: Option<LostCb<'cb>>,
     epoll: Epoll,
     map: OwnedFd,
@@ -556,14 +562,14 @@ impl<'cb> PerfBuffer<'cb> {
         let mut total = 0usize;
         let mut stopped = false;
         let rings = &mut self.rings;
-        let sample_cb = &mut self.sample_cb;
+        let consumer = &mut self.consumer;
         let lost_cb = &mut self.lost_cb;
         self.epoll.wait(timeout, |token| {
             if stopped {
                 return Ok(());
             }
             if let Some(ring) = rings.get_mut(token as usize) {
-                let (n, stop) = consume_ring(ring, usize::MAX, sample_cb, lost_cb)?;
+                let (n, stop) = consumer(&mut ring.reader, ring.cpu, usize::MAX, lost_cb)?;
                 total = total.saturating_add(n);
                 stopped = stop;
             }
@@ -576,7 +582,8 @@ impl<'cb> PerfBuffer<'cb> {
     pub fn consume(&mut self) -> Result<usize> {
         let mut total = 0usize;
         for ring in &mut self.rings {
-            let (n, stop) = consume_ring(ring, usize::MAX, &mut self.sample_cb, &mut self.lost_cb)?;
+            let (n, stop) =
+                (self.consumer)(&mut ring.reader, ring.cpu, usize::MAX, &mut self.lost_cb)?;
             total = total.saturating_add(n);
             if stop {
                 break;
@@ -591,7 +598,27 @@ impl<'cb> PerfBuffer<'cb> {
             .rings
             .get_mut(index)
             .ok_or_else(|| Error::invalid(format!("no perf buffer #{index}")))?;
-        Ok(consume_ring(ring, usize::MAX, &mut self.sample_cb, &mut self.lost_cb)?.0)
+        Ok((self.consumer)(&mut ring.reader, ring.cpu, usize::MAX, &mut self.lost_cb)?.0)
+    }
+
+    /// Hands every record of every ring (up to `max` samples per ring) to `f` as `(cpu, record)`,
+    /// bypassing the callbacks. Returns the number of samples.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn consume_records(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(i32, PerfRecord<'_>),
+    ) -> Result<usize> {
+        let mut total = 0usize;
+        for ring in &mut self.rings {
+            let cpu = ring.cpu;
+            let (n, _) = ring.reader.consume_with(max, |rec| {
+                f(cpu, rec);
+                false
+            })?;
+            total = total.saturating_add(n);
+        }
+        Ok(total)
     }
 
     /// The number of per-CPU rings.
@@ -620,19 +647,21 @@ impl<'cb> PerfBuffer<'cb> {
     }
 }
 
-fn consume_ring(
-    ring: &mut CpuRing,
+/// One ring's records to `sample_cb` and `lost_cb`; returns `(samples, stopped)`.
+#[inline(always)]
+fn consume_ring_with<F, R>(
+    reader: &mut PerfReader,
+    cpu: i32,
     max: usize,
-    sample_cb: &mut Option<SampleCb<'_>>,
+    sample_cb: &mut F,
     lost_cb: &mut Option<LostCb<'_>>,
-) -> Result<(usize, bool)> {
-    let cpu = ring.cpu;
-    let mut sample_cb = sample_cb.as_deref_mut();
-    ring.reader.consume_with(max, |rec| match rec {
-        PerfRecord::Sample(s) => match &mut sample_cb {
-            Some(cb) => cb(cpu, s).is_break(),
-            None => false,
-        },
+) -> Result<(usize, bool)>
+where
+    F: FnMut(i32, &[u8]) -> R,
+    R: CallbackResult,
+{
+    reader.consume_with(max, |rec| match rec {
+        PerfRecord::Sample(s) => sample_cb(cpu, s).should_stop(),
         PerfRecord::Lost(n) => {
             if let Some(cb) = lost_cb {
                 cb(cpu, n);
@@ -653,46 +682,10 @@ impl AsFd for PerfBuffer<'_> {
     }
 }
 
-/// A [`PerfBuffer`] for async code (feature `tokio`): waits on its epoll fd with tokio's reactor.
 #[cfg(feature = "tokio")]
-pub struct AsyncPerfBuffer<'cb> {
-    pb: PerfBuffer<'cb>,
-    afd: tokio::io::unix::AsyncFd<OwnedFd>,
-}
-
+mod asynchronous;
 #[cfg(feature = "tokio")]
-impl std::fmt::Debug for AsyncPerfBuffer<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncPerfBuffer")
-            .field("pb", &self.pb)
-            .finish()
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl<'cb> AsyncPerfBuffer<'cb> {
-    /// Wraps `pb`; must be called inside a tokio runtime.
-    pub fn new(pb: PerfBuffer<'cb>) -> Result<AsyncPerfBuffer<'cb>> {
-        let afd = crate::ringbuf::async_fd(pb.epoll_fd())?;
-        Ok(AsyncPerfBuffer { pb, afd })
-    }
-
-    /// Waits for a wakeup, then consumes every CPU's ring through the callbacks. Returns the
-    /// number of samples (at least one). Cancellation-safe.
-    pub async fn poll(&mut self) -> Result<usize> {
-        let pb = &mut self.pb;
-        crate::ringbuf::until_ready(&self.afd, || {
-            let n = pb.consume()?;
-            Ok((n > 0).then_some(n))
-        })
-        .await
-    }
-
-    /// The wrapped perf buffer, for non-blocking use.
-    pub fn get_mut(&mut self) -> &mut PerfBuffer<'cb> {
-        &mut self.pb
-    }
-}
+pub use asynchronous::{AsyncPerfBuffer, PerfEvent, PerfEventStream};
 
 impl Drop for PerfBuffer<'_> {
     fn drop(&mut self) {

@@ -556,7 +556,10 @@ impl Drop for RingBufSample<'_> {
     }
 }
 
-type Callback<'cb> = Box<dyn FnMut(&[u8]) -> ControlFlow<()> + 'cb>;
+/// Reads one ring into its callback: `(reader, max samples)` to `(samples, stopped)`. Built by
+/// [`RingBufferBuilder::add`] around the user's closure, so the per-record loop is compiled for
+/// that closure (inlined, no indirect call per sample); the one indirect call is per batch.
+type Callback<'cb> = Box<dyn FnMut(&mut RingReader, usize) -> Result<(usize, bool)> + 'cb>;
 
 /// Builds a [`RingBuffer`]: one closure per ring buffer map.
 #[derive(Default)]
@@ -586,13 +589,8 @@ impl<'cb> RingBufferBuilder<'cb> {
         R: CallbackResult,
     {
         let ring = RingBuf::new(map)?;
-        let cb: Callback<'cb> = Box::new(move |s| {
-            if callback(s).should_stop() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
+        let cb: Callback<'cb> =
+            Box::new(move |reader, max| reader.consume_with(max, &mut callback));
         self.rings.push((ring, cb));
         Ok(self)
     }
@@ -643,7 +641,7 @@ impl<'cb> RingBuffer<'cb> {
                 return Ok(());
             }
             if let Some((ring, cb)) = rings.get_mut(token as usize) {
-                let (n, stop) = ring.reader.consume_with(usize::MAX, &mut **cb)?;
+                let (n, stop) = cb(&mut ring.reader, usize::MAX)?;
                 total = total.saturating_add(n);
                 stopped = stop;
             }
@@ -661,7 +659,7 @@ impl<'cb> RingBuffer<'cb> {
     pub fn consume_n(&mut self, n: usize) -> Result<usize> {
         let mut total = 0usize;
         for (ring, cb) in &mut self.rings {
-            let (got, stop) = ring.reader.consume_with(n - total, &mut **cb)?;
+            let (got, stop) = cb(&mut ring.reader, n - total)?;
             total += got;
             if stop || total >= n {
                 break;
@@ -676,7 +674,7 @@ impl<'cb> RingBuffer<'cb> {
             .rings
             .get_mut(index)
             .ok_or_else(|| Error::invalid(format!("no ring buffer #{index}")))?;
-        Ok(ring.reader.consume_with(usize::MAX, &mut **cb)?.0)
+        Ok(cb(&mut ring.reader, usize::MAX)?.0)
     }
 
     /// The number of rings.
@@ -705,7 +703,7 @@ impl AsFd for RingBuffer<'_> {
 #[cfg(feature = "tokio")]
 mod asynchronous;
 #[cfg(feature = "tokio")]
-pub(crate) use asynchronous::{async_fd, until_ready};
+pub(crate) use asynchronous::{async_fd, poll_until_ready, until_ready};
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncRingBuf, AsyncRingBuffer};
 

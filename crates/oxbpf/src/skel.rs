@@ -21,6 +21,8 @@ use crate::{Object, OpenObject};
 
 pub use bytemuck;
 
+pub mod bitfield;
+
 /// Bytes stored with 8-byte alignment (ELF images and global data sections cast to structs).
 #[derive(Debug, Clone)]
 struct Aligned {

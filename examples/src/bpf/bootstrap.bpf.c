@@ -35,7 +35,9 @@ struct {
 
 const volatile unsigned long long min_duration_ns = 0;
 
-/* Makes `struct event` part of the object's BTF, so the skeleton generates it for user space. */
+/* clang writes `struct event` into the object's BTF only if something beyond locals and casts mentions
+ * it; this dummy global (libbpf-cargo's idiom; libbpf has no macro for it) gives user space its
+ * generated `types::event`. */
 struct event _event = {};
 
 SEC("tp/sched/sched_process_exec")

@@ -125,8 +125,10 @@ impl Target {
         Target::ready(child)
     }
 
-    /// Waits (up to 5 s) until the child's address space holds the target binary: attaching by pid
-    /// reads /proc/PID/maps, which under load can still show the pre-exec image for a moment.
+    /// Waits (up to 5 s each) until the child's address space holds the target binary (attaching by
+    /// pid reads /proc/PID/maps, which under load can still show the pre-exec image for a moment),
+    /// then until it sits in its `read` of stdin: past the dynamic loader's start-up, so probes and
+    /// semaphore updates meet a settled process even where emulation (QEMU TCG) is slow.
     fn ready(child: std::process::Child) -> Target {
         let want = target_binary();
         let maps = format!("/proc/{}/maps", child.id());
@@ -136,6 +138,19 @@ impl Target {
             if text
                 .lines()
                 .any(|l| l.ends_with(want.to_str().unwrap_or("attach_target")))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // /proc/PID/syscall: "<nr> <arg0> ..." while blocked in a system call.
+        let want_call = format!("{} 0x0 ", libc::SYS_read);
+        let syscall = format!("/proc/{}/syscall", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if std::fs::read_to_string(&syscall)
+                .map(|s| s.starts_with(&want_call))
+                .unwrap_or(true)
             {
                 break;
             }

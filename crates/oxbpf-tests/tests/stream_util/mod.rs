@@ -1,8 +1,10 @@
-//! The BPF producer shared by the event-stream tests: `stream_producer.bpf.c`, loaded with oxbpf's
-//! object loader and driven by `BPF_PROG_TEST_RUN` (args: count, size, first sequence number).
+//! The BPF producers shared by the event-stream tests: `stream_producer.bpf.c` (ring and perf
+//! buffers) and `stream_user_ring.bpf.c` (the user ring buffer drain), loaded with oxbpf's object
+//! loader and driven by `BPF_PROG_TEST_RUN` (args: count, size, first sequence number).
 #![allow(dead_code)]
 
-use oxbpf::map::MapHandle;
+use oxbpf::kernel::features::probe_map_type;
+use oxbpf::map::{MapHandle, MapType};
 use oxbpf::sys::bpf::TestRunOpts;
 use oxbpf::Object;
 
@@ -20,16 +22,31 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// Loads the producer object, or prints the skip line and returns `None` when not root.
+    /// Loads the ring/perf buffer producer object, or prints the skip line and returns `None` when
+    /// not root.
     pub fn load() -> Option<Producer> {
+        Self::load_fixture("stream_producer")
+    }
+
+    /// Loads the user ring buffer drain object (maps `user_ring` and `echo`), or prints the skip
+    /// line and returns `None` when not root or when the kernel has no user ring buffers (6.1+).
+    pub fn load_user_ring() -> Option<Producer> {
+        if oxbpf_tests::is_root() && !probe_map_type(MapType::UserRingbuf).unwrap() {
+            oxbpf_tests::skip("kernel has no BPF_MAP_TYPE_USER_RINGBUF (added in 6.1)");
+            return None;
+        }
+        Self::load_fixture("stream_user_ring")
+    }
+
+    fn load_fixture(name: &str) -> Option<Producer> {
         if !oxbpf_tests::is_root() {
             oxbpf_tests::skip("not root: cannot load BPF programs");
             return None;
         }
-        let obj = Object::open_file(oxbpf_tests::fixture("stream_producer"))
+        let obj = Object::open_file(oxbpf_tests::fixture(name))
             .unwrap()
             .load()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         Some(Producer { obj })
     }
 

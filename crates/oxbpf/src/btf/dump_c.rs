@@ -1191,4 +1191,28 @@ mod tests {
         let td = b.add_typedef("t", 1);
         assert!(CDumper::new(&b).dump_type(td).is_err());
     }
+
+    #[test]
+    fn anonymous_member_of_a_named_type_keeps_its_tag() {
+        // 7.x kernels (built with -fms-extensions): `union { struct tree; struct head rcu; };`. As
+        // libbpf and bpftool do, the member is spelled with its tag only, which compilers read as
+        // a member under -fms-extensions (and as declaring nothing otherwise).
+        let mut b = Btf::new();
+        let int = b.add_int("int", 4, INT_SIGNED).unwrap();
+        let tree = b.add_struct("tree", 8, &[("a", int, 0, 0), ("b", int, 32, 0)]);
+        let head = b.add_struct("head", 4, &[("x", int, 0, 0)]);
+        let u = b.add_union("", 8, &[("", tree, 0, 0), ("rcu", head, 0, 0)]);
+        let outer = b.add_struct("outer", 12, &[("n", int, 0, 0), ("", u, 32, 0)]);
+        let mut d = CDumper::new(&b);
+        d.dump_type(outer).unwrap();
+        let out = d.take_output();
+        assert!(
+            out.contains(
+                "struct outer {\n\tint n;\n\tunion {\n\t\tstruct tree;\n\t\tstruct head rcu;\n\t};\n};\n"
+            ),
+            "{out}"
+        );
+        // The named type itself is defined before its use.
+        assert!(out.find("struct tree {").unwrap() < out.find("struct outer {").unwrap());
+    }
 }

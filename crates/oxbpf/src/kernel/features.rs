@@ -398,7 +398,7 @@ fn probe_module_btf() -> Result<bool> {
     let Ok(fd) = load_btf(&int(1, 4), b"\0int\0") else {
         return Ok(false);
     };
-    Ok(sys::btf_data(fd.as_fd()).is_ok())
+    Ok(sys::btf_name(fd.as_fd()).is_ok())
 }
 
 fn probe_perf_link() -> Result<bool> {
@@ -745,7 +745,6 @@ fn probe_map_create(map_type: MapType) -> Result<bool> {
     let (mut k, mut v, mut n) = (4u32, 4u32, 1u32);
     let mut o = MapCreateOpts::default();
     let mut btf: Option<OwnedFd> = None;
-    let mut expect_errno = None;
     match map_type {
         MapType::StackTrace => v = 8,
         MapType::LpmTrie => {
@@ -778,8 +777,8 @@ fn probe_map_create(map_type: MapType) -> Result<bool> {
             n = crate::sys::mmap::page_size() as u32;
         }
         MapType::StructOps => {
-            o.btf_vmlinux_value_type_id = 1;
-            expect_errno = Some(524);
+            let r = sys::map_create_struct_ops_probe();
+            return Ok(matches!(r, Err(e) if e.errno() == Some(524)));
         }
         MapType::Arena => {
             (k, v) = (0, 0);
@@ -809,10 +808,7 @@ fn probe_map_create(map_type: MapType) -> Result<bool> {
     o.inner_map_fd = inner.as_ref().map(|f| f.as_fd());
     o.btf_fd = btf.as_ref().map(|f| f.as_fd());
     let r = sys::map_create(map_type.as_u32(), None, k, v, n, &o);
-    match (expect_errno, r) {
-        (Some(errno), r) => Ok(matches!(r, Err(e) if e.errno() == Some(errno))),
-        (None, r) => verdict(r),
-    }
+    verdict(r)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Host facts, discovered once per process: kernel version, kconfig, kallsyms, BTF location, features.
 
+pub mod btf_object;
 pub mod features;
 pub mod kallsyms;
 pub mod kconfig;

@@ -156,7 +156,10 @@ impl Loader {
         // CO-RE, on every autoloaded function's own instructions.
         self.relocate_core()?;
         // Subprogram calls: one linked image per autoloaded entry program.
-        let linked = self.link_programs()?;
+        let mut linked = self.link_programs()?;
+        // `__arg_ctx` arguments retyped for verifiers that don't know the tag (before the BTF
+        // goes up: the copies are added to it).
+        self.fixup_func_info(&mut linked)?;
         // BTF into the kernel.
         let btf_fd = self.load_btf();
         // Maps, then data relocations and program loads; pins made here are undone on failure.
@@ -341,6 +344,37 @@ impl Loader {
             .get(func)?
             .iter()
             .find(|o| o.insn_idx == off && o.poisoned)
+    }
+
+    /// libbpf's `bpf_program_fixup_func_info`, per linked entry program in program order: on
+    /// kernels without native `__arg_ctx`, global subprograms' context arguments get a private
+    /// FUNC/FUNC_PROTO copy typed with the program type's context struct.
+    fn fixup_func_info(&mut self, linked: &mut [Option<LinkedProgram>]) -> Result<()> {
+        let spec = &mut self.open.spec;
+        let Some(btf) = spec.btf.as_mut().filter(|_| spec.btf_ext.is_some()) else {
+            return Ok(());
+        };
+        // Without kernel func_info support libbpf keeps no func_info, so there is nothing to fix.
+        if !features::kernel_supports(Feature::BtfFunc) {
+            return Ok(());
+        }
+        for (p, l) in spec.programs.iter().zip(linked.iter_mut()) {
+            let Some((rec, fi)) = l.as_mut().and_then(|l| l.func_info.as_mut()) else {
+                continue;
+            };
+            if features::kernel_supports(Feature::ArgCtxTag) {
+                return Ok(());
+            }
+            crate::reloc::arg_ctx::fixup_func_info(btf, &p.name, p.prog_type, fi, *rec).map_err(
+                |e| {
+                    e.context(format!(
+                        "prog '{}': failed to perform .BTF.ext fix ups",
+                        p.name
+                    ))
+                },
+            )?;
+        }
+        Ok(())
     }
 
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {

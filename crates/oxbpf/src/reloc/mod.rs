@@ -1,5 +1,6 @@
 //! Pure relocation: subprogram calls, map and global data references, externs, CO-RE.
 
+pub mod arg_ctx;
 pub mod calls;
 pub mod core;
 pub mod data;

@@ -2,33 +2,55 @@
 //! same non-blocking consumption as the blocking types.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use super::{CallbackResult, RingBuf, RingBuffer};
 use crate::error::{Error, Result};
 
-/// Waits on an [`AsyncFd`](tokio::io::unix::AsyncFd) until `attempt` makes progress.
+/// One poll of "consume something, or wait for readiness" on an
+/// [`AsyncFd`](tokio::io::unix::AsyncFd): the building block of the async methods and of the
+/// [`Stream`](futures_core::Stream) impls.
 ///
 /// `attempt` must not block: it returns `Ok(Some(_))` when it got something, `Ok(None)` when there
 /// was nothing to do. Readiness is cleared only after an attempt found nothing, and tokio ignores
-/// that clear if a newer wakeup arrived in between, so no kernel wakeup is lost. The only await
-/// point is the readiness wait, before anything is consumed: dropping the future loses nothing.
+/// that clear if a newer wakeup arrived in between, so no kernel wakeup is lost. `Pending` is
+/// returned only after an attempt found nothing and the waker was registered, so a future or
+/// stream built on this consumes nothing it does not return: dropping it loses nothing.
+pub(crate) fn poll_until_ready<T>(
+    afd: &tokio::io::unix::AsyncFd<OwnedFd>,
+    cx: &mut Context<'_>,
+    mut attempt: impl FnMut() -> Result<Option<T>>,
+) -> Poll<Result<T>> {
+    loop {
+        match attempt() {
+            Ok(Some(v)) => return Poll::Ready(Ok(v)),
+            Ok(None) => {}
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+        let mut guard = match afd.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(g)) => g,
+            Poll::Ready(Err(e)) => {
+                return Poll::Ready(Err(Error::io("wait for event stream readiness", e)))
+            }
+        };
+        match attempt() {
+            Ok(Some(v)) => return Poll::Ready(Ok(v)),
+            Ok(None) => {}
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+        guard.clear_ready();
+    }
+}
+
+/// [`poll_until_ready`] as a future: waits until `attempt` makes progress. Cancellation-safe (the
+/// only await point comes before anything is consumed).
 pub(crate) async fn until_ready<T>(
     afd: &tokio::io::unix::AsyncFd<OwnedFd>,
     mut attempt: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
-    loop {
-        if let Some(v) = attempt()? {
-            return Ok(v);
-        }
-        let mut guard = afd
-            .readable()
-            .await
-            .map_err(|e| Error::io("wait for event stream readiness", e))?;
-        if let Some(v) = attempt()? {
-            return Ok(v);
-        }
-        guard.clear_ready();
-    }
+    std::future::poll_fn(|cx| poll_until_ready(afd, cx, &mut attempt)).await
 }
 
 /// Registers a duplicate of `fd` with the current tokio reactor.
@@ -43,6 +65,10 @@ pub(crate) fn async_fd(fd: BorrowedFd<'_>) -> Result<tokio::io::unix::AsyncFd<Ow
 }
 
 /// A [`RingBuf`] for async code (feature `tokio`): waits on the map fd with tokio's reactor.
+///
+/// Also a [`Stream`](futures_core::Stream) of owned samples (`Result<Vec<u8>>`, never ending):
+/// a sample is copied out and consumed only when `poll_next` returns it, so dropping a pending
+/// `next()` (a `select!` branch that lost, a timeout) loses nothing.
 #[derive(Debug)]
 pub struct AsyncRingBuf {
     ring: RingBuf,
@@ -80,6 +106,16 @@ impl AsyncRingBuf {
     /// The wrapped reader, for non-blocking use.
     pub fn get_mut(&mut self) -> &mut RingBuf {
         &mut self.ring
+    }
+}
+
+impl futures_core::Stream for AsyncRingBuf {
+    type Item = Result<Vec<u8>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Vec<u8>>>> {
+        let this = self.get_mut();
+        let ring = &mut this.ring;
+        poll_until_ready(&this.afd, cx, || ring.next_owned()).map(Some)
     }
 }
 

@@ -109,6 +109,24 @@ pub fn map_create(
     unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
 }
 
+/// The struct_ops map creation `libbpf_probe_bpf_map_type` tries: kernel value type id 1 (never a
+/// struct_ops type: ENOTSUPP where struct_ops maps exist), with `value_type_btf_obj_fd` set to -1 but
+/// not flagged. That non-zero field past the end of older kernels' attr makes them answer E2BIG, so
+/// libbpf reports struct_ops maps only from 6.9 on; oxbpf's probe gives the same answer.
+pub(crate) fn map_create_struct_ops_probe() -> Result<OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: super::types::MapType::StructOps.as_u32(),
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+        btf_vmlinux_value_type_id: 1,
+        value_type_btf_obj_fd: -1,
+        ..Default::default()
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { bpf_fd(Cmd::MapCreate, &mut attr) }
+}
+
 fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<()> {
     let mut attr = MapElemAttr {
         map_fd: fd_u32(fd),
@@ -495,21 +513,73 @@ pub fn prog_load(
             attr.log_buf = log.buf.as_ptr() as usize as u64;
         }
     }
-    let mut attempt = 0;
-    let result = loop {
-        attempt += 1;
-        // SAFETY: every pointer borrows `insns`, `license`, a slice of `opts`, `fd_array` or `log.buf`, all
-        // alive across the call, with matching counts.
-        match unsafe { sys_bpf(Cmd::ProgLoad, &mut attr) } {
-            Err(libc::EAGAIN) if attempt < PROG_LOAD_ATTEMPTS => continue,
-            r => break r,
+    // SAFETY: every pointer borrows `insns`, `license`, a slice of `opts`, `fd_array` or `log.buf`, all
+    // alive across the call, with matching counts.
+    let mut result = unsafe { prog_load_attempts(&mut attr) };
+    // E2BIG with a smaller record size written back: the kernel knows less of a func_info or
+    // line_info record than we sent and found non-zero bytes past its part. As libbpf, send the
+    // records again with those tails zeroed (same record size), func_info first, then line_info.
+    let (mut finfo, mut linfo): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    while result == Err(libc::E2BIG) && (finfo.is_none() || linfo.is_none()) {
+        let fi_kern = attr.func_info_rec_size;
+        let li_kern = attr.line_info_rec_size;
+        if finfo.is_none() && attr.func_info_cnt != 0 && fi_kern < opts.func_info_rec_size {
+            let recs = zero_record_tails(opts.func_info, opts.func_info_rec_size, fi_kern);
+            attr.func_info = ptr_of(&recs);
+            attr.func_info_rec_size = opts.func_info_rec_size;
+            finfo = Some(recs);
+        } else if linfo.is_none() && attr.line_info_cnt != 0 && li_kern < opts.line_info_rec_size {
+            let recs = zero_record_tails(opts.line_info, opts.line_info_rec_size, li_kern);
+            attr.line_info = ptr_of(&recs);
+            attr.line_info_rec_size = opts.line_info_rec_size;
+            linfo = Some(recs);
+        } else {
+            break;
         }
-    };
+        // SAFETY: as above; the replaced func_info/line_info pointer borrows `finfo`/`linfo`, which
+        // live until the end of this function, with the same record count and size.
+        result = unsafe { prog_load_attempts(&mut attr) };
+    }
     if let Some(log) = log {
         log.true_size = attr.log_true_size;
     }
     let fd = result.map_err(|e| Error::from_errno(Cmd::ProgLoad.name(), e))?;
     super::owned_fd(Cmd::ProgLoad, fd)
+}
+
+/// `BPF_PROG_LOAD` with `attr`, repeated while the kernel answers `EAGAIN` (up to
+/// [`PROG_LOAD_ATTEMPTS`] times).
+///
+/// # Safety
+/// Every pointer in `attr` must point to a live buffer of the size its count says, for the
+/// whole call.
+unsafe fn prog_load_attempts(attr: &mut ProgLoadAttr) -> std::result::Result<i64, i32> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        // SAFETY: the caller guarantees every pointer in `attr` is live with matching counts.
+        match unsafe { sys_bpf(Cmd::ProgLoad, attr) } {
+            Err(libc::EAGAIN) if attempt < PROG_LOAD_ATTEMPTS => continue,
+            r => break r,
+        }
+    }
+}
+
+/// libbpf's `alloc_zero_tailing_info`: a copy of `records` (`rec_size` bytes each) in which every
+/// byte past the first `kern_rec_size` of each record is zero. The record size stays `rec_size`:
+/// the kernel accepts bigger records whose extra bytes are zero.
+pub(crate) fn zero_record_tails(records: &[u8], rec_size: u32, kern_rec_size: u32) -> Vec<u8> {
+    let mut out = records.to_vec();
+    let (rec, keep) = (rec_size as usize, kern_rec_size as usize);
+    if rec == 0 || keep >= rec {
+        return out;
+    }
+    for r in out.chunks_mut(rec) {
+        if let Some(tail) = r.get_mut(keep..) {
+            tail.fill(0);
+        }
+    }
+    out
 }
 
 /// `BPF_BTF_LOAD`—load raw BTF (header, types, strings). With `log`, the BTF verifier writes its log.
@@ -728,4 +798,30 @@ pub fn prog_assoc_struct_ops(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Resul
     };
     // SAFETY: attr holds no pointers, only fds and scalars.
     unsafe { bpf_call(Cmd::ProgAssocStructOps, &mut attr) }.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zero_record_tails;
+
+    #[test]
+    fn record_tails_are_zeroed_and_sizes_kept() {
+        let recs: Vec<u8> = (1..=24).collect();
+        // Three 8-byte records, the kernel knows 4 bytes of each.
+        assert_eq!(
+            zero_record_tails(&recs, 8, 4),
+            [1, 2, 3, 4, 0, 0, 0, 0, 9, 10, 11, 12, 0, 0, 0, 0, 17, 18, 19, 20, 0, 0, 0, 0]
+        );
+        // Two 12-byte func_info records for an 8-byte kernel.
+        let z = zero_record_tails(&recs, 12, 8);
+        assert_eq!(&z[..8], &recs[..8]);
+        assert_eq!(&z[8..12], &[0; 4]);
+        assert_eq!(&z[12..20], &recs[12..20]);
+        assert_eq!(&z[20..], &[0; 4]);
+        // Nothing to cut: unchanged.
+        assert_eq!(zero_record_tails(&recs, 8, 8), recs);
+        assert_eq!(zero_record_tails(&recs, 8, 16), recs);
+        assert_eq!(zero_record_tails(&recs, 0, 4), recs);
+        assert!(zero_record_tails(&[], 12, 8).is_empty());
+    }
 }

@@ -62,7 +62,8 @@ pub fn link_info(fd: BorrowedFd<'_>) -> Result<BpfLinkInfo> {
     Ok(info)
 }
 
-/// The raw BTF bytes and the name (`"vmlinux"`, a module name, or empty) of a BTF object.
+/// The raw BTF bytes and the name (`"vmlinux"`, a module name, or empty; always empty before 5.11) of a
+/// BTF object.
 pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(Vec<u8>, String)> {
     let first = btf_info(fd)?;
     let mut data = vec![0u8; first.btf_size as usize];
@@ -75,7 +76,22 @@ pub fn btf_data(fd: BorrowedFd<'_>) -> Result<(Vec<u8>, String)> {
         ..Default::default()
     };
     // SAFETY: `btf` points to `btf_size` writable bytes and `name` to `name_len`; both live until return.
-    unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+    match unsafe { obj_get_info_by_fd(fd, &mut info) } {
+        Ok(_) => {}
+        Err(e) if e.errno() == Some(libc::E2BIG) => {
+            // Before 5.11 `bpf_btf_info` ends at `id`, and a non-zero `name` past the kernel's struct
+            // is refused: ask again for the bytes alone (such kernels have no BTF names).
+            info = BpfBtfInfo {
+                btf: mut_ptr_of(&mut data),
+                btf_size: first.btf_size,
+                ..Default::default()
+            };
+            name.fill(0);
+            // SAFETY: `btf` points to `btf_size` writable bytes, live until return.
+            unsafe { obj_get_info_by_fd(fd, &mut info) }?;
+        }
+        Err(e) => return Err(e),
+    }
     data.truncate(info.btf_size as usize);
     let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
     Ok((data, String::from_utf8_lossy(&name[..end]).into_owned()))
@@ -196,7 +212,7 @@ pub fn get_fd_by_id(
 }
 
 /// The name of a BTF object (`"vmlinux"`, a module name, or empty for BTF loaded by programs), without
-/// copying its data.
+/// copying its data. Kernels before 5.11 have no BTF names and refuse the request (E2BIG).
 pub fn btf_name(fd: BorrowedFd<'_>) -> Result<String> {
     let mut name = vec![0u8; 64];
     let mut info = BpfBtfInfo {
@@ -235,7 +251,12 @@ pub fn list_btf() -> Result<Vec<BtfObjectInfo>> {
         let info = btf_info(std::os::fd::AsFd::as_fd(&fd))?;
         out.push(BtfObjectInfo {
             id: info.id,
-            name: btf_name(std::os::fd::AsFd::as_fd(&fd))?,
+            name: match btf_name(std::os::fd::AsFd::as_fd(&fd)) {
+                Ok(name) => name,
+                // Before 5.11: no names.
+                Err(e) if e.errno() == Some(libc::E2BIG) => String::new(),
+                Err(e) => return Err(e),
+            },
             size: info.btf_size,
             kernel_btf: info.kernel_btf != 0,
         });

@@ -36,6 +36,10 @@ const RTM_NEWTFILTER: u16 = 44;
 const RTM_DELTFILTER: u16 = 45;
 
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_NETKIT_PEER_INFO: u16 = 1;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_FD: u16 = 1;
 const IFLA_XDP_ATTACHED: u16 = 2;
@@ -100,6 +104,11 @@ impl Msg {
         let mut d = s.as_bytes().to_vec();
         d.push(0);
         self.attr(ty, &d)
+    }
+    fn raw(&mut self, data: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(data);
+        pad(&mut self.buf);
+        self
     }
     fn begin(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
@@ -344,6 +353,33 @@ pub fn link_index(name: &str) -> Result<u32> {
         .filter(|r| r.ty == RTM_NEWLINK)
         .find_map(|r| r.body.get(4..8).and_then(u32_of))
         .ok_or_else(|| Error::not_found(format!("network interface '{name}' not found")))
+}
+
+/// Creates a netkit device pair (kernel ≥ 6.7) named `primary` and `peer` in the calling thread's
+/// network namespace, with the kernel's defaults (L3 mode, both sides forwarding). `EOPNOTSUPP`
+/// ("Unknown device type") on kernels without netkit. For tests and tools on hosts whose iproute2
+/// predates `ip link add type netkit`.
+pub fn netkit_create(primary: &str, peer: &str) -> Result<()> {
+    let sock = Socket::open()?;
+    let mut msg = Msg::new(
+        RTM_NEWLINK,
+        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        &ifinfomsg(0),
+    );
+    msg.str(IFLA_IFNAME, primary);
+    msg.begin(IFLA_LINKINFO);
+    msg.str(IFLA_INFO_KIND, "netkit");
+    msg.begin(IFLA_INFO_DATA);
+    // The peer's own link message: its ifinfomsg, then its attributes.
+    msg.begin(IFLA_NETKIT_PEER_INFO);
+    msg.raw(&ifinfomsg(0));
+    msg.str(IFLA_IFNAME, peer);
+    msg.end();
+    msg.end();
+    msg.end();
+    sock.request(msg, "netlink RTM_NEWLINK (netkit)")
+        .map(|_| ())
+        .map_err(|e| e.context(format!("netkit pair '{primary}'/'{peer}'")))
 }
 
 /// Adds the `clsact` qdisc to `ifindex`; `EEXIST` when it is already there.
