@@ -264,15 +264,11 @@ fn parse_impl(
 /// The type section's bytes as words in native byte order (a trailing partial word is dropped; the
 /// walk over the types reports it).
 fn to_words(bytes: &[u8], endian: Endian) -> Vec<u32> {
-    let mut words = vec![0u32; bytes.len() / 4];
-    let chunks = words.iter_mut().zip(bytes.chunks_exact(4));
+    let chunks = bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
     match endian {
-        Endian::Little => {
-            chunks.for_each(|(w, c)| *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        }
-        Endian::Big => chunks.for_each(|(w, c)| *w = u32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+        Endian::Little => chunks.map(u32::from_le_bytes).collect(),
+        Endian::Big => chunks.map(u32::from_be_bytes).collect(),
     }
-    words
 }
 
 /// Validates every type of the section and records where each starts.

@@ -196,21 +196,22 @@ impl TypeStore {
 
     /// Replaces type `i` with `ty`; false when `i` is out of range.
     pub fn set(&mut self, i: usize, ty: &TypeBuf) -> bool {
-        let old_len = self.words_of(i).len();
         let Some(&off) = self.offs.get(i) else {
             return false;
         };
-        let start = self.words.len();
-        ty.encode(&mut self.words);
-        let new_len = self.words.len() - start;
-        if new_len == old_len {
-            self.words.copy_within(start.., off as usize);
-            self.words.truncate(start);
-        } else {
-            self.offs[i] = start as u32;
-            self.garbage += old_len;
-            if self.garbage > self.words.len() / 2 {
-                self.compact();
+        let old_len = self.words_of(i).len();
+        let mut enc = Vec::with_capacity(old_len);
+        ty.encode(&mut enc);
+        let off = off as usize;
+        match self.words.get_mut(off..off + enc.len()) {
+            Some(dst) if enc.len() == old_len => dst.copy_from_slice(&enc),
+            _ => {
+                self.offs[i] = self.words.len() as u32;
+                self.words.extend_from_slice(&enc);
+                self.garbage += old_len;
+                if self.garbage > self.words.len() / 2 {
+                    self.compact();
+                }
             }
         }
         true
