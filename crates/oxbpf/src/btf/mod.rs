@@ -185,15 +185,14 @@ impl Btf {
     #[inline]
     pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>> {
         if id >= self.start_id {
-            return self
-                .types
-                .get((id - self.start_id) as usize)
-                .ok_or_else(|| {
-                    Error::not_found(format!(
-                        "BTF type id {id} out of range (last is {})",
-                        self.len() - 1
-                    ))
-                });
+            let (words, offs) = self.types.raw();
+            return match offs.get((id - self.start_id) as usize) {
+                Some(&off) => Ok(store::decode(words, off as usize)),
+                None => Err(Error::not_found(format!(
+                    "BTF type id {id} out of range (last is {})",
+                    self.len() - 1
+                ))),
+            };
         }
         match &self.base {
             Some(b) => b.type_by_id(id),

@@ -33,20 +33,19 @@ pub(crate) fn encoded_words(info: u32) -> usize {
 /// kind reads as `void` (parsing rejects both, so they only show up in hand-made words).
 #[inline]
 pub(crate) fn decode(words: &[u32], off: usize) -> Type<'_> {
-    let w = |i: usize| words.get(off + i).copied().unwrap_or(0);
-    let (name_off, info, st) = (w(0), w(1), w(2));
+    let Some(&[name_off, info, st]) = words.get(off..off + 3) else {
+        return Type::VOID;
+    };
+    let rest = words.get(off + 3..).unwrap_or(&[]);
+    let w = |i: usize| rest.get(i).copied().unwrap_or(0);
     let vlen = (info & 0xffff) as usize;
     let flag = info >> 31 != 0;
     let kind_n = (info >> 24) & 0x1f;
-    let (fixed, stride) = layout(kind_n);
-    let list = || {
-        let start = off + 3 + fixed;
-        words.get(start..start + stride * vlen).unwrap_or(&[])
-    };
+    let list = |stride: usize| rest.get(..stride * vlen).unwrap_or(&[]);
     let linkage = |n: u32| Linkage::from_u32(n).unwrap_or(Linkage::Static);
     let kind = match kind_n {
         1 => {
-            let v = w(3);
+            let v = w(0);
             TypeKind::Int(Int {
                 size: st,
                 encoding: ((v >> 24) & 0xf) as u8,
@@ -56,15 +55,15 @@ pub(crate) fn decode(words: &[u32], off: usize) -> Type<'_> {
         }
         2 => TypeKind::Ptr(st),
         3 => TypeKind::Array(Array {
-            elem_type: w(3),
-            index_type: w(4),
-            nelems: w(5),
+            elem_type: w(0),
+            index_type: w(1),
+            nelems: w(2),
         }),
         4 | 5 => {
             let c = Composite {
                 size: st,
                 bitfield_encoding: flag,
-                members: List::new(list(), stride, flag),
+                members: List::new(list(3), 3, flag),
             };
             if kind_n == 4 {
                 TypeKind::Struct(c)
@@ -73,10 +72,11 @@ pub(crate) fn decode(words: &[u32], off: usize) -> Type<'_> {
             }
         }
         6 | 19 => {
+            let stride = if kind_n == 6 { 2 } else { 3 };
             let e = Enum {
                 size: st,
                 signed: flag,
-                values: List::new(list(), stride, flag),
+                values: List::new(list(stride), stride, flag),
             };
             if kind_n == 6 {
                 TypeKind::Enum(e)
@@ -99,20 +99,20 @@ pub(crate) fn decode(words: &[u32], off: usize) -> Type<'_> {
         }),
         13 => TypeKind::FuncProto(FuncProto {
             ret: st,
-            params: List::new(list(), stride, false),
+            params: List::new(list(2), 2, false),
         }),
         14 => TypeKind::Var(Var {
             type_id: st,
-            linkage: linkage(w(3)),
+            linkage: linkage(w(0)),
         }),
         15 => TypeKind::Datasec(Datasec {
             size: st,
-            vars: List::new(list(), stride, false),
+            vars: List::new(list(3), 3, false),
         }),
         16 => TypeKind::Float(st),
         17 => TypeKind::DeclTag(DeclTag {
             target: st,
-            component_idx: w(3) as i32,
+            component_idx: w(0) as i32,
             attr: flag,
         }),
         18 => TypeKind::TypeTag(TypeTag {

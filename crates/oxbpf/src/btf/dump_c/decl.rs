@@ -199,10 +199,11 @@ impl<'a> CDumper<'a> {
             let fname = self.name(m.name_off);
             let m_sz = m.bitfield_size as i64;
             let m_off = m.bit_offset as i64;
+            // The memoized alignment; a type without one counts as 1, as `btf__align_of` failing.
             let m_align = if packed {
                 1
             } else {
-                self.btf.align_of(m.type_id).unwrap_or(1) as i64
+                self.align_of(m.type_id).max(1) as i64
             };
             let in_bitfield = prev_bitfield && m_sz != 0;
             self.bit_padding(id, off, m_off, m_align, in_bitfield, lvl + 1)?;
