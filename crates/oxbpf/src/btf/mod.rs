@@ -201,6 +201,13 @@ impl Btf {
         }
     }
 
+    /// The name offset of own type `id`, read from its header alone.
+    pub(crate) fn name_off_of(&self, id: TypeId) -> Option<u32> {
+        let (words, offs) = self.types.raw();
+        let off = *offs.get(id.checked_sub(self.start_id)? as usize)?;
+        words.get(off as usize).copied()
+    }
+
     /// The index of own type `id` in the store, or an error naming the editable range.
     fn own_index(&self, id: TypeId) -> Result<usize> {
         if id >= self.start_id && ((id - self.start_id) as usize) < self.types.len() {
