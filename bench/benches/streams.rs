@@ -174,6 +174,19 @@ fn order(round: usize) -> [usize; 3] {
     [round % 3, (round + 1) % 3, (round + 2) % 3]
 }
 
+/// The sample sizes to run: `OXBPF_BENCH_SIZES` (comma-separated) or all of [`SIZES`].
+fn sizes() -> Vec<u64> {
+    std::env::var("OXBPF_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| SIZES.to_vec())
+}
+
+/// Whether scenario `name` runs: `OXBPF_BENCH_ONLY` (comma-separated) or all.
+fn wanted(name: &str) -> bool {
+    std::env::var("OXBPF_BENCH_ONLY").map_or(true, |v| v.split(',').any(|x| x.trim() == name))
+}
+
 fn records_for(record_bytes: u64, capacity: u64) -> u64 {
     (capacity * 95 / 100 / record_bytes) / BATCH * BATCH
 }
@@ -184,7 +197,7 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     let map = p.map("ring_a");
     let mut aya_ring = aya::maps::RingBuf::try_from(pa.aya_map("ring_a")).unwrap();
     let mut out = vec![];
-    for size in SIZES {
+    for size in sizes() {
         let n = records_for((size + 8).div_ceil(8) * 8, u64::from(RING_BYTES));
         let checks = [Check::new(), Check::new(), Check::new()];
         let mut b = oxbpf::ringbuf::RingBuffer::builder();
@@ -241,7 +254,7 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     let map = p.map("events");
     let mut aya_arr = aya::maps::PerfEventArray::try_from(p.aya_map("events")).unwrap();
     let mut out = vec![];
-    for size in SIZES {
+    for size in sizes() {
         // PERF_RECORD_SAMPLE: 8-byte header, u32 size, data padded so the record is 8-aligned.
         let rec = 8 + (size + 4).div_ceil(8) * 8;
         let n = records_for(rec, (PERF_PAGES * 4096) as u64);
@@ -316,15 +329,17 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
 
 /// Scenario "stream" on the ring buffer: a producer thread pinned to CPU 0 fires `total` records
 /// of `size` bytes in bursts of 1024 while the consumer (this thread, CPU 1) waits in its
-/// library's poll and consumes. Returns (records/s, consumer CPU ns per record, records refused).
+/// library's poll and consumes. Returns (records/s, consumer CPU ns per record, records refused,
+/// polls per 1000 records).
 fn ring_stream_once(
     p: &Producer,
     size: u64,
     total: u64,
     seq: u64,
     poll_once: &mut dyn FnMut() -> u64,
-) -> (f64, f64, u64) {
+) -> (f64, f64, u64, f64) {
     let refused = AtomicU64::new(0);
+    let mut polls = 0u64;
     let done = AtomicBool::new(false);
     let mut got = 0u64;
     let (c0, t0) = (thread_cpu_time(), Instant::now());
@@ -340,6 +355,7 @@ fn ring_stream_once(
         });
         loop {
             got += poll_once();
+            polls += 1;
             if done.load(Ordering::SeqCst) && got + refused.load(Ordering::SeqCst) >= total {
                 break;
             }
@@ -350,6 +366,7 @@ fn ring_stream_once(
         got as f64 / wall.as_secs_f64() / 1e6,
         cpu.as_nanos() as f64 / got.max(1) as f64,
         refused.load(Ordering::SeqCst),
+        polls as f64 * 1000.0 / got.max(1) as f64,
     )
 }
 
@@ -357,7 +374,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
     let map = p.map("ring_a");
     let mut aya_ring = aya::maps::RingBuf::try_from(pa.aya_map("ring_a")).unwrap();
     let total = 256 * BATCH;
-    for size in SIZES {
+    for size in sizes() {
         let checks = [Check::new(), Check::new(), Check::new()];
         let mut b = oxbpf::ringbuf::RingBuffer::builder();
         b.add(map.as_fd(), |s: &[u8]| checks[0].see(s)).unwrap();
@@ -373,6 +390,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
         let mut rate: [Vec<f64>; 3] = Default::default();
         let mut cpu: [Vec<f64>; 3] = Default::default();
         let mut refused = [0u64; 3];
+        let mut polls: [Vec<f64>; 3] = Default::default();
         let mut seq = 1u64 << 40;
         for round in 0..rounds {
             for which in order(round) {
@@ -401,7 +419,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
                         n
                     }),
                 };
-                let (r, c, lost) = ring_stream_once(
+                let (r, c, lost, pk) = ring_stream_once(
                     if which == 2 { pa } else { p },
                     size,
                     total,
@@ -412,6 +430,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
                 rate[which].push(r);
                 cpu[which].push(c);
                 refused[which] += lost;
+                polls[which].push(pk);
                 seq += total;
             }
         }
@@ -420,8 +439,11 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
         for (i, lib) in LIBS.iter().enumerate() {
             m[i] = (median(&mut rate[i]), median(&mut cpu[i]));
             line += &format!(
-                " {lib} {:>6.2} M/s {:>6.1} ns/rec {:>6} refused |",
-                m[i].0, m[i].1, refused[i]
+                " {lib} {:>5.2} M/s {:>5.1} ns/rec {:>5.1} polls/1k rec {:>6} refused |",
+                m[i].0,
+                m[i].1,
+                median(&mut polls[i]),
+                refused[i]
             );
         }
         println!(
@@ -490,14 +512,21 @@ fn main() {
     let p = Producer::load();
     let pa = Producer::load();
     println!("drain benchmark: {rounds} rounds per library, medians; consumer on CPU 1, producer on CPU 0");
-    let ring = ringbuf(&p, &pa, rounds);
-    let perf = perfbuf(&p, rounds);
-    println!(
-        "stream benchmark: {} rounds per library, medians",
-        rounds.min(5)
-    );
-    ring_stream(&p, &pa, rounds.min(5));
-    perf_stream(&p);
+    let ring = if wanted("ring") {
+        ringbuf(&p, &pa, rounds)
+    } else {
+        vec![]
+    };
+    let perf = if wanted("perf") {
+        perfbuf(&p, rounds)
+    } else {
+        vec![]
+    };
+    if wanted("stream") {
+        println!("stream benchmark: {rounds} rounds per library, medians");
+        ring_stream(&p, &pa, rounds);
+        perf_stream(&p);
+    }
     let all: Vec<_> = ring.iter().chain(perf.iter()).collect();
     let min = all.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
     let worst_cpu = all.iter().map(|r| r.2).fold(0.0, f64::max);

@@ -115,6 +115,9 @@ fn compile(clang: &Path, src: &Path, obj: &Path, includes: &[&Path]) {
         "-Werror",
     ]);
     cmd.arg("-Wno-unused-function");
+    // vmlinux.h of a 7.x kernel has anonymous members of named types (`struct foo;`), which only
+    // -fms-extensions reads as members; the kernel's own BPF selftests build with it too.
+    cmd.args(["-fms-extensions", "-Wno-microsoft-anon-tag"]);
     for inc in includes {
         cmd.arg("-I").arg(inc);
     }

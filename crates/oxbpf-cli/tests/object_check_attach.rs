@@ -56,6 +56,10 @@ fn attach_reports_per_program() {
                 .contains("no kprobe support"),
             "{kp}"
         );
+    } else {
+        // A kernel with kprobes attaches kprobe/__x64_sys_getpgid like the others.
+        assert_eq!(kp["attached"], true, "{kp}");
+        assert!(kp["attach_error"].is_null(), "{kp}");
     }
     // Detached again: nothing of ours stays attached (no raw tracepoint link for our program remains).
     let links = Command::new("bpftool")

@@ -148,6 +148,9 @@ impl SkeletonBuilder {
         };
         let mut cmd = Command::new(&clang);
         cmd.args(["-g", "-O2", "-target", "bpf", "-Wall"]);
+        // Kernels built with -fms-extensions (7.x) have anonymous members of named struct types,
+        // which vmlinux.h can only spell `struct foo;`; without the extension clang drops them.
+        cmd.args(["-fms-extensions", "-Wno-microsoft-anon-tag"]);
         cmd.arg(format!("-D__TARGET_ARCH_{}", target_arch()));
         cmd.arg("-I").arg(vmlinux_dir);
         cmd.arg("-I").arg(crate::include_dir());

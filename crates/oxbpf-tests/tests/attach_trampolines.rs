@@ -265,3 +265,62 @@ fn raw_fentry_load_attaches_or_is_refused_with_eperm() {
         }
     }
 }
+
+#[test]
+fn freplace_replaces_a_global_function_or_its_refusal_is_explained() {
+    let Some(_serial) = setup() else { return };
+    let mut target = Object::open_file(oxbpf_tests::fixture("attach_freplace")).unwrap();
+    target.set_autoload("new_verdict", false).unwrap();
+    let target = target.load().unwrap();
+    let entry = target.program("xdp_entry").unwrap().handle().unwrap();
+    let packet = [0u8; 64];
+    const XDP_DROP: u32 = 1;
+    const XDP_PASS: u32 = 2;
+    assert_eq!(
+        entry.test_run(&packet, &[], 1, 0, 0).unwrap().retval,
+        XDP_PASS
+    );
+
+    let mut open = Object::open_file(oxbpf_tests::fixture("attach_freplace")).unwrap();
+    open.set_autoload("xdp_entry", false).unwrap();
+    open.set_attach_target_prog("new_verdict", entry.as_fd(), "verdict")
+        .unwrap();
+    let ext = match open.load() {
+        Ok(o) => o,
+        Err(e) => return assert_refusal_explained(&e, "freplace"),
+    };
+    let before = oxbpf_tests::LeakCheck::start();
+    // Auto-attach: the target was given at load time.
+    let link = ext.attach_program("new_verdict").unwrap();
+    assert_eq!(
+        link.info().unwrap().link_type,
+        oxbpf::link::link_type::TRACING
+    );
+    for _ in 0..ROUNDS {
+        assert_eq!(
+            entry.test_run(&packet, &[], 1, 0, 0).unwrap().retval,
+            XDP_DROP
+        );
+    }
+    let bss = ext
+        .maps()
+        .iter()
+        .find(|m| m.name().ends_with(".bss"))
+        .unwrap();
+    let v = bss
+        .handle()
+        .unwrap()
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .unwrap()
+        .unwrap();
+    let calls = u64::from_ne_bytes(v[..8].try_into().unwrap());
+    println!("freplace: the replacement ran {calls} times for {ROUNDS} runs of xdp_entry");
+    assert_eq!(calls, u64::from(ROUNDS));
+    drop(link);
+    assert_eq!(
+        entry.test_run(&packet, &[], 1, 0, 0).unwrap().retval,
+        XDP_PASS,
+        "detached"
+    );
+    before.assert_clean("fds and BPF mappings");
+}

@@ -55,6 +55,8 @@ pub struct OpenObject {
     btf_custom_path: Option<PathBuf>,
     log_level: u32,
     reused: Vec<(String, Arc<MapHandle>)>,
+    /// freplace targets: program name → the loaded program whose function it replaces.
+    attach_progs: Vec<(String, Arc<OwnedFd>)>,
 }
 
 /// A loaded program (or an entry program that was not loaded because autoload was off).
@@ -99,6 +101,7 @@ impl Object {
             btf_custom_path: None,
             log_level: 0,
             reused: Vec::new(),
+            attach_progs: Vec::new(),
         })
     }
 
@@ -118,6 +121,7 @@ impl Object {
             btf_custom_path: None,
             log_level: 0,
             reused: Vec::new(),
+            attach_progs: Vec::new(),
         })
     }
 
@@ -279,6 +283,23 @@ impl OpenObject {
             .program_mut(prog)
             .ok_or_else(|| Error::not_found(format!("no program '{prog}'")))?;
         p.attach_target = Some(target.to_string());
+        Ok(())
+    }
+    /// Makes `prog` (an `freplace` program) replace function `func` of the loaded program `target`
+    /// (libbpf's `bpf_program__set_attach_target` with a target program fd). The function's BTF id
+    /// is looked up in the target program's BTF at load time.
+    pub fn set_attach_target_prog(
+        &mut self,
+        prog: &str,
+        target: std::os::fd::BorrowedFd<'_>,
+        func: &str,
+    ) -> Result<()> {
+        self.set_attach_target(prog, func)?;
+        let fd = target
+            .try_clone_to_owned()
+            .map_err(|e| Error::io("dup the target program fd", e))?;
+        self.attach_progs.retain(|(n, _)| n != prog);
+        self.attach_progs.push((prog.to_string(), Arc::new(fd)));
         Ok(())
     }
     /// Uses an existing map instead of creating `name` (libbpf's `bpf_map__reuse_fd`); its type

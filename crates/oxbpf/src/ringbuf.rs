@@ -74,6 +74,26 @@ pub(crate) fn should_prefetch(total: usize) -> bool {
     (64..512).contains(&total)
 }
 
+/// How far ahead the ring buffer reader prefetches after a record of `total` bytes, if at all.
+///
+/// Records of 64..512 bytes: as [`should_prefetch`]. Records of 512 bytes to 4 KiB: 16 records
+/// ahead. Each such record sits on a new 4 KiB page every few records, and the ring is mapped
+/// with small pages, so each page costs a TLB walk (a nested one in a VM); a hint four or more
+/// pages ahead starts the walk and the line fetch early. Measured on the bench (1 KiB records,
+/// interleaved rounds): 0.86-0.94x the CPU per record of no hint, where 8 records ahead gained
+/// nothing. The perf buffer reader does not use this range: there the same hint cost 7-25% more.
+#[inline(always)]
+pub(crate) fn ring_prefetch_ahead(total: usize) -> Option<usize> {
+    // One compare for the whole 64..=4096 range: this runs once per record, and small records
+    // (the common case, no hint) must stay cheap.
+    if total.wrapping_sub(64) <= 4096 - 64 {
+        let records = if total < 512 { PREFETCH_RECORDS } else { 16 };
+        Some(records * total)
+    } else {
+        None
+    }
+}
+
 /// Bytes a record of `len` (flags cleared) occupies in the ring: header plus data, padded to 8.
 #[inline(always)]
 pub(crate) fn record_size(len: u32) -> usize {
@@ -266,8 +286,8 @@ impl RingReader {
                 )));
             }
             // Guess that the next records look like this one and start fetching their headers.
-            if should_prefetch(total) {
-                let ahead = (self.cons.wrapping_add(prefetch_distance(total))) & self.mask;
+            if let Some(ahead) = ring_prefetch_ahead(total) {
+                let ahead = (self.cons.wrapping_add(ahead)) & self.mask;
                 prefetch(self.data.as_ptr().wrapping_add(ahead));
             }
             if len & DISCARD_BIT != 0 {
@@ -347,9 +367,9 @@ impl RingReader {
                     bad = Some((cons, total, prod.wrapping_sub(cons)));
                     break 'outer;
                 }
-                if should_prefetch(total) {
+                if let Some(ahead) = ring_prefetch_ahead(total) {
                     // Guess that the next records look like this one (see `step`).
-                    prefetch(data.wrapping_add(cons.wrapping_add(prefetch_distance(total)) & mask));
+                    prefetch(data.wrapping_add(cons.wrapping_add(ahead) & mask));
                 }
                 if len & DISCARD_BIT == 0 {
                     let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;

@@ -1,9 +1,9 @@
-//! tc: in a network namespace of its own, attach a tcx ingress program to `lo`, send a few UDP
-//! datagrams and print what the program saw.
+//! tc: in a network namespace of its own, attach a tc ingress program to `lo` (tcx, or cls_bpf
+//! before 6.6), send a few UDP datagrams and print what the program saw.
 
 use clap::Parser;
 use examples::skel::tc::OpenTcSkel;
-use oxbpf::attach::tc::{attach_tcx, TcDirection, TcxOpts};
+use oxbpf::attach::tc::{attach_tc_auto, TcDirection};
 use std::os::fd::AsFd;
 
 /// Count IPv4 packets with a tc (tcx) ingress program on lo of a fresh network namespace.
@@ -24,13 +24,14 @@ fn main() {
     let open = OpenTcSkel::open().unwrap_or_else(|e| examples::die("open", &e));
     let mut skel = open.load().unwrap_or_else(|e| examples::die("load", &e));
     let ifindex = oxbpf::attach::ifindex("lo").unwrap_or_else(|e| examples::die("lo", &e));
-    let link = attach_tcx(
+    // A tcx link where the kernel has tcx (6.6+), else a clsact qdisc with a cls_bpf filter.
+    let link = attach_tc_auto(
         skel.progs().tc_ingress.handle().expect("loaded").as_fd(),
         ifindex,
         TcDirection::Ingress,
-        &TcxOpts::default(),
+        "tc_ingress",
     )
-    .unwrap_or_else(|e| examples::die("attach tcx ingress to lo", &e));
+    .unwrap_or_else(|e| examples::die("attach tc ingress to lo", &e));
     skel.skel_mut().keep_link("tc_ingress", link);
     println!(
         "tc program attached to lo ingress; bpf_printk output is in /sys/kernel/tracing/trace_pipe"

@@ -57,7 +57,8 @@ options:
   --test-timeout SECS limit for one test binary inside the VM (default: 300)
   --mem SIZE          guest memory (default: 1G)
   --accel A           tcg (default) or kvm (only where /dev/kvm is real hardware virtualisation)
-  --append ARGS       extra kernel command line (e.g. lsm=lockdown,capability,yama,bpf)
+  --append ARGS       extra kernel command line (the default one has no_timer_check and
+                      lsm=lockdown,capability,yama,bpf; a later lsm= replaces it)
   -j, --jobs N        boot up to N kernels at once in the matrix mode (default: 1); each VM
                       uses one host core
   -v, --verbose       print every line the tests write, not only results

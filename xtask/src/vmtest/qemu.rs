@@ -150,8 +150,12 @@ pub fn run(
     for f in [&console_log, &stderr_log] {
         let _ = fs::remove_file(f);
     }
+    // `no_timer_check`: under TCG on a loaded host the IO-APIC timer check can fail and panic the
+    // boot (seen on 6.12). `lsm=...,bpf`: the BPF LSM is not in every Debian kernel's default list
+    // (5.10), and the LSM tests need it; `--append lsm=...` overrides it (the last `lsm=` wins).
     let append = format!(
-        "console=ttyS0 panic=-1 loglevel=5 vmtest.cmd={} {}",
+        "console=ttyS0 panic=-1 loglevel=5 no_timer_check lsm=lockdown,capability,yama,bpf \
+         vmtest.cmd={} {}",
         cmd_file.display(),
         cfg.append
     );

@@ -305,19 +305,21 @@ impl UsdtManager {
             }
             // One uprobe.multi link for all sites (what libbpf does when the kernel has them, and
             // then loads usdt programs for BPF_TRACE_UPROBE_MULTI); else one uprobe per site.
+            // Without cookies the multi link still serves (the program finds its spec through the
+            // IP map): a program loaded for uprobe.multi must not be attached as a plain uprobe,
+            // which some kernels (6.12.117) do not survive.
             let multi = UprobeMultiOpts {
                 offsets: targets.iter().map(|t| t.rel_ip).collect(),
                 ref_ctr_offsets: targets.iter().map(|t| t.sema_off).collect(),
-                cookies: site_ids.clone(),
+                cookies: if self.use_cookies {
+                    site_ids.clone()
+                } else {
+                    Vec::new()
+                },
                 pid: opts.pid,
                 ..Default::default()
             };
-            let multi_result = if self.use_cookies {
-                attach_uprobe_multi(prog, &path.to_string_lossy(), None, &multi)
-            } else {
-                Err(Error::new(ErrorKind::NotSupported, "no BPF cookies"))
-            };
-            match multi_result {
+            match attach_uprobe_multi(prog, &path.to_string_lossy(), None, &multi) {
                 Ok(link) => {
                     links.push(link);
                     return Ok(());

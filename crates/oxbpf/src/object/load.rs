@@ -90,6 +90,26 @@ fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSec
 }
 
 /// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
+/// The BTF id of function `func` in the BTF of loaded program `prog` (an freplace target).
+fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32> {
+    let info = crate::sys::info::prog_info(prog)?;
+    if info.btf_id == 0 {
+        return Err(Error::invalid(format!(
+            "freplace target program has no BTF: cannot find '{func}'"
+        )));
+    }
+    let btf_fd =
+        crate::sys::info::get_fd_by_id(crate::sys::info::IdKind::Btf, info.btf_id, 0, None)?;
+    let (data, _) = crate::sys::info::btf_data(btf_fd.as_fd())?;
+    let btf = Btf::parse(&data)?;
+    btf.find_by_name_kind(func, crate::btf::Kind::Func)
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "freplace target function '{func}' not found in the target program's BTF"
+            ))
+        })
+}
+
 fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
     use crate::obj::sections::attach_type as a;
     let target = match target.split_once(':') {
@@ -727,6 +747,7 @@ impl Loader {
         }
         let mut attach_btf_id = p.attach_btf_id;
         let mut attach_obj: Option<u32> = None;
+        let mut attach_prog: Option<Arc<OwnedFd>> = None;
         if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
             let Some(target) = p
                 .attach_target
@@ -737,6 +758,24 @@ impl Loader {
                     "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
                 )));
             };
+            let target_prog = self
+                .open
+                .attach_progs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, fd)| Arc::clone(fd));
+            if let Some(fd) = target_prog {
+                attach_btf_id = prog_func_btf_id(fd.as_fd(), target)
+                    .map_err(|e| e.context(format!("prog '{name}'")))?;
+                attach_prog = Some(fd);
+            }
+        }
+        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
+            let target = p
+                .attach_target
+                .as_deref()
+                .or_else(|| sections::attach_target(&p.section))
+                .unwrap_or_default();
             let vm = self.vmlinux()?;
             let (module, func) = match target.split_once(':') {
                 Some((m, f)) => (Some(m), f),
@@ -785,6 +824,7 @@ impl Loader {
         let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
             attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
+            attach_prog_fd: attach_prog.as_ref().map(|f| f.as_fd()),
             fd_array: &fd_array,
             expected_attach_type,
             prog_btf_fd: btf_fd.map(|f| f.as_fd()),
