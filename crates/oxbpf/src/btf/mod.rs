@@ -1,7 +1,11 @@
 //! BTF: parse, index, write, sanitize and dump the BPF Type Format. Pure: no syscalls.
 //!
-//! [`Btf`] owns a decoded, editable type table and its string section. It parses raw bytes
-//! ([`Btf::parse`], [`Btf::parse_split`] for module BTF on a vmlinux base), answers by id
+//! [`Btf`] owns an editable type table and its string section. Types stay in their encoded form
+//! (the type section's words plus one offset per id, as libbpf keeps them) and are read through
+//! cheap `Copy` views: [`Type`], whose [`TypeKind`] is matchable per kind and whose lists
+//! ([`Members`], [`EnumValues`], [`Params`], [`VarSecInfos`]) decode entry by entry. Edits take an
+//! owned [`TypeBuf`] ([`Btf::add_type`], [`Btf::set_type`], [`Btf::update_type`]). It parses raw
+//! bytes ([`Btf::parse`], [`Btf::parse_split`] for module BTF on a vmlinux base), answers by id
 //! ([`Btf::type_by_id`]) and by name ([`Btf::ids_by_name`], [`Btf::find_by_name_kind`], backed by an
 //! index built on first use), resolves sizes and alignments, and encodes back to bytes
 //! ([`Btf::to_bytes`]). [`BtfExt`] parses `.BTF.ext` (func_info, line_info, CO-RE relocations).
