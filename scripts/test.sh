@@ -15,3 +15,9 @@ echo "== rustdoc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== tests"
 cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
+# The same kernel tests on other kernels: Debian's 6.1 and the newest Debian kernel, booted under
+# QEMU (scripts/vmtest-ci.sh; OXBPF_VMTEST=0 leaves it out for a quick local run).
+if [ "${OXBPF_VMTEST:-1}" != 0 ]; then
+    echo "== kernel matrix (QEMU)"
+    ./scripts/vmtest-ci.sh
+fi

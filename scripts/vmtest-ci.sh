@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs oxbpf's kernel tests (the oxbpf-tests binaries) inside QEMU VMs on Debian's 6.1 kernel and the
+# Runs oxbpf's kernel tests (the oxbpf-tests binaries and the examples' tests, where fentry and kprobe
+# must attach and report events) inside QEMU VMs on Debian's 6.1 kernel and the
 # newest one (7.2), and prints per kernel "N passed, N failed, N skipped" plus the tests whose outcome
 # differs. Kernels, QEMU and busybox come from Debian packages through apt (cached in target/vmtest/,
 # nothing installed). Exit status is non-zero when a test failed or a VM did not finish.
@@ -21,7 +22,7 @@ start=$(date +%s)
 # BTFs) exercise the compiler and pure code, not the kernel; under emulation each exceeds 5 minutes,
 # and the host's test run covers them.
 status=0
-cargo xtask vmtest --kernel 6.1,7.2 --jobs 2 --timeout 900 --test-timeout 300 \
+cargo xtask vmtest --kernel 6.1,7.2 --jobs 2 --timeout 900 --test-timeout 300 -p oxbpf-tests -p examples \
     --exclude headers --exclude core_mutations "$@" || status=$?
 echo "vmtest-ci: finished in $(($(date +%s) - start)) s with status $status"
 exit $status

@@ -96,3 +96,29 @@ fn table_and_exit_status() {
         .unwrap()
         .contains("/nonexistent/x.bpf.o"));
 }
+
+#[test]
+fn a_full_stderr_loses_messages_but_panics_nothing() {
+    if !oxbpf_tests::is_root() {
+        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    }
+    // The default printer writes to stderr, as libbpf's does; when that write fails (here ENOSPC
+    // from /dev/full) the message is lost and the run goes on, as with libbpf's fprintf.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = oxbpf()
+        .args(["object", "check", "--json"])
+        .arg(oxbpf_tests::fixture("obj_reject"))
+        .env("LIBBPF_LOG_LEVEL", "debug")
+        .stderr(full)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(101), "oxbpf panicked");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().expect("JSON lines on stdout");
+    let obj: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(obj["kind"], "object");
+    assert_eq!(obj["open_ok"], true);
+}

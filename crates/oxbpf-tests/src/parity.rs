@@ -11,6 +11,9 @@ pub struct Parity {
     pub libbpf: Vec<ProgVerdict>,
     /// oxbpf's verdicts.
     pub oxbpf: Vec<ProgVerdict>,
+    /// Who refused to open the object and why, when libbpf did (`libbpf` is then empty). Parity
+    /// then means oxbpf loads none of its programs either, whether it refuses at open or at load.
+    pub refused: Option<String>,
 }
 
 fn oxbpf_verdict(
@@ -85,16 +88,41 @@ pub fn oxbpf_load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
 
 impl Parity {
     /// Loads `path` with both loaders and compares them.
+    /// An object libbpf cannot open is compared by verdict alone: oxbpf must load none of it.
     pub fn of(path: &Path) -> Result<Parity, String> {
-        let libbpf = libbpf_ref::load(path).map_err(|e| format!("libbpf: {e}"))?;
-        let oxbpf = oxbpf_load(path).map_err(|e| format!("oxbpf: {e}"))?;
-        Ok(Parity { libbpf, oxbpf })
+        match libbpf_ref::load(path) {
+            Ok(libbpf) => {
+                let oxbpf = oxbpf_load(path).map_err(|e| format!("oxbpf: {e}"))?;
+                Ok(Parity {
+                    libbpf,
+                    oxbpf,
+                    refused: None,
+                })
+            }
+            Err(e) => {
+                let (oxbpf, why) = match oxbpf_load(path) {
+                    Ok(v) => (v, format!("libbpf ({e})")),
+                    Err(o) => (Vec::new(), format!("libbpf ({e}) and oxbpf ({o})")),
+                };
+                Ok(Parity {
+                    libbpf: Vec::new(),
+                    oxbpf,
+                    refused: Some(why),
+                })
+            }
+        }
     }
 
     /// Every disagreement, one line each: a program only one loader has, or a different verdict, tag
     /// or xlated length. Empty means parity.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if let Some(why) = &self.refused {
+            for o in self.oxbpf.iter().filter(|o| o.loaded) {
+                problems.push(format!("{}: oxbpf loads it, but {why}", o.name));
+            }
+            return problems;
+        }
         for l in &self.libbpf {
             match self.oxbpf.iter().find(|o| o.name == l.name) {
                 None => problems.push(format!("{}: libbpf has it, oxbpf does not", l.name)),
@@ -127,6 +155,9 @@ impl Parity {
 /// same tag and xlated length. Panics with a per-program table otherwise.
 pub fn assert_tag_parity(path: &Path) -> Parity {
     let parity = Parity::of(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if let Some(why) = &parity.refused {
+        panic!("{}: {why}", path.display());
+    }
     let problems = parity.problems();
     assert!(
         problems.is_empty(),

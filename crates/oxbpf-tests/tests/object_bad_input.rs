@@ -38,6 +38,45 @@ fn legacy_maps_section_is_rejected_like_libbpf() {
     );
 }
 
+/// Makes function symbol `name` STB_LOCAL: a static program, which libbpf refuses outside `.text`.
+fn make_static(data: &mut [u8], name: &str) {
+    let hdr = object::elf::FileHeader64::<object::Endianness>::parse(&*data).unwrap();
+    let e = hdr.endian().unwrap();
+    let secs = hdr.sections(e, &*data).unwrap();
+    let symtab = secs.symbols(e, &*data, object::elf::SHT_SYMTAB).unwrap();
+    let (idx, _) = symtab
+        .iter()
+        .enumerate()
+        .find(|(_, s)| symtab.symbol_name(e, s).unwrap() == name.as_bytes())
+        .unwrap();
+    let (_, sh) = secs.section_by_name(e, b".symtab").unwrap();
+    let at = sh.sh_offset(e) as usize + idx * 24 + 4; // st_info
+    data[at] = (object::elf::STB_LOCAL << 4) | object::elf::STT_FUNC;
+}
+
+/// cilium/ebpf's loader.o holds both a static program (section 4) and a legacy `maps` section
+/// (section 16): libbpf reads sections in order and names the static program; so must we.
+#[test]
+fn first_refusal_in_section_order_wins_like_libbpf() {
+    let mut b = bytes("maps");
+    make_static(&mut b, "on_exit_write"); // section 6
+    let e = Object::open_memory("maps", &b).unwrap_err();
+    let msg =
+        "sec 'tp/syscalls/sys_exit_write': program 'on_exit_write' is static and not supported";
+    assert_eq!(e.kind(), oxbpf::ErrorKind::NotSupported);
+    assert!(e.to_string().contains(msg), "{e}");
+    rename_section(&mut b, ".maps", ".maps", 1); // section 9: ".maps" -> "maps"
+    let e = Object::open_memory("maps", &b).unwrap_err();
+    assert_eq!(e.kind(), oxbpf::ErrorKind::NotSupported);
+    assert!(e.to_string().contains(msg), "{e}");
+    // libbpf refuses it too (it prints the same line; its error is only the errno).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maps.o");
+    std::fs::write(&path, &b).unwrap();
+    let l = oxbpf_tests::libbpf_ref::load(&path).unwrap_err();
+    assert!(l.contains("Operation not supported"), "{l}");
+}
+
 #[test]
 fn missing_btf_for_btf_maps_is_an_error() {
     let mut b = bytes("maps");

@@ -6,6 +6,7 @@
 //! every message to the `log` crate under the target `oxbpf`.
 
 use std::fmt;
+use std::io::Write;
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// How important a message is (libbpf's `enum libbpf_print_level`).
@@ -89,7 +90,9 @@ pub fn print(level: PrintLevel, args: fmt::Arguments<'_>) {
         Printer::Custom(f) => f(level, &args.to_string()),
         Printer::Default => {
             if level <= env_level() {
-                eprintln!("oxbpf: {args}");
+                // Like libbpf's fprintf(stderr): a closed or full stderr loses the message, it
+                // must not panic the caller (eprintln! would; the object_open fuzzer hit it).
+                let _ = writeln!(std::io::stderr().lock(), "oxbpf: {args}");
             }
         }
     }

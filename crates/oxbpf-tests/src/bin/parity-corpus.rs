@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         eprintln!("usage: parity-corpus FILE_OR_DIR...");
         return ExitCode::from(2);
     }
-    let (mut progs, mut loaded_both, mut same, mut objects_ok) = (0, 0, 0, 0);
+    let (mut progs, mut loaded_both, mut same, mut objects_ok, mut refused) = (0, 0, 0, 0, 0);
     let mut bad = Vec::new();
     for obj in &objs {
         let name = obj
@@ -52,6 +52,20 @@ fn main() -> ExitCode {
         let problems = parity.problems();
         if problems.is_empty() {
             objects_ok += 1;
+        }
+        if let Some(why) = &parity.refused {
+            // libbpf loads nothing of it: oxbpf must not either (refusing at open or at load).
+            refused += 1;
+            let loaded = parity.oxbpf.iter().filter(|o| o.loaded).count();
+            println!(
+                "{name:<32} refused by {why}; oxbpf loads {loaded} of {} programs  {}",
+                parity.oxbpf.len(),
+                if problems.is_empty() {
+                    "same"
+                } else {
+                    "DIFFERENT"
+                }
+            );
         }
         for l in &parity.libbpf {
             progs += 1;
@@ -79,7 +93,7 @@ fn main() -> ExitCode {
     }
     println!(
         "\nparity: {} objects ({} fully identical), {progs} programs, {same} same verdict+tag+len, \
-         {loaded_both} loaded by both",
+         {loaded_both} loaded by both; {refused} objects libbpf cannot open",
         objs.len(),
         objects_ok
     );

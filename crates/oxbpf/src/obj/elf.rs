@@ -133,6 +133,8 @@ pub struct Elf {
     pub arena_shndx: Option<usize>,
     /// Index of `.jumptables`.
     pub jumptables_shndx: Option<usize>,
+    /// Index of a legacy `maps` section: the object is refused, and sections after it are not read.
+    pub legacy_maps_shndx: Option<usize>,
 }
 
 fn ferr(what: impl std::fmt::Display) -> Error {
@@ -232,6 +234,7 @@ impl Elf {
             maps_shndx: None,
             arena_shndx: None,
             jumptables_shndx: None,
+            legacy_maps_shndx: None,
         };
         let count = table.len();
         for (idx, sh) in table.iter().enumerate() {
@@ -271,10 +274,11 @@ impl Elf {
                 "license" => SecKind::License,
                 "version" => SecKind::Version,
                 "maps" => {
-                    return Err(Error::new(
-                        crate::ErrorKind::NotSupported,
-                        "elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+",
-                    ))
+                    // libbpf refuses here, in one pass over the sections: a refusal from an earlier
+                    // code section (a static program) wins, and nothing after this one is read.
+                    out.legacy_maps_shndx = Some(idx);
+                    out.sections.push(section);
+                    break;
                 }
                 ".maps" => {
                     out.maps_shndx = Some(idx);
@@ -301,7 +305,10 @@ impl Elf {
                         SecKind::Data
                     } else if has_prefix_dot(name, ".rodata") {
                         SecKind::Rodata
-                    } else if matches!(name, ".struct_ops" | ".struct_ops.link" | "?.struct_ops" | "?.struct_ops.link") {
+                    } else if matches!(
+                        name,
+                        ".struct_ops" | ".struct_ops.link" | "?.struct_ops" | "?.struct_ops.link"
+                    ) {
                         SecKind::StructOps
                     } else if name == ".addr_space.1" {
                         out.arena_shndx = Some(idx);
@@ -310,7 +317,9 @@ impl Elf {
                         out.jumptables_shndx = Some(idx);
                         SecKind::JumpTables
                     } else {
-                        crate::log::info(format_args!("elf: skipping unrecognized data section({idx}) {name}"));
+                        crate::log::info(format_args!(
+                            "elf: skipping unrecognized data section({idx}) {name}"
+                        ));
                         SecKind::Skipped
                     }
                 }
@@ -324,7 +333,11 @@ impl Elf {
                         .unwrap_or(false);
                     let special = matches!(
                         name,
-                        ".rel.struct_ops" | ".rel.struct_ops.link" | ".rel?.struct_ops" | ".rel?.struct_ops.link" | ".rel.maps"
+                        ".rel.struct_ops"
+                            | ".rel.struct_ops.link"
+                            | ".rel?.struct_ops"
+                            | ".rel?.struct_ops.link"
+                            | ".rel.maps"
                     );
                     if target_exec || special {
                         SecKind::Rel

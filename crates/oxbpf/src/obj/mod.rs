@@ -117,6 +117,12 @@ impl ObjectSpec {
             }
         }
         let mut programs = programs::collect(&elf, &opts.sec_defs)?;
+        if elf.legacy_maps_shndx.is_some() {
+            return Err(Error::new(
+                crate::ErrorKind::NotSupported,
+                "elf: legacy map definitions in 'maps' section are not supported by libbpf v1.0+",
+            ));
+        }
 
         let needs_btf = elf.maps_shndx.is_some()
             || elf
