@@ -103,7 +103,7 @@ impl<'a> TypeGen<'a> {
         }
     }
 
-    fn ty(&self, id: TypeId) -> Result<&'a oxbpf::btf::Type, GenError> {
+    fn ty(&self, id: TypeId) -> Result<oxbpf::btf::Type<'a>, GenError> {
         self.btf
             .type_by_id(id)
             .map_err(|e| format!("BTF type [{id}]: {e}"))
@@ -313,7 +313,7 @@ impl<'a> TypeGen<'a> {
             if is_bitfield {
                 // Both encodings: the width from the member (kind_flag) or from its INT type, whose
                 // own offset adds to the member's (legacy).
-                let (bit_off, width) = match self.btf.member_bits(m) {
+                let (bit_off, width) = match self.btf.member_bits(&m) {
                     (off, 0) => (off, msize as u32 * 8),
                     bits => bits,
                 };
@@ -706,7 +706,7 @@ impl<'a> TypeGen<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oxbpf::btf::{Int, Type, INT_BOOL, INT_SIGNED};
+    use oxbpf::btf::{Int, TypeBuf, TypeKindBuf, INT_BOOL, INT_SIGNED};
 
     /// The generated items for every struct of `btf` named in `names`, as one string without spaces.
     fn generated(btf: &Btf, names: &[&str]) -> String {
@@ -771,9 +771,9 @@ mod tests {
     fn legacy_encoding_takes_width_and_offset_from_the_int() {
         let mut btf = Btf::new();
         let name = btf.add_string("int");
-        let int5 = btf.add_type(Type::new(
+        let int5 = btf.add_type(TypeBuf::new(
             name,
-            TypeKind::Int(Int {
+            TypeKindBuf::Int(Int {
                 size: 4,
                 encoding: INT_SIGNED,
                 offset: 0,
@@ -781,9 +781,9 @@ mod tests {
             }),
         ));
         let name = btf.add_string("unsigned int");
-        let int4_at2 = btf.add_type(Type::new(
+        let int4_at2 = btf.add_type(TypeBuf::new(
             name,
-            TypeKind::Int(Int {
+            TypeKindBuf::Int(Int {
                 size: 4,
                 encoding: 0,
                 offset: 2,

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use object::{Object, ObjectSection};
-use oxbpf::btf::{Btf, TypeKind};
+use oxbpf::btf::{Btf, TypeKind, TypeKindBuf};
 use oxbpf::reloc::core::{CoreRelocator, CoreTargets, TargetBtf};
 use oxbpf::sys::bpf::{btf_load, prog_load, ProgLoadOpts};
 
@@ -61,11 +61,6 @@ fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
     }
     // As libbpf: fix DATASEC sizes, load the object's BTF, pass func_info and line_info.
     let mut btf = btf;
-    for t in btf.types_mut() {
-        if let TypeKind::Datasec(d) = &mut t.kind {
-            d.size = 0;
-        }
-    }
     let datasecs: Vec<(usize, String)> = btf
         .types()
         .filter(|(_, t)| matches!(t.kind, TypeKind::Datasec(_)))
@@ -73,9 +68,12 @@ fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
         .collect();
     for (id, name) in datasecs {
         let size = elf.section_by_name(&name).map_or(0, |s| s.size()) as u32;
-        if let TypeKind::Datasec(d) = &mut btf.type_by_id_mut(id as u32).unwrap().kind {
-            d.size = size;
-        }
+        btf.update_type(id as u32, |t| {
+            if let TypeKindBuf::Datasec(d) = &mut t.kind {
+                d.size = size;
+            }
+        })
+        .unwrap();
     }
     let btf_fd = btf_load(&btf.to_bytes(), None, None).expect("object BTF load");
     let mut fds = vec![];

@@ -7,7 +7,7 @@
 
 use object::read::elf::FileHeader;
 use object::{Object as _, ObjectSection, ObjectSymbol};
-use oxbpf::btf::{Btf, Kind, Type, TypeId, TypeKind};
+use oxbpf::btf::{Btf, Kind, Type, TypeId, TypeKindBuf};
 use oxbpf::Object;
 use oxbpf_tests::fixture;
 
@@ -57,7 +57,7 @@ fn assert_has(err: &str, parts: &[&str]) {
 }
 
 /// The id of the first type satisfying `f`.
-fn find(btf: &Btf, f: impl Fn(&Btf, TypeId, &Type) -> bool) -> TypeId {
+fn find(btf: &Btf, f: impl Fn(&Btf, TypeId, Type<'_>) -> bool) -> TypeId {
     (1..btf.len() as TypeId)
         .find(|&id| f(btf, id, btf.type_by_id(id).unwrap()))
         .unwrap()
@@ -75,15 +75,15 @@ fn map_def_struct(btf: &Btf, map: &str) -> TypeId {
 
 /// Points the single referenced type of `id` (PTR, TYPEDEF, VAR, ...) at `to`.
 fn retarget(btf: &mut Btf, id: TypeId, to: TypeId) {
-    let mut t = btf.type_by_id(id).unwrap().clone();
+    let mut t = btf.type_by_id(id).unwrap().to_buf();
     match &mut t.kind {
-        TypeKind::Ptr(x)
-        | TypeKind::Typedef(x)
-        | TypeKind::Volatile(x)
-        | TypeKind::Const(x)
-        | TypeKind::Restrict(x) => *x = to,
-        TypeKind::Var(v) => v.type_id = to,
-        k => panic!("cannot retarget {:?}", k.kind()),
+        TypeKindBuf::Ptr(x)
+        | TypeKindBuf::Typedef(x)
+        | TypeKindBuf::Volatile(x)
+        | TypeKindBuf::Const(x)
+        | TypeKindBuf::Restrict(x) => *x = to,
+        TypeKindBuf::Var(v) => v.type_id = to,
+        _ => panic!("cannot retarget {:?}", t.btf_kind()),
     }
     btf.set_type(id, t).unwrap();
 }
@@ -242,11 +242,14 @@ fn map_attr_of_the_wrong_kind() {
     edit_btf(&mut b, |btf| {
         let def = map_def_struct(btf, "counts");
         let int = find(btf, |_, _, t| t.btf_kind() == Kind::Int);
-        let TypeKind::Struct(c) = &mut btf.type_by_id_mut(def).unwrap().kind else {
-            panic!("map def is a struct");
-        };
-        // `type` is the first member of the fixture's map definitions.
-        c.members[0].type_id = int;
+        btf.update_type(def, |t| {
+            let TypeKindBuf::Struct(c) = &mut t.kind else {
+                panic!("map def is a struct");
+            };
+            // `type` is the first member of the fixture's map definitions.
+            c.members[0].type_id = int;
+        })
+        .unwrap();
     });
     let e = open_err("maps", &b);
     assert_has(

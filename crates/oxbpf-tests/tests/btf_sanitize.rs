@@ -74,13 +74,16 @@ fn fix_datasecs(btf: &mut Btf, file: &object::File<'_>) {
                     .map(|s| (i, s.address() as u32))
             })
             .collect();
-        let TypeKind::Datasec(d) = &mut btf.type_by_id_mut(id).unwrap().kind else {
-            unreachable!()
-        };
-        d.size = size;
-        for (i, off) in offsets {
-            d.vars[i].offset = off;
-        }
+        btf.update_type(id, |t| {
+            let TypeKindBuf::Datasec(d) = &mut t.kind else {
+                unreachable!()
+            };
+            d.size = size;
+            for (i, off) in offsets {
+                d.vars[i].offset = off;
+            }
+        })
+        .unwrap();
     }
 }
 

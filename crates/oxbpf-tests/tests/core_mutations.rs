@@ -10,7 +10,7 @@ use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::Arc;
 
-use oxbpf::btf::{Btf, BtfExt, CoreReloKind, Kind, Member, Type, TypeId, TypeKind};
+use oxbpf::btf::{Btf, BtfExt, CoreReloKind, Kind, Member, TypeBuf, TypeId, TypeKind, TypeKindBuf};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
     names::essential_name, spec::parse_spec, CoreRelocator, CoreTargets, TargetBtf,
@@ -152,14 +152,14 @@ fn interesting(
 
 /// Applies one random mutation to type `id` of `btf`; returns what it did.
 fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<String>>) -> String {
-    let t = btf.type_by_id(id).unwrap().clone();
+    let t = btf.type_by_id(id).unwrap().to_buf();
     let name = btf.str_at(t.name_off).unwrap().to_string();
     let int = btf.find_by_name_kind("int", Kind::Int).unwrap();
     let uint = btf.find_by_name_kind("unsigned int", Kind::Int).unwrap();
     let long = btf.find_by_name_kind("long int", Kind::Int).unwrap();
     let u8_ = btf.find_by_name_kind("unsigned char", Kind::Int).unwrap();
     match &t.kind {
-        TypeKind::Struct(c) | TypeKind::Union(c) => {
+        TypeKindBuf::Struct(c) | TypeKindBuf::Union(c) => {
             if c.members.is_empty() {
                 return format!("{name}: no members");
             }
@@ -214,9 +214,9 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                     // Wrap the member in an anonymous struct at the same place.
                     let inner = c.members[m];
                     let sz = btf.resolve_size(inner.type_id).unwrap_or(8).max(1);
-                    let anon = btf.add_type(Type::new(
+                    let anon = btf.add_type(TypeBuf::new(
                         0,
-                        TypeKind::Struct(oxbpf::btf::Composite {
+                        TypeKindBuf::Struct(oxbpf::btf::CompositeBuf {
                             size: sz + 8,
                             bitfield_encoding: c.bitfield_encoding,
                             members: vec![Member {
@@ -246,7 +246,7 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                     let mut dup = t.clone();
                     dup.name_off = btf.add_string(&format!("{name}___2"));
                     if rng.below(2) == 0 {
-                        if let TypeKind::Struct(d) | TypeKind::Union(d) = &mut dup.kind {
+                        if let TypeKindBuf::Struct(d) | TypeKindBuf::Union(d) = &mut dup.kind {
                             d.members[m].bit_offset += 32;
                         }
                     }
@@ -256,8 +256,8 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                 9 => {
                     let ty = c.members[m].type_id;
                     if let Ok((aid, at)) = btf.skip_mods_and_typedefs(ty) {
-                        if let TypeKind::Array(a) = &at.kind {
-                            let mut a = *a;
+                        if let TypeKind::Array(a) = at.kind {
+                            let mut a = a;
                             a.nelems = rng.below(4) as u32;
                             let new = btf.add_array(a.elem_type, a.index_type, a.nelems);
                             c.members[m].type_id = new;
@@ -273,8 +273,8 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                 _ => {
                     let mut u = t.clone();
                     u.kind = match t.kind {
-                        TypeKind::Struct(_) => TypeKind::Union(c),
-                        _ => TypeKind::Struct(c),
+                        TypeKindBuf::Struct(_) => TypeKindBuf::Union(c),
+                        _ => TypeKindBuf::Struct(c),
                     };
                     btf.set_type(id, u).unwrap();
                     return format!("{name}: struct/union swapped");
@@ -283,7 +283,7 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
             set(btf, id, &t, c);
             what
         }
-        TypeKind::Enum(e) | TypeKind::Enum64(e) => {
+        TypeKindBuf::Enum(e) | TypeKindBuf::Enum64(e) => {
             let mut e = e.clone();
             if e.values.is_empty() {
                 return format!("{name}: no values");
@@ -307,7 +307,7 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                 }
                 1 => {
                     e.values[v].value = e.values[v].value.wrapping_add(1 + rng.below(1000) as u64);
-                    if matches!(t.kind, TypeKind::Enum(_)) {
+                    if matches!(t.kind, TypeKindBuf::Enum(_)) {
                         e.values[v].value &= 0xffff_ffff;
                     }
                     format!("{name}: renumbered value #{v}")
@@ -319,8 +319,10 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
                 _ => {
                     let mut n = t.clone();
                     n.kind = match t.kind {
-                        TypeKind::Enum(_) => TypeKind::Enum64(oxbpf::btf::Enum { size: 8, ..e }),
-                        _ => TypeKind::Enum(oxbpf::btf::Enum {
+                        TypeKindBuf::Enum(_) => {
+                            TypeKindBuf::Enum64(oxbpf::btf::EnumBuf { size: 8, ..e })
+                        }
+                        _ => TypeKindBuf::Enum(oxbpf::btf::EnumBuf {
                             size: 4,
                             values: e
                                 .values
@@ -339,8 +341,8 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
             };
             let mut n = t.clone();
             n.kind = match t.kind {
-                TypeKind::Enum(_) => TypeKind::Enum(e),
-                _ => TypeKind::Enum64(e),
+                TypeKindBuf::Enum(_) => TypeKindBuf::Enum(e),
+                _ => TypeKindBuf::Enum64(e),
             };
             btf.set_type(id, n).unwrap();
             what
@@ -351,15 +353,17 @@ fn mutate(btf: &mut Btf, id: TypeId, rng: &mut Rng, used: &HashMap<String, Vec<S
 
 /// Adds `name___2`, a copy of struct `id` with the members the fixture uses moved by 32 bits.
 fn ambiguous_twin(btf: &mut Btf, id: TypeId, used: &HashMap<String, Vec<String>>) -> String {
-    let mut t = btf.type_by_id(id).unwrap().clone();
+    let mut t = btf.type_by_id(id).unwrap().to_buf();
     let name = btf.str_at(t.name_off).unwrap().to_string();
     let names = used.get(&name).cloned().unwrap_or_default();
-    let member_names: Vec<String> = t
+    let member_names: Vec<String> = btf
+        .type_by_id(id)
+        .unwrap()
         .members()
         .iter()
         .map(|m| btf.str_at(m.name_off).unwrap_or("").to_string())
         .collect();
-    if let TypeKind::Struct(c) | TypeKind::Union(c) = &mut t.kind {
+    if let TypeKindBuf::Struct(c) | TypeKindBuf::Union(c) = &mut t.kind {
         c.size += 4;
         for (m, n) in c.members.iter_mut().zip(&member_names) {
             if names.contains(n) {
@@ -372,11 +376,11 @@ fn ambiguous_twin(btf: &mut Btf, id: TypeId, used: &HashMap<String, Vec<String>>
     format!("{name}: ambiguous twin")
 }
 
-fn set(btf: &mut Btf, id: TypeId, t: &Type, c: oxbpf::btf::Composite) {
+fn set(btf: &mut Btf, id: TypeId, t: &TypeBuf, c: oxbpf::btf::CompositeBuf) {
     let mut n = t.clone();
     n.kind = match t.kind {
-        TypeKind::Union(_) => TypeKind::Union(c),
-        _ => TypeKind::Struct(c),
+        TypeKindBuf::Union(_) => TypeKindBuf::Union(c),
+        _ => TypeKindBuf::Struct(c),
     };
     btf.set_type(id, n).unwrap();
 }

@@ -7,7 +7,7 @@ mod sys_util;
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use oxbpf::btf::TypeKind;
+use oxbpf::btf::{Kind, TypeKind};
 use oxbpf::kernel::features::{probe_helper, supported, Feature};
 use oxbpf::program::ProgramType;
 use oxbpf_tests::{fixture, parity};
@@ -153,12 +153,10 @@ fn without_the_tag_the_subprograms_are_refused() {
     let mut untagged = open.clone();
     let btf = untagged.spec_mut().btf.as_mut().unwrap();
     let renamed = btf.add_string("xrg:ctx");
-    let mut n = 0;
-    for t in btf.types_mut() {
-        if matches!(t.kind, TypeKind::DeclTag(_)) {
-            t.name_off = renamed;
-            n += 1;
-        }
+    let tags: Vec<_> = btf.types_of_kind(Kind::DeclTag).map(|(id, _)| id).collect();
+    let n = tags.len();
+    for id in tags {
+        btf.update_type(id, |t| t.name_off = renamed).unwrap();
     }
     assert_eq!(n, 8, "arg:ctx tags in the fixture");
     for (prog, refused) in [("arg_ctx_socket", true), ("arg_ctx_xdp", true)] {

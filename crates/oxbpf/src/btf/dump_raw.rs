@@ -40,7 +40,7 @@ impl Btf {
     }
 
     /// Appends the raw listing of one type to `out`.
-    pub fn raw_type(&self, out: &mut String, id: TypeId, t: &Type) -> Result<()> {
+    pub fn raw_type(&self, out: &mut String, id: TypeId, t: Type<'_>) -> Result<()> {
         let _ = write!(
             out,
             "[{id}] {} '{}'",

@@ -59,14 +59,20 @@ impl std::hash::Hasher for FastHasher {
 }
 
 impl NameIndex {
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.hashes.capacity() * 8 + self.ids.capacity() * 4
+    }
+
     fn build(btf: &Btf) -> NameIndex {
         let mut keys: Vec<(u64, TypeId)> = Vec::with_capacity(btf.types.len());
-        for (id, t) in btf.types() {
-            if t.name_off == 0 {
+        let (words, offs) = btf.types.raw();
+        for (i, &off) in offs.iter().enumerate() {
+            let name_off = words.get(off as usize).copied().unwrap_or(0);
+            if name_off == 0 {
                 continue;
             }
-            if let Some(name) = btf.str_bytes(t.name_off) {
-                keys.push((hash_name(name), id));
+            if let Some(name) = btf.str_bytes(name_off) {
+                keys.push((hash_name(name), btf.start_id + i as TypeId));
             }
         }
         keys.sort_unstable();
@@ -78,11 +84,7 @@ impl NameIndex {
                 j += 1;
             }
             if j - i > 1 {
-                let name = |id: TypeId| {
-                    btf.type_by_id(id)
-                        .ok()
-                        .and_then(|t| btf.str_bytes(t.name_off))
-                };
+                let name = |id: TypeId| btf.str_bytes(btf.name_off_of(id)?);
                 let first = name(keys[i].1);
                 if keys[i + 1..j].iter().any(|k| name(k.1) != first) {
                     keys[i..j].sort_by(|a, b| name(a.1).cmp(&name(b.1)).then(a.1.cmp(&b.1)));
@@ -100,10 +102,7 @@ impl NameIndex {
         let hi = lo + self.hashes[lo..].partition_point(|&x| x == h);
         let run = &self.ids[lo..hi];
         let is = |id: &TypeId| {
-            btf.type_by_id(*id)
-                .ok()
-                .and_then(|t| btf.str_bytes(t.name_off))
-                == Some(name.as_bytes())
+            btf.name_off_of(*id).and_then(|o| btf.str_bytes(o)) == Some(name.as_bytes())
         };
         let Some(a) = run.iter().position(is) else {
             return &[];

@@ -1,7 +1,11 @@
 //! BTF: parse, index, write, sanitize and dump the BPF Type Format. Pure: no syscalls.
 //!
-//! [`Btf`] owns a decoded, editable type table and its string section. It parses raw bytes
-//! ([`Btf::parse`], [`Btf::parse_split`] for module BTF on a vmlinux base), answers by id
+//! [`Btf`] owns an editable type table and its string section. Types stay in their encoded form
+//! (the type section's words plus one offset per id, as libbpf keeps them) and are read through
+//! cheap `Copy` views: [`Type`], whose [`TypeKind`] is matchable per kind and whose lists
+//! ([`Members`], [`EnumValues`], [`Params`], [`VarSecInfos`]) decode entry by entry. Edits take an
+//! owned [`TypeBuf`] ([`Btf::add_type`], [`Btf::set_type`], [`Btf::update_type`]). It parses raw
+//! bytes ([`Btf::parse`], [`Btf::parse_split`] for module BTF on a vmlinux base), answers by id
 //! ([`Btf::type_by_id`]) and by name ([`Btf::ids_by_name`], [`Btf::find_by_name_kind`], backed by an
 //! index built on first use), resolves sizes and alignments, and encodes back to bytes
 //! ([`Btf::to_bytes`]). [`BtfExt`] parses `.BTF.ext` (func_info, line_info, CO-RE relocations).
@@ -16,13 +20,16 @@
 //! # Ok(()) }
 //! ```
 
+mod buf;
 mod dump_c;
 mod dump_raw;
 mod ext;
 mod index;
+mod list;
 mod parse;
 mod resolve;
 mod sanitize;
+mod store;
 mod strtab;
 mod types;
 mod write;
@@ -38,6 +45,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use index::NameIndex;
+use store::TypeStore;
 use strtab::StrTab;
 
 /// Byte order of encoded BTF.
@@ -63,8 +71,10 @@ impl Endian {
 /// A BTF type table with its strings; standalone, or split on a base (module BTF on vmlinux).
 ///
 /// Type ids run from 0 (`void`) to [`len`](Btf::len)` - 1`; in split BTF the ids below
-/// [`first_id`](Btf::first_id) belong to the base. The table is editable ([`Btf::set_type`],
-/// [`Btf::add_type`]) and encodes back to bytes with [`Btf::to_bytes`].
+/// [`first_id`](Btf::first_id) belong to the base. Types are kept encoded, as in the type section,
+/// and read through [`Type`] views ([`Btf::type_by_id`]). The table is editable ([`Btf::set_type`],
+/// [`Btf::update_type`], [`Btf::add_type`], taking [`TypeBuf`]s) and encodes back to bytes with
+/// [`Btf::to_bytes`].
 #[derive(Debug, Clone)]
 pub struct Btf {
     base: Option<Arc<Btf>>,
@@ -72,7 +82,7 @@ pub struct Btf {
     start_id: TypeId,
     /// String offsets below this belong to the base.
     start_str_off: u32,
-    types: Vec<Type>,
+    types: TypeStore,
     strings: StrTab,
     endian: Endian,
     /// Header bytes past the 24 known ones (kept for byte-identical re-encoding).
@@ -102,7 +112,7 @@ impl Btf {
     pub fn new() -> Btf {
         Btf::from_parts(
             None,
-            Vec::new(),
+            TypeStore::default(),
             vec![0],
             Endian::native(),
             Vec::new(),
@@ -116,7 +126,7 @@ impl Btf {
         let (start_id, start_str_off) = (base.len() as TypeId, base.strings_end());
         Btf::from_parts(
             Some(base),
-            Vec::new(),
+            TypeStore::default(),
             Vec::new(),
             Endian::native(),
             Vec::new(),
@@ -127,7 +137,7 @@ impl Btf {
 
     pub(crate) fn from_parts(
         base: Option<Arc<Btf>>,
-        types: Vec<Type>,
+        types: TypeStore,
         strings: Vec<u8>,
         endian: Endian,
         hdr_extra: Vec<u8>,
@@ -177,61 +187,71 @@ impl Btf {
 
     /// The type with id `id` (id 0 is `void`; ids below [`first_id`](Btf::first_id) come from the base).
     #[inline]
-    pub fn type_by_id(&self, id: TypeId) -> Result<&Type> {
+    pub fn type_by_id(&self, id: TypeId) -> Result<Type<'_>> {
         if id >= self.start_id {
-            return self
-                .types
-                .get((id - self.start_id) as usize)
-                .ok_or_else(|| {
-                    Error::not_found(format!(
-                        "BTF type id {id} out of range (last is {})",
-                        self.len() - 1
-                    ))
-                });
+            let (words, offs) = self.types.raw();
+            return match offs.get((id - self.start_id) as usize) {
+                Some(&off) => Ok(store::decode(words, off as usize)),
+                None => Err(Error::not_found(format!(
+                    "BTF type id {id} out of range (last is {})",
+                    self.len() - 1
+                ))),
+            };
         }
         match &self.base {
             Some(b) => b.type_by_id(id),
-            None if id == 0 => Ok(&Type::VOID),
+            None if id == 0 => Ok(Type::VOID),
             None => Err(Error::not_found(format!("BTF type id {id} out of range"))),
         }
     }
 
-    /// The type with id `id`, for editing. Only this BTF's own types (not the base's) are editable.
-    pub fn type_by_id_mut(&mut self, id: TypeId) -> Result<&mut Type> {
-        self.index = OnceLock::new();
-        let start = self.start_id;
-        let n = self.len();
-        self.types
-            .get_mut((id.wrapping_sub(start)) as usize)
-            .filter(|_| id >= start)
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "BTF type id {id} not editable (own ids are {start}..{n})"
-                ))
-            })
+    /// The name offset of own type `id`, read from its header alone.
+    pub(crate) fn name_off_of(&self, id: TypeId) -> Option<u32> {
+        let (words, offs) = self.types.raw();
+        let off = *offs.get(id.checked_sub(self.start_id)? as usize)?;
+        words.get(off as usize).copied()
     }
 
-    /// Replaces type `id`.
-    pub fn set_type(&mut self, id: TypeId, ty: Type) -> Result<()> {
-        *self.type_by_id_mut(id)? = ty;
+    /// The index of own type `id` in the store, or an error naming the editable range.
+    fn own_index(&self, id: TypeId) -> Result<usize> {
+        if id >= self.start_id && ((id - self.start_id) as usize) < self.types.len() {
+            return Ok((id - self.start_id) as usize);
+        }
+        Err(Error::not_found(format!(
+            "BTF type id {id} not editable (own ids are {}..{})",
+            self.start_id,
+            self.len()
+        )))
+    }
+
+    /// Replaces type `id`. Only this BTF's own types (not the base's) are editable.
+    pub fn set_type(&mut self, id: TypeId, ty: TypeBuf) -> Result<()> {
+        let i = self.own_index(id)?;
+        self.index = OnceLock::new();
+        self.types.set(i, &ty);
         Ok(())
     }
 
-    /// This BTF's own types, for editing in place (the name index is rebuilt on next use).
-    pub fn types_mut(&mut self) -> &mut [Type] {
+    /// Edits type `id` through an owned copy: `f` changes it, then it replaces the original
+    /// (copy-on-write; a same-length edit is re-encoded in place). Returns what `f` returns.
+    pub fn update_type<R>(&mut self, id: TypeId, f: impl FnOnce(&mut TypeBuf) -> R) -> Result<R> {
+        let i = self.own_index(id)?;
+        let mut t = self.type_by_id(id)?.to_buf();
+        let r = f(&mut t);
         self.index = OnceLock::new();
-        &mut self.types
+        self.types.set(i, &t);
+        Ok(r)
     }
 
     /// Appends a type and returns its id.
-    pub fn add_type(&mut self, ty: Type) -> TypeId {
+    pub fn add_type(&mut self, ty: TypeBuf) -> TypeId {
         self.index = OnceLock::new();
-        self.types.push(ty);
+        self.types.push(&ty);
         (self.len() - 1) as TypeId
     }
 
     /// This BTF's own types with their ids, in id order (not `void`, not the base's).
-    pub fn types(&self) -> impl ExactSizeIterator<Item = (TypeId, &Type)> + '_ {
+    pub fn types(&self) -> impl ExactSizeIterator<Item = (TypeId, Type<'_>)> + '_ {
         let start = self.start_id;
         self.types
             .iter()
@@ -239,12 +259,28 @@ impl Btf {
             .map(move |(i, t)| (start + i as TypeId, t))
     }
 
+    /// This BTF's own types of kind `kind` with their ids, in id order; other kinds are skipped
+    /// on their header alone, so this is the cheap way to scan for, e.g., every DATASEC.
+    pub fn types_of_kind(&self, kind: Kind) -> impl Iterator<Item = (TypeId, Type<'_>)> + '_ {
+        let start = self.start_id;
+        (0..self.types.len())
+            .filter(move |&i| self.types.kind(i) == Some(kind))
+            .filter_map(move |i| Some((start + i as TypeId, self.types.get(i)?)))
+    }
+
     /// Every type id with its type, base first, excluding `void`.
-    pub fn all_types(&self) -> Box<dyn Iterator<Item = (TypeId, &Type)> + '_> {
+    pub fn all_types(&self) -> Box<dyn Iterator<Item = (TypeId, Type<'_>)> + '_> {
         match &self.base {
             Some(b) => Box::new(b.all_types().chain(self.types())),
             None => Box::new(self.types()),
         }
+    }
+
+    /// Heap bytes held by the type table, the strings and the name index (not the base's).
+    pub fn heap_bytes(&self) -> usize {
+        self.types.heap_bytes()
+            + self.strings.len()
+            + self.index.get().map_or(0, NameIndex::heap_bytes)
     }
 
     /// The string at offset `off` of the string section (base strings first in split BTF).
@@ -291,7 +327,7 @@ impl Btf {
     }
 
     /// The name of `ty` ("" for anonymous types).
-    pub fn type_name(&self, ty: &Type) -> Result<&str> {
+    pub fn type_name(&self, ty: Type<'_>) -> Result<&str> {
         self.str_at(ty.name_off)
     }
 
@@ -325,7 +361,7 @@ impl Btf {
                 b"int long unsigned",
             ];
             for (_, t) in self.types() {
-                if let TypeKind::Int(i) = &t.kind {
+                if let TypeKind::Int(i) = t.kind {
                     if (i.size == 4 || i.size == 8)
                         && self
                             .str_bytes(t.name_off)

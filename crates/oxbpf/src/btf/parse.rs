@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::store::{encoded_words, layout, TypeStore};
 use super::types::*;
 use super::{Btf, Endian};
 use crate::error::{Error, Result};
@@ -127,7 +128,7 @@ impl Btf {
 /// Everything parsed but the string section, which the caller supplies (copied or moved).
 struct Parts {
     base: Option<Arc<Btf>>,
-    types: Vec<Type>,
+    types: TypeStore,
     endian: Endian,
     hdr_extra: Vec<u8>,
     start_id: TypeId,
@@ -241,11 +242,12 @@ fn parse_impl(
         Some(b) => (b.len() as u32, b.strings_end()),
         None => (1, 0),
     };
-    let type_data = Reader {
-        data: type_bytes,
+    let types = parse_types(
+        type_bytes,
         endian,
-    };
-    let types = parse_types(type_data, start_id, hdr_len as usize + type_off as usize)?;
+        start_id,
+        hdr_len as usize + type_off as usize,
+    )?;
 
     let str_start = hdr_len as usize + str_off as usize;
     let parts = Parts {
@@ -259,40 +261,47 @@ fn parse_impl(
     Ok((parts, str_start..str_start + str_len as usize))
 }
 
-fn parse_types(r: Reader<'_>, start_id: TypeId, file_off: usize) -> Result<Vec<Type>> {
-    let data = r.data;
-    let mut types = Vec::with_capacity(count_types(r));
+/// The type section's bytes as words in native byte order (a trailing partial word is dropped; the
+/// walk over the types reports it).
+fn to_words(bytes: &[u8], endian: Endian) -> Vec<u32> {
+    let chunks = bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
+    match endian {
+        Endian::Little => chunks.map(u32::from_le_bytes).collect(),
+        Endian::Big => chunks.map(u32::from_be_bytes).collect(),
+    }
+}
+
+/// Validates every type of the section and records where each starts.
+fn parse_types(
+    bytes: &[u8],
+    endian: Endian,
+    start_id: TypeId,
+    file_off: usize,
+) -> Result<TypeStore> {
+    let words = to_words(bytes, endian);
+    let mut offs = Vec::with_capacity(count_types(&words));
     let mut off = 0usize;
-    while off < data.len() {
-        let id = start_id as u64 + types.len() as u64;
+    while off * 4 < bytes.len() {
+        let id = start_id as u64 + offs.len() as u64;
         if id > BTF_MAX_TYPE as u64 {
             return Err(Error::malformed(format!(
                 "BTF: more than {BTF_MAX_TYPE} types"
             )));
         }
-        let id = id as TypeId;
-        let (ty, len) = parse_one(r, off)
-            .map_err(|e| e.context(format!("BTF type [{id}] at offset {}", file_off + off)))?;
-        types.push(ty);
+        let len = check_one(&words, off)
+            .map_err(|e| e.context(format!("BTF type [{id}] at offset {}", file_off + off * 4)))?;
+        offs.push(off as u32);
         off += len;
     }
-    Ok(types)
+    Ok(TypeStore::from_parts(words, offs))
 }
 
 /// The number of types in the section, from a quick walk over the type headers (exact for well-formed
 /// data; only a capacity hint otherwise). Allocating the table once keeps the peak memory down.
-fn count_types(r: Reader<'_>) -> usize {
+fn count_types(words: &[u32]) -> usize {
     let (mut off, mut n) = (0usize, 0usize);
-    while let Some(info) = r.u32(off + 4) {
-        let vlen = (info & 0xffff) as usize;
-        off += 12
-            + match (info >> 24) & 0x1f {
-                1 | 14 | 17 => 4,
-                3 => 12,
-                4 | 5 | 15 | 19 => 12 * vlen,
-                6 | 13 => 8 * vlen,
-                _ => 0,
-            };
+    while let Some(&info) = words.get(off + 1) {
+        off += encoded_words(info);
         n += 1;
     }
     n
@@ -302,322 +311,157 @@ fn trunc(what: &str) -> Error {
     Error::malformed(format!("truncated {what}"))
 }
 
-/// Parses the type at `off`; returns it and its encoded length.
-fn parse_one(r: Reader<'_>, off: usize) -> Result<(Type, usize)> {
-    let name_off = r.u32(off).ok_or_else(|| trunc("type header"))?;
-    let info = r.u32(off + 4).ok_or_else(|| trunc("type header"))?;
-    let size_type = r.u32(off + 8).ok_or_else(|| trunc("type header"))?;
+/// Checks the rules of the type at word `off` (header bits, the kind's fixed data, its list fitting
+/// in the section); returns its length in words.
+fn check_one(w: &[u32], off: usize) -> Result<usize> {
+    let Some(&[_name_off, info, size_type]) = w.get(off..off + 3) else {
+        return Err(trunc("type header"));
+    };
     if info & 0x60ff_0000 != 0 {
         return Err(Error::malformed(format!(
             "reserved bits set in info {info:#010x}"
         )));
     }
-    let vlen = (info & 0xffff) as usize;
+    let vlen = info & 0xffff;
     let kind_flag = info >> 31 != 0;
     let kind_n = (info >> 24) & 0x1f;
     let kind =
         Kind::from_u32(kind_n).ok_or_else(|| Error::malformed(format!("unknown kind {kind_n}")))?;
-    let mut p = off + 12;
-    let no_vlen = |k: Kind| -> Result<()> {
-        if vlen != 0 {
-            return Err(Error::malformed(format!(
-                "{k} with vlen {vlen} (must be 0)"
-            )));
-        }
-        Ok(())
-    };
-    let no_flag = |k: Kind| -> Result<()> {
-        if kind_flag {
-            return Err(Error::malformed(format!("{k} with kind_flag set")));
-        }
-        Ok(())
-    };
-    let zero_size_type = |k: Kind| -> Result<()> {
-        if size_type != 0 {
-            return Err(Error::malformed(format!(
-                "{k} with size/type field {size_type} (must be 0)"
-            )));
-        }
-        Ok(())
-    };
-    if !matches!(
-        kind,
-        Kind::Struct
-            | Kind::Union
-            | Kind::Enum
-            | Kind::Enum64
-            | Kind::Fwd
-            | Kind::DeclTag
-            | Kind::TypeTag
-    ) {
-        no_flag(kind)?;
+    use Kind as K;
+    if kind_flag
+        && !matches!(
+            kind,
+            K::Struct | K::Union | K::Enum | K::Enum64 | K::Fwd | K::DeclTag | K::TypeTag
+        )
+    {
+        return Err(Error::malformed(format!("{kind} with kind_flag set")));
     }
-    if !matches!(
-        kind,
-        Kind::Struct
-            | Kind::Union
-            | Kind::Enum
-            | Kind::Enum64
-            | Kind::FuncProto
-            | Kind::Datasec
-            | Kind::Func
-    ) {
-        no_vlen(kind)?;
+    if vlen != 0
+        && !matches!(
+            kind,
+            K::Struct | K::Union | K::Enum | K::Enum64 | K::FuncProto | K::Datasec | K::Func
+        )
+    {
+        return Err(Error::malformed(format!(
+            "{kind} with vlen {vlen} (must be 0)"
+        )));
     }
-    let tk = match kind {
-        Kind::Void => return Err(Error::malformed("kind 0 (void) in the type section")),
-        Kind::Int => {
-            let v = r.u32(p).ok_or_else(|| trunc("INT data"))?;
-            p += 4;
-            if v & 0xf000_ff00 != 0 {
-                return Err(Error::malformed(format!(
-                    "INT data {v:#010x} has reserved bits set"
-                )));
-            }
-            TypeKind::Int(Int {
-                size: size_type,
-                encoding: ((v >> 24) & 0xf) as u8,
-                offset: ((v >> 16) & 0xff) as u8,
-                bits: (v & 0xff) as u8,
-            })
-        }
-        Kind::Ptr => TypeKind::Ptr(size_type),
-        Kind::Array => {
-            zero_size_type(kind)?;
-            let a = Array {
-                elem_type: r.u32(p).ok_or_else(|| trunc("ARRAY data"))?,
-                index_type: r.u32(p + 4).ok_or_else(|| trunc("ARRAY data"))?,
-                nelems: r.u32(p + 8).ok_or_else(|| trunc("ARRAY data"))?,
-            };
-            p += 12;
-            TypeKind::Array(a)
-        }
-        Kind::Struct | Kind::Union => {
-            let end = p
-                .checked_add(vlen * 12)
-                .filter(|&e| e <= r.data.len())
-                .ok_or_else(|| trunc("member list"))?;
-            let mut members = Vec::with_capacity(vlen);
-            while p < end {
-                let (m_name, m_type, m_off) = (
-                    r.u32(p).unwrap_or(0),
-                    r.u32(p + 4).unwrap_or(0),
-                    r.u32(p + 8).unwrap_or(0),
-                );
-                let (bit_offset, bitfield_size) = if kind_flag {
-                    (m_off & 0x00ff_ffff, (m_off >> 24) as u8)
-                } else {
-                    (m_off, 0)
-                };
-                members.push(Member {
-                    name_off: m_name,
-                    type_id: m_type,
-                    bit_offset,
-                    bitfield_size,
-                });
-                p += 12;
-            }
-            let c = Composite {
-                size: size_type,
-                bitfield_encoding: kind_flag,
-                members,
-            };
-            if kind == Kind::Struct {
-                TypeKind::Struct(c)
-            } else {
-                TypeKind::Union(c)
-            }
-        }
-        Kind::Enum => {
-            let end = p
-                .checked_add(vlen * 8)
-                .filter(|&e| e <= r.data.len())
-                .ok_or_else(|| trunc("enum values"))?;
-            let mut values = Vec::with_capacity(vlen);
-            while p < end {
-                let v = r.u32(p + 4).unwrap_or(0);
-                let value = if kind_flag {
-                    v as i32 as i64 as u64
-                } else {
-                    v as u64
-                };
-                values.push(EnumValue {
-                    name_off: r.u32(p).unwrap_or(0),
-                    value,
-                });
-                p += 8;
-            }
-            TypeKind::Enum(Enum {
-                size: size_type,
-                signed: kind_flag,
-                values,
-            })
-        }
-        Kind::Enum64 => {
-            let end = p
-                .checked_add(vlen * 12)
-                .filter(|&e| e <= r.data.len())
-                .ok_or_else(|| trunc("enum64 values"))?;
-            let mut values = Vec::with_capacity(vlen);
-            while p < end {
-                let lo = r.u32(p + 4).unwrap_or(0) as u64;
-                let hi = r.u32(p + 8).unwrap_or(0) as u64;
-                values.push(EnumValue {
-                    name_off: r.u32(p).unwrap_or(0),
-                    value: hi << 32 | lo,
-                });
-                p += 12;
-            }
-            TypeKind::Enum64(Enum {
-                size: size_type,
-                signed: kind_flag,
-                values,
-            })
-        }
-        Kind::Fwd => {
-            zero_size_type(kind)?;
-            TypeKind::Fwd(if kind_flag {
-                FwdKind::Union
-            } else {
-                FwdKind::Struct
-            })
-        }
-        Kind::Typedef => TypeKind::Typedef(size_type),
-        Kind::Volatile => TypeKind::Volatile(size_type),
-        Kind::Const => TypeKind::Const(size_type),
-        Kind::Restrict => TypeKind::Restrict(size_type),
-        Kind::Func => {
-            let linkage = Linkage::from_u32(vlen as u32)
-                .ok_or_else(|| Error::malformed(format!("FUNC with unknown linkage {vlen}")))?;
-            TypeKind::Func(Func {
-                proto: size_type,
-                linkage,
-            })
-        }
-        Kind::FuncProto => {
-            let end = p
-                .checked_add(vlen * 8)
-                .filter(|&e| e <= r.data.len())
-                .ok_or_else(|| trunc("params"))?;
-            let mut params = Vec::with_capacity(vlen);
-            while p < end {
-                params.push(Param {
-                    name_off: r.u32(p).unwrap_or(0),
-                    type_id: r.u32(p + 4).unwrap_or(0),
-                });
-                p += 8;
-            }
-            TypeKind::FuncProto(FuncProto {
-                ret: size_type,
-                params,
-            })
-        }
-        Kind::Var => {
-            let l = r.u32(p).ok_or_else(|| trunc("VAR data"))?;
-            p += 4;
-            let linkage = Linkage::from_u32(l)
-                .ok_or_else(|| Error::malformed(format!("VAR with unknown linkage {l}")))?;
-            TypeKind::Var(Var {
-                type_id: size_type,
-                linkage,
-            })
-        }
-        Kind::Datasec => {
-            let end = p
-                .checked_add(vlen * 12)
-                .filter(|&e| e <= r.data.len())
-                .ok_or_else(|| trunc("DATASEC entries"))?;
-            let mut vars = Vec::with_capacity(vlen);
-            while p < end {
-                vars.push(VarSecInfo {
-                    type_id: r.u32(p).unwrap_or(0),
-                    offset: r.u32(p + 4).unwrap_or(0),
-                    size: r.u32(p + 8).unwrap_or(0),
-                });
-                p += 12;
-            }
-            TypeKind::Datasec(Datasec {
-                size: size_type,
-                vars,
-            })
-        }
-        Kind::Float => TypeKind::Float(size_type),
-        Kind::DeclTag => {
-            let c = r.u32(p).ok_or_else(|| trunc("DECL_TAG data"))?;
-            p += 4;
-            TypeKind::DeclTag(DeclTag {
-                target: size_type,
-                component_idx: c as i32,
-                attr: kind_flag,
-            })
-        }
-        Kind::TypeTag => TypeKind::TypeTag(TypeTag {
-            target: size_type,
-            attr: kind_flag,
-        }),
+    if size_type != 0 && matches!(kind, K::Array | K::Fwd) {
+        return Err(Error::malformed(format!(
+            "{kind} with size/type field {size_type} (must be 0)"
+        )));
+    }
+    let len = encoded_words(info);
+    let Some(data) = w.get(off + 3..off + len) else {
+        return Err(trunc(match kind {
+            K::Struct | K::Union => "member list",
+            K::Enum => "enum values",
+            K::Enum64 => "enum64 values",
+            K::FuncProto => "params",
+            K::Datasec => "DATASEC entries",
+            K::Int => "INT data",
+            K::Array => "ARRAY data",
+            K::Var => "VAR data",
+            _ => "DECL_TAG data",
+        }));
     };
-    Ok((Type { name_off, kind: tk }, p - off))
+    let first = data.first().copied().unwrap_or(0);
+    match kind {
+        K::Void => return Err(Error::malformed("kind 0 (void) in the type section")),
+        K::Int if first & 0xf000_ff00 != 0 => {
+            return Err(Error::malformed(format!(
+                "INT data {first:#010x} has reserved bits set"
+            )))
+        }
+        K::Func if Linkage::from_u32(vlen).is_none() => {
+            return Err(Error::malformed(format!(
+                "FUNC with unknown linkage {vlen}"
+            )))
+        }
+        K::Var if Linkage::from_u32(first).is_none() => {
+            return Err(Error::malformed(format!(
+                "VAR with unknown linkage {first}"
+            )))
+        }
+        _ => {}
+    }
+    Ok(len)
 }
 
 impl Btf {
-    /// Checks that every name offset is inside the string section and every referenced type id exists.
+    /// Checks that every name offset is inside the string section and every referenced type id
+    /// exists, straight on the encoded words (the layouts were checked by [`check_one`]).
     pub(crate) fn validate_refs(&self) -> Result<()> {
         let n = self.len() as u64;
-        let strs_end = self.strings_end() as u64;
-        for (id, ty) in self.types() {
-            let bad_id = |what: &str, t: TypeId| -> Result<()> {
+        let strs_end = (self.strings_end() as u64).max(1);
+        let (words, offs) = self.types.raw();
+        let w = |i: usize| words.get(i).copied().unwrap_or(0);
+        for (i, &off) in offs.iter().enumerate() {
+            let off = off as usize;
+            let info = w(off + 1);
+            let kind_n = (info >> 24) & 0x1f;
+            let vlen = (info & 0xffff) as usize;
+            let fail = |msg: String| -> Error {
+                let kind = Kind::from_u32(kind_n).unwrap_or(Kind::Void);
+                Error::malformed(format!(
+                    "BTF type [{}] {kind}: {msg}",
+                    self.start_id as usize + i
+                ))
+            };
+            let id = |what: &str, t: u32| -> Result<()> {
                 if t as u64 >= n {
-                    return Err(Error::malformed(format!(
-                        "BTF type [{id}] {}: {what} references type id {t}, past the last id {}",
-                        ty.btf_kind(),
+                    return Err(fail(format!(
+                        "{what} references type id {t}, past the last id {}",
                         n - 1
                     )));
                 }
                 Ok(())
             };
-            let bad_str = |what: &str, off: u32| -> Result<()> {
-                if off as u64 >= strs_end.max(1) && off != 0 {
-                    return Err(Error::malformed(format!(
-                        "BTF type [{id}] {}: {what} name offset {off} outside the string section ({strs_end} bytes)",
-                        ty.btf_kind()
+            let name = |what: &str, o: u32| -> Result<()> {
+                if o as u64 >= strs_end && o != 0 {
+                    return Err(fail(format!(
+                        "{what} name offset {o} outside the string section ({} bytes)",
+                        self.strings_end()
                     )));
                 }
                 Ok(())
             };
-            bad_str("type", ty.name_off)?;
-            match &ty.kind {
-                TypeKind::Array(a) => {
-                    bad_id("element", a.elem_type)?;
-                    bad_id("index", a.index_type)?;
+            name("type", w(off))?;
+            let size_type = w(off + 2);
+            let (fixed, stride) = layout(kind_n);
+            let list = off + 3 + fixed;
+            let entries = (0..vlen).map(|e| list + e * stride);
+            match kind_n {
+                // PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, VAR, DECL_TAG, TYPE_TAG
+                2 | 8..=12 | 14 | 17 | 18 => id("target", size_type)?,
+                3 => {
+                    id("element", w(off + 3))?;
+                    id("index", w(off + 4))?;
                 }
-                TypeKind::Struct(c) | TypeKind::Union(c) => {
-                    for m in &c.members {
-                        bad_str("member", m.name_off)?;
-                        bad_id("member", m.type_id)?;
+                4 | 5 => {
+                    for e in entries {
+                        name("member", w(e))?;
+                        id("member", w(e + 1))?;
                     }
                 }
-                TypeKind::Enum(e) | TypeKind::Enum64(e) => {
-                    for v in &e.values {
-                        bad_str("enumerator", v.name_off)?;
+                6 | 19 => {
+                    for e in entries {
+                        name("enumerator", w(e))?;
                     }
                 }
-                TypeKind::FuncProto(p) => {
-                    bad_id("return", p.ret)?;
-                    for prm in &p.params {
-                        bad_str("parameter", prm.name_off)?;
-                        bad_id("parameter", prm.type_id)?;
+                13 => {
+                    id("return", size_type)?;
+                    for e in entries {
+                        name("parameter", w(e))?;
+                        id("parameter", w(e + 1))?;
                     }
                 }
-                TypeKind::Datasec(d) => {
-                    for v in &d.vars {
-                        bad_id("section variable", v.type_id)?;
+                15 => {
+                    for e in entries {
+                        id("section variable", w(e))?;
                     }
                 }
-                _ => {
-                    if let Some(t) = ty.target() {
-                        bad_id("target", t)?;
-                    }
-                }
+                _ => {}
             }
         }
         Ok(())
@@ -653,9 +497,10 @@ mod tests {
         let (parse_med, total_med) = (parse[parse.len() / 2], total[total.len() / 2]);
         let btf = Btf::parse(&bytes).unwrap();
         println!(
-            "vmlinux: {} types, parse {parse_med:?}, parse+index {total_med:?} (medians of 7; size_of Type {})",
+            "vmlinux: {} types, parse {parse_med:?}, parse+index {total_med:?} (medians of 7; size_of Type {}, heap {} KiB)",
             btf.len(),
-            std::mem::size_of::<Type>()
+            std::mem::size_of::<Type<'_>>(),
+            btf.heap_bytes() / 1024
         );
         let ts = btf.find_by_name_kind("task_struct", Kind::Struct).unwrap();
         assert!(btf.resolve_size(ts).unwrap() > 1000);

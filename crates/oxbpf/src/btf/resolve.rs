@@ -17,21 +17,25 @@ fn too_deep(id: TypeId) -> Error {
 
 impl Btf {
     /// Follows const/volatile/restrict/type tags and typedefs from `id` to the first other type.
-    pub fn skip_mods_and_typedefs(&self, id: TypeId) -> Result<(TypeId, &Type)> {
+    pub fn skip_mods_and_typedefs(&self, id: TypeId) -> Result<(TypeId, Type<'_>)> {
         self.skip_while(id, |t| {
             t.is_modifier() || matches!(t.kind, TypeKind::Typedef(_))
         })
     }
 
     /// Follows const/volatile/restrict/type tags (not typedefs) from `id`.
-    pub fn skip_mods(&self, id: TypeId) -> Result<(TypeId, &Type)> {
+    pub fn skip_mods(&self, id: TypeId) -> Result<(TypeId, Type<'_>)> {
         self.skip_while(id, |t| t.is_modifier())
     }
 
-    fn skip_while(&self, mut id: TypeId, skip: impl Fn(&Type) -> bool) -> Result<(TypeId, &Type)> {
+    fn skip_while(
+        &self,
+        mut id: TypeId,
+        skip: impl Fn(&Type<'_>) -> bool,
+    ) -> Result<(TypeId, Type<'_>)> {
         for _ in 0..=MAX_RESOLVE_DEPTH {
             let t = self.type_by_id(id)?;
-            if !skip(t) {
+            if !skip(&t) {
                 return Ok((id, t));
             }
             id = t.target().unwrap_or(0);
@@ -162,8 +166,8 @@ impl Btf {
     }
 
     /// The array data of type `id` after skipping modifiers and typedefs.
-    pub fn array_info(&self, id: TypeId) -> Result<&Array> {
-        match &self.skip_mods_and_typedefs(id)?.1.kind {
+    pub fn array_info(&self, id: TypeId) -> Result<Array> {
+        match self.skip_mods_and_typedefs(id)?.1.kind {
             TypeKind::Array(a) => Ok(a),
             k => Err(Error::invalid(format!(
                 "BTF type [{id}] is {}, not an array",
@@ -173,8 +177,8 @@ impl Btf {
     }
 
     /// The composite (struct or union) data of type `id` after skipping modifiers and typedefs.
-    pub fn composite(&self, id: TypeId) -> Result<&Composite> {
-        match &self.skip_mods_and_typedefs(id)?.1.kind {
+    pub fn composite(&self, id: TypeId) -> Result<Composite<'_>> {
+        match self.skip_mods_and_typedefs(id)?.1.kind {
             TypeKind::Struct(c) | TypeKind::Union(c) => Ok(c),
             k => Err(Error::invalid(format!(
                 "BTF type [{id}] is {}, not a struct or union",
@@ -185,7 +189,7 @@ impl Btf {
 
     /// The enumerators of ENUM or ENUM64 type `id` as (name, value) pairs, signed values sign-extended.
     pub fn enum_values(&self, id: TypeId) -> Result<Vec<(&str, i64)>> {
-        match &self.skip_mods_and_typedefs(id)?.1.kind {
+        match self.skip_mods_and_typedefs(id)?.1.kind {
             TypeKind::Enum(e) | TypeKind::Enum64(e) => e
                 .values
                 .iter()
@@ -199,12 +203,12 @@ impl Btf {
     }
 
     /// The prototype of FUNC or FUNC_PROTO type `id`.
-    pub fn func_proto(&self, id: TypeId) -> Result<&FuncProto> {
+    pub fn func_proto(&self, id: TypeId) -> Result<FuncProto<'_>> {
         let mut t = self.type_by_id(id)?;
-        if let TypeKind::Func(f) = &t.kind {
+        if let TypeKind::Func(f) = t.kind {
             t = self.type_by_id(f.proto)?;
         }
-        match &t.kind {
+        match t.kind {
             TypeKind::FuncProto(p) => Ok(p),
             k => Err(Error::invalid(format!(
                 "BTF type [{id}] is {}, not a function",
@@ -241,7 +245,7 @@ impl Btf {
                     }
                 }
             } else if self.str_bytes(m.name_off) == Some(name.as_bytes()) {
-                return Ok(Some((*m, m.bit_offset)));
+                return Ok(Some((m, m.bit_offset)));
             }
         }
         Ok(None)

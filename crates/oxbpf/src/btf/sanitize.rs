@@ -100,11 +100,11 @@ impl Btf {
         let mut enum64_placeholder: Option<TypeId> = None;
         let mut id = self.first_id();
         while (id as usize) < self.len() {
-            let t = self.type_by_id(id)?.clone();
+            let t = self.type_by_id(id)?.to_buf();
             let new = match &t.kind {
-                TypeKind::Var(_) if !f.datasec => Some(placeholder_int(t.name_off)),
-                TypeKind::DeclTag(_) if !f.decl_tag => Some(placeholder_int(t.name_off)),
-                TypeKind::Datasec(d) if !f.datasec => {
+                TypeKindBuf::Var(_) if !f.datasec => Some(placeholder_int(t.name_off)),
+                TypeKindBuf::DeclTag(_) if !f.decl_tag => Some(placeholder_int(t.name_off)),
+                TypeKindBuf::Datasec(d) if !f.datasec => {
                     sanitize_name(self, t.name_off, false);
                     let members = d
                         .vars
@@ -119,14 +119,14 @@ impl Btf {
                             bitfield_size: 0,
                         })
                         .collect();
-                    let c = Composite {
+                    let c = CompositeBuf {
                         size: d.size,
                         bitfield_encoding: false,
                         members,
                     };
-                    Some(Type::new(t.name_off, TypeKind::Struct(c)))
+                    Some(TypeBuf::new(t.name_off, TypeKindBuf::Struct(c)))
                 }
-                TypeKind::Datasec(_)
+                TypeKindBuf::Datasec(_)
                     if !f.qmark_datasec
                         && self
                             .str_bytes(t.name_off)
@@ -136,7 +136,7 @@ impl Btf {
                     changed = true;
                     None
                 }
-                TypeKind::FuncProto(p) if !f.func => {
+                TypeKindBuf::FuncProto(p) if !f.func => {
                     let values = p
                         .params
                         .iter()
@@ -145,39 +145,39 @@ impl Btf {
                             value: prm.type_id as u64,
                         })
                         .collect();
-                    Some(Type::new(
+                    Some(TypeBuf::new(
                         t.name_off,
-                        TypeKind::Enum(Enum {
+                        TypeKindBuf::Enum(EnumBuf {
                             size: 4,
                             signed: false,
                             values,
                         }),
                     ))
                 }
-                TypeKind::Func(func) if !f.func => {
-                    Some(Type::new(t.name_off, TypeKind::Typedef(func.proto)))
+                TypeKindBuf::Func(func) if !f.func => {
+                    Some(TypeBuf::new(t.name_off, TypeKindBuf::Typedef(func.proto)))
                 }
-                TypeKind::Func(func) if !f.func_global && func.linkage != Linkage::Static => {
-                    Some(Type::new(
+                TypeKindBuf::Func(func) if !f.func_global && func.linkage != Linkage::Static => {
+                    Some(TypeBuf::new(
                         t.name_off,
-                        TypeKind::Func(Func {
+                        TypeKindBuf::Func(Func {
                             proto: func.proto,
                             linkage: Linkage::Static,
                         }),
                     ))
                 }
-                TypeKind::Float(size) if !f.float => Some(Type::new(
+                TypeKindBuf::Float(size) if !f.float => Some(TypeBuf::new(
                     0,
-                    TypeKind::Struct(Composite {
+                    TypeKindBuf::Struct(CompositeBuf {
                         size: *size,
                         bitfield_encoding: false,
                         members: Vec::new(),
                     }),
                 )),
-                TypeKind::TypeTag(tt) if !f.type_tag => {
-                    Some(Type::new(0, TypeKind::Const(tt.target)))
+                TypeKindBuf::TypeTag(tt) if !f.type_tag => {
+                    Some(TypeBuf::new(0, TypeKindBuf::Const(tt.target)))
                 }
-                TypeKind::Enum(e) if !f.enum64 && e.signed => {
+                TypeKindBuf::Enum(e) if !f.enum64 && e.signed => {
                     let values = e
                         .values
                         .iter()
@@ -186,16 +186,16 @@ impl Btf {
                             ..*v
                         })
                         .collect();
-                    Some(Type::new(
+                    Some(TypeBuf::new(
                         t.name_off,
-                        TypeKind::Enum(Enum {
+                        TypeKindBuf::Enum(EnumBuf {
                             size: e.size,
                             signed: false,
                             values,
                         }),
                     ))
                 }
-                TypeKind::Enum64(e) if !f.enum64 => {
+                TypeKindBuf::Enum64(e) if !f.enum64 => {
                     let ph = match enum64_placeholder {
                         Some(ph) => ph,
                         None => {
@@ -214,12 +214,12 @@ impl Btf {
                             bitfield_size: 0,
                         })
                         .collect();
-                    let c = Composite {
+                    let c = CompositeBuf {
                         size: e.size,
                         bitfield_encoding: false,
                         members,
                     };
-                    Some(Type::new(t.name_off, TypeKind::Union(c)))
+                    Some(TypeBuf::new(t.name_off, TypeKindBuf::Union(c)))
                 }
                 _ => None,
             };
@@ -234,10 +234,10 @@ impl Btf {
 }
 
 /// The 1-byte INT that stands in for a VAR or DECL_TAG (4 would be too big for a 1-byte variable).
-fn placeholder_int(name_off: u32) -> Type {
-    Type::new(
+fn placeholder_int(name_off: u32) -> TypeBuf {
+    TypeBuf::new(
         name_off,
-        TypeKind::Int(Int {
+        TypeKindBuf::Int(Int {
             size: 1,
             encoding: 0,
             offset: 0,
@@ -249,7 +249,6 @@ fn placeholder_int(name_off: u32) -> Type {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::write::encoded_len;
 
     /// BTF with one of every kind that sanitization touches.
     fn sample() -> Btf {
@@ -277,7 +276,9 @@ mod tests {
     }
 
     fn lens(b: &Btf) -> Vec<usize> {
-        b.types().map(|(_, t)| encoded_len(t)).collect()
+        (0..b.types.len())
+            .map(|i| b.types.words_of(i).len())
+            .collect()
     }
 
     fn sanitized(f: BtfFeatures) -> (Btf, Btf) {
@@ -324,7 +325,7 @@ mod tests {
         };
         assert_eq!((c.size, c.members.len()), (8, 1));
         assert_eq!(
-            c.members[0],
+            c.members.get(0).unwrap(),
             Member {
                 name_off: s.type_by_id(4).unwrap().name_off,
                 type_id: 4,
@@ -353,7 +354,10 @@ mod tests {
         let TypeKind::Enum(e) = &s.type_by_id(2).unwrap().kind else {
             panic!()
         };
-        assert_eq!((e.size, e.values.len(), e.values[0].value), (4, 2, 1));
+        assert_eq!(
+            (e.size, e.values.len(), e.values.get(0).unwrap().value),
+            (4, 2, 1)
+        );
         assert_eq!(s.type_by_id(3).unwrap().kind, TypeKind::Typedef(2));
         assert_eq!(s.name_of(3).unwrap(), "f");
     }
@@ -380,8 +384,8 @@ mod tests {
         let t = s.type_by_id(6).unwrap();
         assert_eq!(t.name_off, 0);
         assert_eq!(
-            t.kind,
-            TypeKind::Struct(Composite {
+            t.to_buf().kind,
+            TypeKindBuf::Struct(CompositeBuf {
                 size: 8,
                 bitfield_encoding: false,
                 members: vec![]
@@ -406,7 +410,7 @@ mod tests {
     #[test]
     fn no_type_tag_makes_anonymous_consts() {
         let (_, s) = sanitized(without(|f| f.type_tag = false));
-        assert_eq!(*s.type_by_id(8).unwrap(), Type::new(0, TypeKind::Const(1)));
+        assert_eq!(s.type_by_id(8).unwrap().kind, TypeKind::Const(1));
     }
 
     #[test]
@@ -416,7 +420,7 @@ mod tests {
             panic!()
         };
         assert!(!e.signed);
-        assert_eq!(e.values[0].value, 0xffff_ffff);
+        assert_eq!(e.values.get(0).unwrap().value, 0xffff_ffff);
         let ph = orig.len() as TypeId;
         assert_eq!(s.len(), orig.len() + 1);
         assert_eq!(s.name_of(ph).unwrap(), "enum64_placeholder");

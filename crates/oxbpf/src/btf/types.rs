@@ -1,9 +1,13 @@
-//! The BTF type model: one [`Type`] per type id, its kind-specific data decoded into plain Rust values.
+//! The BTF type model: [`Type`], a view of one type id's encoded words, its kind-specific data decoded
+//! into plain Rust values on access.
 //!
 //! Values are decoded (bit offsets split from bitfield sizes, linkage as an enum, enum values widened to
-//! 64 bits) but nothing is lost: encoding a parsed type gives back the same bytes.
+//! 64 bits) but nothing is lost: encoding a type gives back the same words.
 
 use std::fmt;
+
+pub use super::buf::{CompositeBuf, DatasecBuf, EnumBuf, FuncProtoBuf, TypeBuf, TypeKindBuf};
+pub use super::list::{EnumValues, List, ListItem, ListIter, Members, Params, VarSecInfos};
 
 /// A BTF type id. Id 0 is `void`; in split BTF the ids continue after the base's.
 pub type TypeId = u32;
@@ -117,41 +121,41 @@ impl fmt::Display for Kind {
     }
 }
 
-/// One BTF type: its name (an offset into the string section, 0 when anonymous) and its kind's data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Type {
+/// One BTF type, read from the encoded type section: its name (an offset into the string section, 0
+/// when anonymous) and its kind's data. A cheap `Copy` view: fixed fields are decoded, lists
+/// ([`Members`], [`EnumValues`], [`Params`], [`VarSecInfos`]) are read on access. The owned, editable
+/// form is [`TypeBuf`] ([`Type::to_buf`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Type<'a> {
     /// Offset of the name in the string section; 0 for anonymous types.
     pub name_off: u32,
     /// The kind and its data.
-    pub kind: TypeKind,
+    pub kind: TypeKind<'a>,
 }
 
-impl Type {
-    /// A type with name offset `name_off` and data `kind`.
-    pub fn new(name_off: u32, kind: TypeKind) -> Type {
-        Type { name_off, kind }
-    }
-
+impl<'a> Type<'a> {
     /// The `void` type (id 0).
-    pub const VOID: Type = Type {
+    pub const VOID: Type<'static> = Type {
         name_off: 0,
         kind: TypeKind::Void,
     };
 
     /// This type's kind number.
+    #[inline]
     pub fn btf_kind(&self) -> Kind {
         self.kind.kind()
     }
 
     /// The type this one refers to, for kinds with a single referenced type (PTR, TYPEDEF, modifiers,
     /// FUNC, VAR, DECL_TAG, TYPE_TAG, ARRAY's element).
+    #[inline]
     pub fn target(&self) -> Option<TypeId> {
-        match &self.kind {
+        match self.kind {
             TypeKind::Ptr(t)
             | TypeKind::Typedef(t)
             | TypeKind::Volatile(t)
             | TypeKind::Const(t)
-            | TypeKind::Restrict(t) => Some(*t),
+            | TypeKind::Restrict(t) => Some(t),
             TypeKind::Func(f) => Some(f.proto),
             TypeKind::Var(v) => Some(v.type_id),
             TypeKind::DeclTag(d) => Some(d.target),
@@ -162,18 +166,20 @@ impl Type {
     }
 
     /// The size field, for kinds that have one (INT, STRUCT, UNION, ENUM, ENUM64, DATASEC, FLOAT).
+    #[inline]
     pub fn size(&self) -> Option<u32> {
-        match &self.kind {
+        match self.kind {
             TypeKind::Int(i) => Some(i.size),
             TypeKind::Struct(c) | TypeKind::Union(c) => Some(c.size),
             TypeKind::Enum(e) | TypeKind::Enum64(e) => Some(e.size),
             TypeKind::Datasec(d) => Some(d.size),
-            TypeKind::Float(s) => Some(*s),
+            TypeKind::Float(s) => Some(s),
             _ => None,
         }
     }
 
     /// True for `const`, `volatile`, `restrict` and type tags: kinds that qualify another type.
+    #[inline]
     pub fn is_modifier(&self) -> bool {
         matches!(
             self.kind,
@@ -185,24 +191,26 @@ impl Type {
     }
 
     /// True for STRUCT and UNION.
+    #[inline]
     pub fn is_composite(&self) -> bool {
         matches!(self.kind, TypeKind::Struct(_) | TypeKind::Union(_))
     }
 
     /// The members of a STRUCT or UNION (empty for other kinds).
-    pub fn members(&self) -> &[Member] {
-        match &self.kind {
-            TypeKind::Struct(c) | TypeKind::Union(c) => &c.members,
-            _ => &[],
+    #[inline]
+    pub fn members(&self) -> Members<'a> {
+        match self.kind {
+            TypeKind::Struct(c) | TypeKind::Union(c) => c.members,
+            _ => List::EMPTY,
         }
     }
 
     /// The `kind_flag` bit of the encoded `info` word.
     pub fn kind_flag(&self) -> bool {
-        match &self.kind {
+        match self.kind {
             TypeKind::Struct(c) | TypeKind::Union(c) => c.bitfield_encoding,
             TypeKind::Enum(e) | TypeKind::Enum64(e) => e.signed,
-            TypeKind::Fwd(k) => *k == FwdKind::Union,
+            TypeKind::Fwd(k) => k == FwdKind::Union,
             TypeKind::DeclTag(d) => d.attr,
             TypeKind::TypeTag(t) => t.attr,
             _ => false,
@@ -211,7 +219,7 @@ impl Type {
 
     /// The `vlen` field of the encoded `info` word.
     pub fn vlen(&self) -> usize {
-        match &self.kind {
+        match self.kind {
             TypeKind::Struct(c) | TypeKind::Union(c) => c.members.len(),
             TypeKind::Enum(e) | TypeKind::Enum64(e) => e.values.len(),
             TypeKind::FuncProto(p) => p.params.len(),
@@ -220,11 +228,53 @@ impl Type {
             _ => 0,
         }
     }
+
+    /// An owned, editable copy (for [`Btf::set_type`](super::Btf::set_type)).
+    pub fn to_buf(&self) -> TypeBuf {
+        let kind = match self.kind {
+            TypeKind::Void => TypeKindBuf::Void,
+            TypeKind::Int(i) => TypeKindBuf::Int(i),
+            TypeKind::Ptr(t) => TypeKindBuf::Ptr(t),
+            TypeKind::Array(a) => TypeKindBuf::Array(a),
+            TypeKind::Struct(c) => TypeKindBuf::Struct(c.to_buf()),
+            TypeKind::Union(c) => TypeKindBuf::Union(c.to_buf()),
+            TypeKind::Enum(e) => TypeKindBuf::Enum(e.to_buf()),
+            TypeKind::Fwd(k) => TypeKindBuf::Fwd(k),
+            TypeKind::Typedef(t) => TypeKindBuf::Typedef(t),
+            TypeKind::Volatile(t) => TypeKindBuf::Volatile(t),
+            TypeKind::Const(t) => TypeKindBuf::Const(t),
+            TypeKind::Restrict(t) => TypeKindBuf::Restrict(t),
+            TypeKind::Func(f) => TypeKindBuf::Func(f),
+            TypeKind::FuncProto(p) => TypeKindBuf::FuncProto(FuncProtoBuf {
+                ret: p.ret,
+                params: p.params.to_vec(),
+            }),
+            TypeKind::Var(v) => TypeKindBuf::Var(v),
+            TypeKind::Datasec(d) => TypeKindBuf::Datasec(DatasecBuf {
+                size: d.size,
+                vars: d.vars.to_vec(),
+            }),
+            TypeKind::Float(s) => TypeKindBuf::Float(s),
+            TypeKind::DeclTag(d) => TypeKindBuf::DeclTag(d),
+            TypeKind::TypeTag(t) => TypeKindBuf::TypeTag(t),
+            TypeKind::Enum64(e) => TypeKindBuf::Enum64(e.to_buf()),
+        };
+        TypeBuf {
+            name_off: self.name_off,
+            kind,
+        }
+    }
 }
 
-/// The kind-specific data of a [`Type`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TypeKind {
+impl PartialEq<TypeBuf> for Type<'_> {
+    fn eq(&self, other: &TypeBuf) -> bool {
+        self.to_buf() == *other
+    }
+}
+
+/// The kind-specific data of a [`Type`]: one variant per BTF kind, lists as views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind<'a> {
     /// `void`; only type id 0.
     Void,
     /// `BTF_KIND_INT`.
@@ -234,11 +284,11 @@ pub enum TypeKind {
     /// `BTF_KIND_ARRAY`.
     Array(Array),
     /// `BTF_KIND_STRUCT`.
-    Struct(Composite),
+    Struct(Composite<'a>),
     /// `BTF_KIND_UNION`.
-    Union(Composite),
+    Union(Composite<'a>),
     /// `BTF_KIND_ENUM` (32-bit values).
-    Enum(Enum),
+    Enum(Enum<'a>),
     /// `BTF_KIND_FWD`: a forward declaration of a struct or a union.
     Fwd(FwdKind),
     /// `BTF_KIND_TYPEDEF` of the given type.
@@ -252,11 +302,11 @@ pub enum TypeKind {
     /// `BTF_KIND_FUNC`.
     Func(Func),
     /// `BTF_KIND_FUNC_PROTO`.
-    FuncProto(FuncProto),
+    FuncProto(FuncProto<'a>),
     /// `BTF_KIND_VAR`.
     Var(Var),
     /// `BTF_KIND_DATASEC`.
-    Datasec(Datasec),
+    Datasec(Datasec<'a>),
     /// `BTF_KIND_FLOAT` of the given size in bytes.
     Float(u32),
     /// `BTF_KIND_DECL_TAG`.
@@ -264,11 +314,12 @@ pub enum TypeKind {
     /// `BTF_KIND_TYPE_TAG`.
     TypeTag(TypeTag),
     /// `BTF_KIND_ENUM64` (64-bit values).
-    Enum64(Enum),
+    Enum64(Enum<'a>),
 }
 
-impl TypeKind {
+impl TypeKind<'_> {
     /// The kind number of this data.
+    #[inline]
     pub fn kind(&self) -> Kind {
         match self {
             TypeKind::Void => Kind::Void,
@@ -342,14 +393,25 @@ pub struct Array {
 }
 
 /// A struct or union.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Composite {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Composite<'a> {
     /// Size in bytes.
     pub size: u32,
     /// The `kind_flag`: member offsets carry a bitfield size in their top 8 bits.
     pub bitfield_encoding: bool,
     /// The members in declaration order.
-    pub members: Vec<Member>,
+    pub members: Members<'a>,
+}
+
+impl Composite<'_> {
+    /// An owned copy.
+    pub fn to_buf(&self) -> CompositeBuf {
+        CompositeBuf {
+            size: self.size,
+            bitfield_encoding: self.bitfield_encoding,
+            members: self.members.to_vec(),
+        }
+    }
 }
 
 /// A member of a struct or union.
@@ -376,14 +438,25 @@ pub enum FwdKind {
 }
 
 /// An enum (ENUM or ENUM64).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Enum {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enum<'a> {
     /// Size in bytes (1, 2, 4 or 8).
     pub size: u32,
     /// The `kind_flag`: values are signed.
     pub signed: bool,
     /// The enumerators.
-    pub values: Vec<EnumValue>,
+    pub values: EnumValues<'a>,
+}
+
+impl Enum<'_> {
+    /// An owned copy.
+    pub fn to_buf(&self) -> EnumBuf {
+        EnumBuf {
+            size: self.size,
+            signed: self.signed,
+            values: self.values.to_vec(),
+        }
+    }
 }
 
 /// One enumerator. `value` holds the raw bits: for 32-bit ENUM the low 32 bits are the encoded value
@@ -447,15 +520,15 @@ pub struct Func {
 }
 
 /// A function prototype.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FuncProto {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuncProto<'a> {
     /// The return type (0 = void).
     pub ret: TypeId,
     /// The parameters; a last parameter with type 0 and no name marks a variadic function.
-    pub params: Vec<Param>,
+    pub params: Params<'a>,
 }
 
-impl FuncProto {
+impl FuncProto<'_> {
     /// True when the last parameter is the `...` marker.
     pub fn is_variadic(&self) -> bool {
         self.params
@@ -483,12 +556,12 @@ pub struct Var {
 }
 
 /// A data section and the variables it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Datasec {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datasec<'a> {
     /// Section size in bytes (0 in objects until the loader fixes it up).
     pub size: u32,
     /// Variables (VAR or FUNC for `.ksyms`) with their offsets and sizes.
-    pub vars: Vec<VarSecInfo>,
+    pub vars: VarSecInfos<'a>,
 }
 
 /// One entry of a DATASEC.

@@ -24,89 +24,21 @@ impl Out {
             Endian::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
         }
     }
+    fn words(&mut self, words: &[u32]) {
+        match self.endian {
+            Endian::Little => words
+                .iter()
+                .for_each(|w| self.buf.extend_from_slice(&w.to_le_bytes())),
+            Endian::Big => words
+                .iter()
+                .for_each(|w| self.buf.extend_from_slice(&w.to_be_bytes())),
+        }
+    }
     fn u16(&mut self, v: u16) {
         match self.endian {
             Endian::Little => self.buf.extend_from_slice(&v.to_le_bytes()),
             Endian::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
         }
-    }
-}
-
-/// The encoded size in bytes of `ty` in the type section.
-pub(crate) fn encoded_len(ty: &Type) -> usize {
-    12 + match &ty.kind {
-        TypeKind::Int(_) | TypeKind::Var(_) | TypeKind::DeclTag(_) => 4,
-        TypeKind::Array(_) => 12,
-        TypeKind::Struct(c) | TypeKind::Union(c) => 12 * c.members.len(),
-        TypeKind::Enum(e) => 8 * e.values.len(),
-        TypeKind::Enum64(e) => 12 * e.values.len(),
-        TypeKind::FuncProto(p) => 8 * p.params.len(),
-        TypeKind::Datasec(d) => 12 * d.vars.len(),
-        _ => 0,
-    }
-}
-
-fn encode_type(o: &mut Out, ty: &Type) {
-    let info = ((ty.kind_flag() as u32) << 31)
-        | ((ty.btf_kind() as u32) << 24)
-        | (ty.vlen() as u32 & 0xffff);
-    o.u32(ty.name_off);
-    o.u32(info);
-    let size_type = ty.size().or_else(|| match &ty.kind {
-        TypeKind::Array(_) => Some(0),
-        TypeKind::FuncProto(p) => Some(p.ret),
-        _ => ty.target(),
-    });
-    o.u32(size_type.unwrap_or(0));
-    match &ty.kind {
-        TypeKind::Int(i) => {
-            o.u32(((i.encoding as u32 & 0xf) << 24) | ((i.offset as u32) << 16) | i.bits as u32)
-        }
-        TypeKind::Array(a) => {
-            o.u32(a.elem_type);
-            o.u32(a.index_type);
-            o.u32(a.nelems);
-        }
-        TypeKind::Struct(c) | TypeKind::Union(c) => {
-            for m in &c.members {
-                o.u32(m.name_off);
-                o.u32(m.type_id);
-                o.u32(if c.bitfield_encoding {
-                    ((m.bitfield_size as u32) << 24) | (m.bit_offset & 0x00ff_ffff)
-                } else {
-                    m.bit_offset
-                });
-            }
-        }
-        TypeKind::Enum(e) => {
-            for v in &e.values {
-                o.u32(v.name_off);
-                o.u32(v.value as u32);
-            }
-        }
-        TypeKind::Enum64(e) => {
-            for v in &e.values {
-                o.u32(v.name_off);
-                o.u32(v.value as u32);
-                o.u32((v.value >> 32) as u32);
-            }
-        }
-        TypeKind::FuncProto(p) => {
-            for prm in &p.params {
-                o.u32(prm.name_off);
-                o.u32(prm.type_id);
-            }
-        }
-        TypeKind::Var(v) => o.u32(v.linkage as u32),
-        TypeKind::Datasec(d) => {
-            for v in &d.vars {
-                o.u32(v.type_id);
-                o.u32(v.offset);
-                o.u32(v.size);
-            }
-        }
-        TypeKind::DeclTag(d) => o.u32(d.component_idx as u32),
-        _ => {}
     }
 }
 
@@ -118,7 +50,7 @@ impl Btf {
     /// ([`Btf::endian`]). Lists longer than BTF's 16-bit `vlen` (65535 members, enumerators,
     /// parameters or section variables) cannot be encoded: keep edited types within that limit.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let type_len: usize = self.types.iter().map(encoded_len).sum();
+        let type_len = self.types.encoded_len();
         let hdr_len = 24 + self.hdr_extra.len();
         let mut o = Out {
             buf: Vec::with_capacity(hdr_len + type_len + self.strings.len()),
@@ -133,8 +65,9 @@ impl Btf {
         o.u32(type_len as u32);
         o.u32(self.strings.len() as u32);
         o.buf.extend_from_slice(&self.hdr_extra);
-        for t in &self.types {
-            encode_type(&mut o, t);
+        match self.types.contiguous_words() {
+            Some(words) => o.words(words),
+            None => (0..self.types.len()).for_each(|i| o.words(self.types.words_of(i))),
         }
         o.buf.extend_from_slice(self.strings.bytes());
         o.buf
@@ -208,9 +141,9 @@ impl Btf {
         None
     }
 
-    fn named(&mut self, name: &str, kind: TypeKind) -> TypeId {
+    fn named(&mut self, name: &str, kind: TypeKindBuf) -> TypeId {
         let name_off = self.add_string(name);
-        self.add_type(Type { name_off, kind })
+        self.add_type(TypeBuf { name_off, kind })
     }
 
     /// Adds an INT of `size` bytes with `encoding` bits ([`INT_SIGNED`], [`INT_CHAR`], [`INT_BOOL`]).
@@ -222,7 +155,7 @@ impl Btf {
         }
         Ok(self.named(
             name,
-            TypeKind::Int(Int {
+            TypeKindBuf::Int(Int {
                 size,
                 encoding,
                 offset: 0,
@@ -233,19 +166,19 @@ impl Btf {
 
     /// Adds a FLOAT of `size` bytes.
     pub fn add_float(&mut self, name: &str, size: u32) -> TypeId {
-        self.named(name, TypeKind::Float(size))
+        self.named(name, TypeKindBuf::Float(size))
     }
 
     /// Adds a pointer to `target`.
     pub fn add_ptr(&mut self, target: TypeId) -> TypeId {
-        self.add_type(Type::new(0, TypeKind::Ptr(target)))
+        self.add_type(TypeBuf::new(0, TypeKindBuf::Ptr(target)))
     }
 
     /// Adds an array of `nelems` `elem_type`s indexed by `index_type`.
     pub fn add_array(&mut self, elem_type: TypeId, index_type: TypeId, nelems: u32) -> TypeId {
-        self.add_type(Type::new(
+        self.add_type(TypeBuf::new(
             0,
-            TypeKind::Array(Array {
+            TypeKindBuf::Array(Array {
                 elem_type,
                 index_type,
                 nelems,
@@ -262,7 +195,7 @@ impl Btf {
         members: &[(&str, TypeId, u32, u8)],
     ) -> TypeId {
         let c = self.build_composite(size, members);
-        self.named(name, TypeKind::Struct(c))
+        self.named(name, TypeKindBuf::Struct(c))
     }
 
     /// Adds a union; see [`Btf::add_struct`].
@@ -273,10 +206,10 @@ impl Btf {
         members: &[(&str, TypeId, u32, u8)],
     ) -> TypeId {
         let c = self.build_composite(size, members);
-        self.named(name, TypeKind::Union(c))
+        self.named(name, TypeKindBuf::Union(c))
     }
 
-    fn build_composite(&mut self, size: u32, members: &[(&str, TypeId, u32, u8)]) -> Composite {
+    fn build_composite(&mut self, size: u32, members: &[(&str, TypeId, u32, u8)]) -> CompositeBuf {
         let bitfield_encoding = members.iter().any(|m| m.3 != 0);
         let members = members
             .iter()
@@ -287,7 +220,7 @@ impl Btf {
                 bitfield_size: bits,
             })
             .collect();
-        Composite {
+        CompositeBuf {
             size,
             bitfield_encoding,
             members,
@@ -311,7 +244,7 @@ impl Btf {
             .collect();
         self.named(
             name,
-            TypeKind::Enum(Enum {
+            TypeKindBuf::Enum(EnumBuf {
                 size,
                 signed,
                 values,
@@ -336,7 +269,7 @@ impl Btf {
             .collect();
         self.named(
             name,
-            TypeKind::Enum64(Enum {
+            TypeKindBuf::Enum64(EnumBuf {
                 size,
                 signed,
                 values,
@@ -346,34 +279,34 @@ impl Btf {
 
     /// Adds a forward declaration of a struct or union.
     pub fn add_fwd(&mut self, name: &str, kind: FwdKind) -> TypeId {
-        self.named(name, TypeKind::Fwd(kind))
+        self.named(name, TypeKindBuf::Fwd(kind))
     }
 
     /// Adds a typedef.
     pub fn add_typedef(&mut self, name: &str, target: TypeId) -> TypeId {
-        self.named(name, TypeKind::Typedef(target))
+        self.named(name, TypeKindBuf::Typedef(target))
     }
 
     /// Adds a `const` modifier.
     pub fn add_const(&mut self, target: TypeId) -> TypeId {
-        self.add_type(Type::new(0, TypeKind::Const(target)))
+        self.add_type(TypeBuf::new(0, TypeKindBuf::Const(target)))
     }
 
     /// Adds a `volatile` modifier.
     pub fn add_volatile(&mut self, target: TypeId) -> TypeId {
-        self.add_type(Type::new(0, TypeKind::Volatile(target)))
+        self.add_type(TypeBuf::new(0, TypeKindBuf::Volatile(target)))
     }
 
     /// Adds a `restrict` modifier.
     pub fn add_restrict(&mut self, target: TypeId) -> TypeId {
-        self.add_type(Type::new(0, TypeKind::Restrict(target)))
+        self.add_type(TypeBuf::new(0, TypeKindBuf::Restrict(target)))
     }
 
     /// Adds a type tag named `tag` on `target`.
     pub fn add_type_tag(&mut self, tag: &str, target: TypeId) -> TypeId {
         self.named(
             tag,
-            TypeKind::TypeTag(TypeTag {
+            TypeKindBuf::TypeTag(TypeTag {
                 target,
                 attr: false,
             }),
@@ -389,29 +322,32 @@ impl Btf {
                 type_id: t,
             })
             .collect();
-        self.add_type(Type::new(0, TypeKind::FuncProto(FuncProto { ret, params })))
+        self.add_type(TypeBuf::new(
+            0,
+            TypeKindBuf::FuncProto(FuncProtoBuf { ret, params }),
+        ))
     }
 
     /// Adds a function named `name` with prototype `proto`.
     pub fn add_func(&mut self, name: &str, proto: TypeId, linkage: Linkage) -> TypeId {
-        self.named(name, TypeKind::Func(Func { proto, linkage }))
+        self.named(name, TypeKindBuf::Func(Func { proto, linkage }))
     }
 
     /// Adds a variable.
     pub fn add_var(&mut self, name: &str, type_id: TypeId, linkage: Linkage) -> TypeId {
-        self.named(name, TypeKind::Var(Var { type_id, linkage }))
+        self.named(name, TypeKindBuf::Var(Var { type_id, linkage }))
     }
 
     /// Adds a data section of `size` bytes with `vars`.
     pub fn add_datasec(&mut self, name: &str, size: u32, vars: Vec<VarSecInfo>) -> TypeId {
-        self.named(name, TypeKind::Datasec(Datasec { size, vars }))
+        self.named(name, TypeKindBuf::Datasec(DatasecBuf { size, vars }))
     }
 
     /// Adds a declaration tag named `tag` on `target` (component -1 = the type itself).
     pub fn add_decl_tag(&mut self, tag: &str, target: TypeId, component_idx: i32) -> TypeId {
         self.named(
             tag,
-            TypeKind::DeclTag(DeclTag {
+            TypeKindBuf::DeclTag(DeclTag {
                 target,
                 component_idx,
                 attr: false,
@@ -488,7 +424,7 @@ mod tests {
             assert_eq!(p.name_of(dt).unwrap(), "tag");
             assert_eq!(p.name_of(tt).unwrap(), "user");
             let u = p.type_by_id(un).unwrap();
-            assert_eq!(u.members()[1].bitfield_size, 5);
+            assert_eq!(u.members().get(1).unwrap().bitfield_size, 5);
             assert_eq!(p.resolve_type(var).unwrap(), st);
         }
     }

@@ -57,7 +57,7 @@ fn field_long(map: &str, btf: &Btf, m: &Member) -> Result<u64> {
             if e.values.len() != 1 {
                 return Err(inval(map, format!("attr '{name}': invalid __ulong")));
             }
-            let v = e.values[0].value;
+            let v = e.values.first().map_or(0, |v| v.value);
             Ok(if t.btf_kind() == Kind::Enum {
                 v & 0xffff_ffff
             } else {
@@ -290,7 +290,7 @@ fn fill(spec: &mut MapSpec, d: &Def, page_size: u32) {
 pub fn maps_datasec(btf: &Btf) -> Option<TypeId> {
     btf.types()
         .find(|(_, t)| {
-            t.btf_kind() == Kind::Datasec && btf.type_name(t).is_ok_and(|n| n == ".maps")
+            t.btf_kind() == Kind::Datasec && btf.type_name(*t).is_ok_and(|n| n == ".maps")
         })
         .map(|(id, _)| id)
 }
@@ -460,14 +460,16 @@ pub fn collect_map_relos(
                 map.name
             )));
         }
-        let vi = ds.vars[map.btf_var_idx];
+        let vi = ds
+            .vars
+            .get(map.btf_var_idx)
+            .ok_or_else(|| Error::invalid(format!("map '{}': no DATASEC entry", map.name)))?;
         let var = btf.type_by_id(vi.type_id)?;
         let def_id = var.target().unwrap_or(0);
         let (_, def) = btf.skip_mods_and_typedefs(def_id)?;
         let last = def
             .members()
             .last()
-            .copied()
             .ok_or_else(|| Error::invalid(format!("map '{}': empty definition", map.name)))?;
         if btf.str_at(last.name_off).unwrap_or("") != "values" {
             return Err(Error::invalid(format!(

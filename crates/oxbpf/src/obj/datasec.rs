@@ -44,21 +44,17 @@ pub fn global_data_maps(elf: &Elf, obj_name: &str) -> Result<Vec<MapSpec>> {
     Ok(maps)
 }
 
-use crate::btf::{Btf, Kind, Linkage, TypeKind};
+use crate::btf::{Btf, Kind, Linkage, TypeKind, TypeKindBuf};
 use crate::error::{Error, Result};
 
 /// libbpf's `btf_fixup_datasec` on every DATASEC: fill in the section size and variable offsets
 /// clang leaves as zero (from the ELF), turn hidden globals static, and sort variables by offset.
 /// `.kconfig` and `.ksyms` were laid out by extern collection and are only sorted.
 pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
-    let ids: Vec<_> = btf
-        .types()
-        .filter(|(_, t)| t.btf_kind() == Kind::Datasec)
-        .map(|(id, _)| id)
-        .collect();
+    let ids: Vec<_> = btf.types_of_kind(Kind::Datasec).map(|(id, _)| id).collect();
     for id in ids {
         let sec_name = btf.name_of(id)?.to_string();
-        let TypeKind::Datasec(mut ds) = btf.type_by_id(id)?.kind.clone() else {
+        let TypeKindBuf::Datasec(mut ds) = btf.type_by_id(id)?.to_buf().kind else {
             continue;
         };
         if sec_name != ".kconfig" && sec_name != ".ksyms" {
@@ -108,14 +104,16 @@ pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
                 if sym.visibility == object::elf::STV_HIDDEN
                     || sym.visibility == object::elf::STV_INTERNAL
                 {
-                    if let TypeKind::Var(v) = &mut btf.type_by_id_mut(vs.type_id)?.kind {
-                        v.linkage = Linkage::Static;
-                    }
+                    btf.update_type(vs.type_id, |t| {
+                        if let TypeKindBuf::Var(v) = &mut t.kind {
+                            v.linkage = Linkage::Static;
+                        }
+                    })?;
                 }
             }
         }
         ds.vars.sort_by_key(|v| v.offset);
-        btf.type_by_id_mut(id)?.kind = TypeKind::Datasec(ds);
+        btf.update_type(id, |t| t.kind = TypeKindBuf::Datasec(ds))?;
     }
     Ok(())
 }
@@ -126,15 +124,15 @@ pub fn fixup_btf(elf: &Elf, btf: &mut Btf) -> Result<()> {
 pub fn fill_btf_info(btf: &Btf, maps: &mut [MapSpec]) {
     for m in maps.iter_mut().filter(|m| m.kind.is_internal()) {
         // A linear scan of DATASECs beats building the name index for a handful of lookups.
-        let found = btf.types().find(|(_, t)| {
-            t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(m.real_name.as_str())
-        });
+        let found = btf
+            .types_of_kind(Kind::Datasec)
+            .find(|(_, t)| btf.type_name(*t).ok() == Some(m.real_name.as_str()));
         let Some((id, _)) = found else { continue };
         m.btf_key_type_id = 0;
         m.btf_value_type_id = id;
-        let mmapable = match btf.type_by_id(id).map(|t| &t.kind) {
+        let mmapable = match btf.type_by_id(id).map(|t| t.kind) {
             Ok(TypeKind::Datasec(ds)) => ds.vars.iter().any(|v| {
-                matches!(btf.type_by_id(v.type_id).map(|t| &t.kind), Ok(TypeKind::Var(var)) if var.linkage != Linkage::Static)
+                matches!(btf.type_by_id(v.type_id).map(|t| t.kind), Ok(TypeKind::Var(var)) if var.linkage != Linkage::Static)
             }),
             _ => false,
         };

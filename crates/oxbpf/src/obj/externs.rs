@@ -2,7 +2,7 @@
 //! symbols (variables and kfuncs), as libbpf's `bpf_object__collect_externs` describes them.
 
 use super::elf::Elf;
-use crate::btf::{Btf, Kind, Linkage, TypeId, TypeKind, VarSecInfo};
+use crate::btf::{Btf, Kind, Linkage, TypeId, TypeKind, TypeKindBuf, VarSecInfo};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Which extern section a symbol lives in.
@@ -108,10 +108,11 @@ fn find_extern_btf_id(btf: &Btf, name: &str) -> Result<TypeId> {
 }
 
 fn find_extern_sec_btf_id(btf: &Btf, ext_id: TypeId) -> Option<TypeId> {
-    btf.types().find_map(|(id, t)| match &t.kind {
-        TypeKind::Datasec(d) if d.vars.iter().any(|v| v.type_id == ext_id) => Some(id),
-        _ => None,
-    })
+    btf.types_of_kind(Kind::Datasec)
+        .find_map(|(id, t)| match &t.kind {
+            TypeKind::Datasec(d) if d.vars.iter().any(|v| v.type_id == ext_id) => Some(id),
+            _ => None,
+        })
 }
 
 /// libbpf's `find_kcfg_type`.
@@ -144,7 +145,7 @@ fn kcfg_type(btf: &Btf, id: TypeId) -> Result<Option<(KcfgType, bool)>> {
 }
 
 fn find_int32(btf: &Btf) -> TypeId {
-    btf.types()
+    btf.types_of_kind(Kind::Int)
         .find(|(_, t)| matches!(&t.kind, TypeKind::Int(i) if i.bits == 32))
         .map_or(0, |(id, _)| id)
 }
@@ -166,8 +167,8 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
     // A dummy variable for extern functions in .ksyms, added before anything else (as libbpf).
     let mut dummy_var = None;
     let ksyms_sec = btf
-        .types()
-        .find(|(_, t)| t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(".ksyms"))
+        .types_of_kind(Kind::Datasec)
+        .find(|(_, t)| btf.type_name(*t).ok() == Some(".ksyms"))
         .map(|(id, _)| id);
     if let Some(sec_id) = ksyms_sec {
         let has_func = match &btf.type_by_id(sec_id)?.kind {
@@ -189,8 +190,8 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
             continue;
         }
         let btf_id = find_extern_btf_id(btf, &sym.name)?;
-        let t = btf.type_by_id(btf_id)?.clone();
-        let name = btf.type_name(&t)?.to_string();
+        let t = btf.type_by_id(btf_id)?;
+        let name = btf.type_name(t)?.to_string();
         let ess = essential_name(&name);
         let essent_name = (ess.len() != name.len()).then(|| ess.to_string());
         let sec_btf_id = find_extern_sec_btf_id(btf, btf_id).ok_or_else(|| {
@@ -285,34 +286,44 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
         let vars = datasec_vars(btf, sec_id)?;
         let mut new_vars = Vec::with_capacity(vars.len());
         for (i, vs) in vars.iter().enumerate() {
-            let vt = btf.type_by_id(vs.type_id)?.clone();
-            let vname = btf.type_name(&vt)?.to_string();
+            let vt = btf.type_by_id(vs.type_id)?;
+            let vname = btf.type_name(vt)?.to_string();
+            let (vkind, proto) = match vt.kind {
+                TypeKind::Func(f) => (Kind::Func, f.proto),
+                k => (k.kind(), 0),
+            };
             if !exts.iter().any(|e| e.name == vname) {
                 return Err(Error::not_found(format!(
                     "failed to find extern definition for BTF {} '{vname}'",
-                    vt.btf_kind().name()
+                    vkind.name()
                 )));
             }
             let mut vs = *vs;
-            match vt.kind {
-                TypeKind::Func(f) => {
-                    if let TypeKind::FuncProto(p) = &mut btf.type_by_id_mut(f.proto)?.kind {
-                        for param in p.params.iter_mut() {
-                            if param.type_id != 0 && param.name_off == 0 {
-                                param.name_off = dummy_name_off;
+            match vkind {
+                Kind::Func => {
+                    btf.update_type(proto, |t| {
+                        if let TypeKindBuf::FuncProto(p) = &mut t.kind {
+                            for param in p.params.iter_mut() {
+                                if param.type_id != 0 && param.name_off == 0 {
+                                    param.name_off = dummy_name_off;
+                                }
                             }
                         }
-                    }
-                    if let TypeKind::Func(ff) = &mut btf.type_by_id_mut(vs.type_id)?.kind {
-                        ff.linkage = Linkage::Global;
-                    }
+                    })?;
+                    btf.update_type(vs.type_id, |t| {
+                        if let TypeKindBuf::Func(ff) = &mut t.kind {
+                            ff.linkage = Linkage::Global;
+                        }
+                    })?;
                     vs.type_id = dummy_var.unwrap_or(vs.type_id);
                 }
-                TypeKind::Var(_) => {
-                    if let TypeKind::Var(v) = &mut btf.type_by_id_mut(vs.type_id)?.kind {
-                        v.linkage = Linkage::Global;
-                        v.type_id = int_id;
-                    }
+                Kind::Var => {
+                    btf.update_type(vs.type_id, |t| {
+                        if let TypeKindBuf::Var(v) = &mut t.kind {
+                            v.linkage = Linkage::Global;
+                            v.type_id = int_id;
+                        }
+                    })?;
                 }
                 _ => {}
             }
@@ -340,9 +351,11 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
                 ))
             })?;
             let data_off = ext.kcfg.map_or(0, |k| k.data_off);
-            if let TypeKind::Var(v) = &mut btf.type_by_id_mut(vs.type_id)?.kind {
-                v.linkage = Linkage::Global;
-            }
+            btf.update_type(vs.type_id, |t| {
+                if let TypeKindBuf::Var(v) = &mut t.kind {
+                    v.linkage = Linkage::Global;
+                }
+            })?;
             new_vars.push(VarSecInfo {
                 offset: data_off,
                 ..vs
@@ -354,8 +367,8 @@ pub fn collect(elf: &Elf, btf: Option<&mut Btf>) -> Result<Vec<ExternSpec>> {
 }
 
 fn datasec_vars(btf: &Btf, id: TypeId) -> Result<Vec<VarSecInfo>> {
-    match &btf.type_by_id(id)?.kind {
-        TypeKind::Datasec(d) => Ok(d.vars.clone()),
+    match btf.type_by_id(id)?.kind {
+        TypeKind::Datasec(d) => Ok(d.vars.to_vec()),
         _ => Err(Error::malformed(format!(
             "BTF type [{id}] is not a DATASEC"
         ))),
@@ -363,11 +376,12 @@ fn datasec_vars(btf: &Btf, id: TypeId) -> Result<Vec<VarSecInfo>> {
 }
 
 fn set_datasec(btf: &mut Btf, id: TypeId, size: u32, vars: Vec<VarSecInfo>) -> Result<()> {
-    if let TypeKind::Datasec(d) = &mut btf.type_by_id_mut(id)?.kind {
-        d.size = size;
-        d.vars = vars;
-    }
-    Ok(())
+    btf.update_type(id, |t| {
+        if let TypeKindBuf::Datasec(d) = &mut t.kind {
+            d.size = size;
+            d.vars = vars;
+        }
+    })
 }
 
 /// Where `ext`'s value lives in the `.kconfig` map value `data`.

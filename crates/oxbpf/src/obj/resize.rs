@@ -3,7 +3,7 @@
 //! array (the skeleton's "resizable array" pattern) keeps BTF the kernel accepts.
 
 use super::{MapSpec, ObjectSpec};
-use crate::btf::{Btf, TypeId, TypeKind};
+use crate::btf::{Btf, TypeId, TypeKind, TypeKindBuf};
 use crate::error::{Error, Result};
 
 impl ObjectSpec {
@@ -64,7 +64,7 @@ fn resize_datasec(btf: &mut Btf, map: &MapSpec, size: u32) -> Result<()> {
         )));
     };
     let vlen = sec.vars.len();
-    let last = *sec.vars.last().ok_or_else(|| {
+    let last = sec.vars.last().ok_or_else(|| {
         Error::invalid(format!(
             "map '{name}': cannot be resized, map value datasec is empty"
         ))
@@ -93,16 +93,19 @@ fn resize_datasec(btf: &mut Btf, map: &MapSpec, size: u32) -> Result<()> {
     };
     let new_arr: TypeId = btf.add_array(arr.elem_type, arr.index_type, nelems);
     let var_id = last.type_id;
-    if let TypeKind::Var(v) = &mut btf.type_by_id_mut(var_id)?.kind {
-        v.type_id = new_arr;
-    }
-    if let TypeKind::Datasec(sec) = &mut btf.type_by_id_mut(sec_id)?.kind {
-        sec.size = size;
-        if let Some(v) = sec.vars.get_mut(vlen - 1) {
-            v.size = size - last.offset;
+    btf.update_type(var_id, |t| {
+        if let TypeKindBuf::Var(v) = &mut t.kind {
+            v.type_id = new_arr;
         }
-    }
-    Ok(())
+    })?;
+    btf.update_type(sec_id, |t| {
+        if let TypeKindBuf::Datasec(sec) = &mut t.kind {
+            sec.size = size;
+            if let Some(v) = sec.vars.get_mut(vlen - 1) {
+                v.size = size - last.offset;
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -153,8 +156,12 @@ mod tests {
             panic!("not a datasec")
         };
         assert_eq!(sec.size, 44);
-        assert_eq!(sec.vars[1].size, 40);
-        let TypeKind::Var(v) = &btf.type_by_id(sec.vars[1].type_id).unwrap().kind else {
+        assert_eq!(sec.vars.get(1).unwrap().size, 40);
+        let TypeKind::Var(v) = &btf
+            .type_by_id(sec.vars.get(1).unwrap().type_id)
+            .unwrap()
+            .kind
+        else {
             panic!("not a var")
         };
         let TypeKind::Array(a) = &btf.type_by_id(v.type_id).unwrap().kind else {

@@ -52,7 +52,7 @@ pub fn collect(elf: &Elf, btf: &Btf) -> Result<Vec<MapSpec>> {
         let ds_id = btf
             .types()
             .find(|(_, t)| {
-                t.btf_kind() == Kind::Datasec && btf.type_name(t).ok() == Some(sec.name.as_str())
+                t.btf_kind() == Kind::Datasec && btf.type_name(*t).ok() == Some(sec.name.as_str())
             })
             .map(|(id, _)| id)
             .ok_or_else(|| {
@@ -261,13 +261,13 @@ pub fn init_kern(
                 "struct_ops init_kern: struct {tname} data is not found in struct {stname}"
             ))
         })?;
-    let kern_data_off = (kern.member_bits(data_member).0 / 8) as usize;
+    let kern_data_off = (kern.member_bits(&data_member).0 / 8) as usize;
     let mut vdata = vec![0u8; vtype.size().unwrap_or(0) as usize];
     let kern_members = kern.type_by_id(type_id)?.members().to_vec();
     let mut func_slots = Vec::new();
     for (i, member) in local_t.members().iter().enumerate() {
         let mname = btf.str_at(member.name_off)?;
-        let (bit_off, bitfield) = btf.member_bits(member);
+        let (bit_off, bitfield) = btf.member_bits(&member);
         let moff = (bit_off / 8) as usize;
         let msize = btf.resolve_size(member.type_id).map_err(|e| {
             e.context(format!(

@@ -7,7 +7,7 @@ use super::create::{
 };
 use super::{resolve, verifier, Map, Object, OpenObject, Program};
 use crate::btf::BtfFeatures;
-use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind};
+use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind, TypeKindBuf};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
 use crate::kernel::features::{self, Feature};
@@ -451,15 +451,15 @@ impl Loader {
                 .types()
                 .find(|(_, t)| {
                     matches!(&t.kind, TypeKind::Func(f) if f.linkage == Linkage::Global)
-                        && btf.type_name(t).ok() == Some(name.as_str())
+                        && btf.type_name(*t).ok() == Some(name.as_str())
                 })
                 .map(|(id, _)| id);
             if let Some(id) = id {
-                if let Ok(t) = btf.type_by_id_mut(id) {
-                    if let TypeKind::Func(f) = &mut t.kind {
+                let _ = btf.update_type(id, |t| {
+                    if let TypeKindBuf::Func(f) = &mut t.kind {
                         f.linkage = Linkage::Static;
                     }
-                }
+                });
             }
         }
         if !features::kernel_supports(Feature::Btf) {

@@ -10,7 +10,9 @@
 //! and the program's func_info record points at the copy. The types are appended to the object's
 //! BTF in libbpf's order, so the uploaded BTF grows the same way.
 
-use crate::btf::{Btf, Composite, DeclTag, Func, Linkage, Type, TypeId, TypeKind};
+use crate::btf::{
+    Btf, CompositeBuf, DeclTag, Func, Linkage, Type, TypeBuf, TypeId, TypeKind, TypeKindBuf,
+};
 use crate::error::{Error, Result};
 use crate::obj::sections::p;
 
@@ -88,7 +90,7 @@ fn needs_fixup(
                 kind: TypeKind::Ptr(to),
                 ..
             },
-        )) => *to,
+        )) => to,
         _ => return warn_expected(prog_name, fn_name, arg_idx, ctx_name),
     };
     let Ok((_, t)) = btf.skip_mods_and_typedefs(pointee) else {
@@ -131,19 +133,19 @@ fn warn_expected(prog_name: &str, fn_name: &str, arg_idx: usize, ctx_name: &str)
 /// (normally it is there already: it is the entry program's FUNC name).
 fn clone_func(btf: &mut Btf, prog_name: &str, fn_id: TypeId, func: Func) -> Result<TypeId> {
     let name_off = btf.type_by_id(fn_id)?.name_off;
-    let proto = match &btf.type_by_id(func.proto)?.kind {
-        TypeKind::FuncProto(fp) => fp.clone(),
+    let proto = match btf.type_by_id(func.proto)?.to_buf().kind {
+        TypeKindBuf::FuncProto(fp) => fp,
         _ => {
             return Err(Error::malformed(format!(
                 "BTF type [{fn_id}]: FUNC does not point to a FUNC_PROTO"
             )))
         }
     };
-    let proto_id = btf.add_type(Type::new(0, TypeKind::FuncProto(proto)));
+    let proto_id = btf.add_type(TypeBuf::new(0, TypeKindBuf::FuncProto(proto)));
     btf.add_string(prog_name);
-    Ok(btf.add_type(Type::new(
+    Ok(btf.add_type(TypeBuf::new(
         name_off,
-        TypeKind::Func(Func {
+        TypeKindBuf::Func(Func {
             proto: proto_id,
             linkage: func.linkage,
         }),
@@ -206,8 +208,8 @@ pub fn fixup_func_info(
             TypeKind::Func(f) if f.linkage == Linkage::Global => *f,
             _ => continue,
         };
-        let params = match btf.type_by_id(func.proto).map(|t| &t.kind) {
-            Ok(TypeKind::FuncProto(fp)) => &fp.params,
+        let params = match btf.type_by_id(func.proto).map(|t| t.kind) {
+            Ok(TypeKind::FuncProto(fp)) => fp.params,
             _ => continue,
         };
         // Only functions this program calls (or is).
@@ -220,7 +222,9 @@ pub fn fixup_func_info(
         else {
             continue;
         };
-        let arg_type = params[arg_idx].type_id;
+        let Some(arg_type) = params.get(arg_idx).map(|p| p.type_id) else {
+            continue;
+        };
         let fn_name = btf.str_at(fn_t.name_off).unwrap_or("<anon>");
         if !needs_fixup(
             btf, prog_name, prog_type, fn_name, arg_idx, arg_type, ctx_name,
@@ -236,20 +240,20 @@ pub fn fixup_func_info(
         // One `struct <ctx> *` per program: all its functions share the program type.
         if ptr_id == 0 {
             let name_off = btf.add_string(ctx_name);
-            let struct_id = btf.add_type(Type::new(
+            let struct_id = btf.add_type(TypeBuf::new(
                 name_off,
-                TypeKind::Struct(Composite {
+                TypeKindBuf::Struct(CompositeBuf {
                     size: 0,
                     bitfield_encoding: false,
                     members: Vec::new(),
                 }),
             ));
-            ptr_id = btf.add_type(Type::new(0, TypeKind::Ptr(struct_id)));
+            ptr_id = btf.add_type(TypeBuf::new(0, TypeKindBuf::Ptr(struct_id)));
         }
         let tag_off = btf.add_string(ARG_CTX_TAG);
-        btf.add_type(Type::new(
+        btf.add_type(TypeBuf::new(
             tag_off,
-            TypeKind::DeclTag(DeclTag {
+            TypeKindBuf::DeclTag(DeclTag {
                 target: new_fn,
                 component_idx,
                 attr: false,
@@ -259,12 +263,14 @@ pub fn fixup_func_info(
             TypeKind::Func(f) => f.proto,
             _ => continue,
         };
-        if let TypeKind::FuncProto(fp) = &mut btf.type_by_id_mut(proto_id)?.kind {
-            if let Some(param) = fp.params.get_mut(arg_idx) {
-                param.type_id = ptr_id;
-                fixed += 1;
+        btf.update_type(proto_id, |t| {
+            if let TypeKindBuf::FuncProto(fp) = &mut t.kind {
+                if let Some(param) = fp.params.get_mut(arg_idx) {
+                    param.type_id = ptr_id;
+                    fixed += 1;
+                }
             }
-        }
+        })?;
     }
     Ok(fixed)
 }
@@ -345,7 +351,7 @@ mod tests {
         assert_eq!(proto_params(&b, func), vec![ptr, 1]);
         assert_eq!(proto_params(&b, 5), vec![2, 1]);
         let fp = b.func_proto(proto).unwrap();
-        assert_eq!(b.str_at(fp.params[0].name_off).unwrap(), "ctx");
+        assert_eq!(b.str_at(fp.params.get(0).unwrap().name_off).unwrap(), "ctx");
         // The record for sub now names the copy; main's is untouched.
         assert_eq!(fi, records(8, &[4, func]));
         // The result still encodes and parses; the only new strings are the program's name

@@ -176,7 +176,7 @@ impl TargetBtf {
             .chain(flavored)
             .filter(|&id| {
                 btf.type_by_id(id)
-                    .is_ok_and(|t| kind_core_compat(t, local_t))
+                    .is_ok_and(|t| kind_core_compat(&t, local_t))
             })
             .collect();
         ids.sort_unstable();
@@ -284,7 +284,7 @@ impl CoreTargets {
         let ess = essential_name(name);
         let mut out: Vec<Candidate<'_>> = self
             .main
-            .candidates(ess, local_t)
+            .candidates(ess, &local_t)
             .iter()
             .map(|&id| Candidate {
                 target: &self.main,
@@ -296,7 +296,7 @@ impl CoreTargets {
         }
         for m in self.modules()? {
             out.extend(
-                m.candidates(ess, local_t)
+                m.candidates(ess, &local_t)
                     .iter()
                     .map(|&id| Candidate { target: m, id }),
             );

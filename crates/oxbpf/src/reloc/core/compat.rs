@@ -63,14 +63,14 @@ fn types_are_compat_level(
     mut targ_id: TypeId,
     level: i32,
 ) -> Result<bool> {
-    if !kind_core_compat(local.type_by_id(local_id)?, targ.type_by_id(targ_id)?) {
+    if !kind_core_compat(&local.type_by_id(local_id)?, &targ.type_by_id(targ_id)?) {
         return Ok(false);
     }
     for _ in 0..MAX_DEPTH {
         let (lid, lt) = local.skip_mods_and_typedefs(local_id)?;
         let (tid, tt) = targ.skip_mods_and_typedefs(targ_id)?;
         (local_id, targ_id) = (lid, tid);
-        if !kind_core_compat(lt, tt) {
+        if !kind_core_compat(&lt, &tt) {
             return Ok(false);
         }
         match (&lt.kind, &tt.kind) {
@@ -83,7 +83,7 @@ fn types_are_compat_level(
                 | TypeKind::Enum64(_),
                 _,
             ) => return Ok(true),
-            (TypeKind::Int(_), _) => return Ok(int_offset(lt) == 0 && int_offset(tt) == 0),
+            (TypeKind::Int(_), _) => return Ok(int_offset(&lt) == 0 && int_offset(&tt) == 0),
             (TypeKind::Ptr(l), TypeKind::Ptr(t)) => (local_id, targ_id) = (*l, *t),
             (TypeKind::Array(l), TypeKind::Array(t)) => {
                 (local_id, targ_id) = (l.elem_type, t.elem_type)
@@ -134,19 +134,19 @@ pub fn fields_are_compat(
         if lt.is_composite() && tt.is_composite() {
             return Ok(true);
         }
-        if !kind_core_compat(lt, tt) {
+        if !kind_core_compat(&lt, &tt) {
             return Ok(false);
         }
         match (&lt.kind, &tt.kind) {
             (TypeKind::Ptr(_) | TypeKind::Float(_), _) => return Ok(true),
             (TypeKind::Fwd(_) | TypeKind::Enum(_) | TypeKind::Enum64(_), _) => {
                 let (ln, tn) = (
-                    essential_name(name_of(local, lt)),
-                    essential_name(name_of(targ, tt)),
+                    essential_name(name_of(local, &lt)),
+                    essential_name(name_of(targ, &tt)),
                 );
                 return Ok(ln.is_empty() || tn.is_empty() || ln == tn);
             }
-            (TypeKind::Int(_), _) => return Ok(int_offset(lt) == 0 && int_offset(tt) == 0),
+            (TypeKind::Int(_), _) => return Ok(int_offset(&lt) == 0 && int_offset(&tt) == 0),
             (TypeKind::Array(l), TypeKind::Array(t)) => {
                 (local_id, targ_id) = (l.elem_type, t.elem_type)
             }
@@ -248,7 +248,7 @@ fn types_match_level(
                 });
             }
             TypeKind::Enum(_) | TypeKind::Enum64(_) => {
-                return Ok(is_any_enum(tt) && enums_match(local, lt, targ, tt))
+                return Ok(is_any_enum(&tt) && enums_match(local, &lt, targ, &tt))
             }
             TypeKind::Struct(_) | TypeKind::Union(_) => {
                 if behind_ptr {
@@ -260,7 +260,7 @@ fn types_match_level(
                 if lk != tk {
                     return Ok(false);
                 }
-                return composites_match(local, lt, targ, tt, behind_ptr, level);
+                return composites_match(local, &lt, targ, &tt, behind_ptr, level);
             }
             TypeKind::Int(li) => {
                 let TypeKind::Int(ti) = &tt.kind else {

@@ -200,7 +200,7 @@ impl<'a> CoreRelocator<'a> {
             let c = self.targets.find_candidates(local, local_id).map_err(|e| {
                 e.context(format!(
                     "prog '{prog}': relo #{relo_idx}: target candidate search failed for [{local_id}] {} {local_name}",
-                    spec::btf_kind_str(local_t)
+                    spec::btf_kind_str(&local_t)
                 ))
             })?;
             self.cands.insert(local_id, c);
@@ -209,7 +209,7 @@ impl<'a> CoreRelocator<'a> {
         let local_spec = spec::parse_spec(local, local_id, access, kind).map_err(|e| {
             e.context(format!(
                 "prog '{prog}': relo #{relo_idx}: parsing [{local_id}] {} {} + {access} failed",
-                spec::btf_kind_str(local_t),
+                spec::btf_kind_str(&local_t),
                 if local_name.is_empty() {
                     "<anon>"
                 } else {

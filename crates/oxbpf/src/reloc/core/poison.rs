@@ -28,9 +28,9 @@ fn type_words(spec: &Spec<'_>, id: crate::btf::TypeId) -> String {
         Ok(t) => {
             let n = btf.str_at(t.name_off).unwrap_or("");
             if n.is_empty() {
-                format!("anonymous {}", btf_kind_str(t))
+                format!("anonymous {}", btf_kind_str(&t))
             } else {
-                format!("{} {}", btf_kind_str(t), essential_name(n))
+                format!("{} {}", btf_kind_str(&t), essential_name(n))
             }
         }
         Err(_) => format!("type [{id}]"),

@@ -158,7 +158,7 @@ pub fn parse_spec<'b>(
         let (TypeKind::Enum(e) | TypeKind::Enum64(e)) = &t.kind else {
             return Err(bad(format!(
                 "enum relocation on [{id}] {}",
-                btf_kind_str(t)
+                btf_kind_str(&t)
             )));
         };
         let v = usize::try_from(first)
@@ -221,7 +221,7 @@ pub fn parse_spec<'b>(
             _ => {
                 return Err(bad(format!(
                     "access '{access}' (at step {i}) reaches type [{id}] of unexpected kind {}",
-                    btf_kind_str(t)
+                    btf_kind_str(&t)
                 )))
             }
         }
@@ -237,14 +237,14 @@ pub fn parse_spec<'b>(
 impl fmt::Display for Spec<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let btf = self.btf;
-        let root = btf.type_by_id(self.root_type_id).unwrap_or(&Type::VOID);
+        let root = btf.type_by_id(self.root_type_id).unwrap_or(Type::VOID);
         let name = btf.str_at(root.name_off).unwrap_or("");
         write!(
             f,
             "<{}> [{}] {} {}",
             relo_kind_str(self.kind),
             self.root_type_id,
-            btf_kind_str(root),
+            btf_kind_str(&root),
             if name.is_empty() { "<anon>" } else { name }
         )?;
         match KindClass::of(self.kind) {

@@ -650,7 +650,7 @@ fn shared_targets_are_reused_per_btf_and_dropped_when_unused() {
     // Candidate lists are cached on the shared target.
     let mut l = Btf::new();
     let (int, ..) = ints(&mut l);
-    let lt = l.type_by_id(int).unwrap().clone();
+    let lt = l.type_by_id(int).unwrap();
     let x = a.candidates("int", &lt);
     let y = b2.candidates("int", &lt);
     assert!(Arc::ptr_eq(&x, &y));
