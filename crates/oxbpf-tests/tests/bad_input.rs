@@ -12,6 +12,8 @@ use oxbpf::Object;
 use oxbpf_tests::fixture;
 
 fn bytes(name: &str) -> Vec<u8> {
+    // Under the lock every leak check holds: the file's fd must not show up in another test's count.
+    let _serial = oxbpf_tests::serial();
     std::fs::read(fixture(name)).unwrap()
 }
 

@@ -216,3 +216,21 @@ fn truncated_and_foreign_input_is_an_error() {
     let e = ObjectSpec::parse(&wrong, "x", &OpenOptions::default()).unwrap_err();
     assert!(e.to_string().contains("EM_BPF"), "{e}");
 }
+
+#[test]
+fn opening_a_file_skips_dwarf_but_sees_the_same_object() {
+    // open_file reads only the sections the parser looks at (no .debug_*); the result must be
+    // exactly what parsing the whole file gives.
+    for name in oxbpf_tests::fixture_names() {
+        let path = oxbpf_tests::fixture(name);
+        let from_file = oxbpf::Object::open_file(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let stem = oxbpf::obj::object_name_from_path(&path);
+        let from_memory = oxbpf::Object::open_memory(&stem, &bytes).unwrap();
+        assert_eq!(
+            format!("{:?}", from_file.spec()),
+            format!("{:?}", from_memory.spec()),
+            "{name}"
+        );
+    }
+}

@@ -20,6 +20,7 @@
 //! ```
 
 mod create;
+mod file;
 mod load;
 mod resolve;
 pub mod verifier;
@@ -89,8 +90,8 @@ impl Object {
     /// Opens the object at `path` with options.
     pub fn open_file_with(path: impl AsRef<Path>, opts: &OpenOptions) -> Result<OpenObject> {
         let path = path.as_ref();
-        let data =
-            std::fs::read(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+        let data = file::read_object_file(path)
+            .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
         let name = crate::obj::object_name_from_path(path);
         let spec = ObjectSpec::parse(&data, &name, opts)
             .with_context(|| format!("object '{}'", path.display()))?;
