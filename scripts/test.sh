@@ -21,3 +21,9 @@ if [ "${OXBPF_VMTEST:-1}" != 0 ]; then
     echo "== kernel matrix (QEMU)"
     ./scripts/vmtest-ci.sh
 fi
+# Every cargo-fuzz target, briefly, over its committed seeds (scripts/fuzz-ci.sh; a crash fails the run
+# and leaves its reproducer in fuzz/artifacts/). OXBPF_FUZZ=0 leaves it out.
+if [ "${OXBPF_FUZZ:-1}" != 0 ]; then
+    echo "== fuzzing (${FUZZ_SECONDS:=10} s per target)"
+    FUZZ_SECONDS=$FUZZ_SECONDS ./scripts/fuzz-ci.sh
+fi
