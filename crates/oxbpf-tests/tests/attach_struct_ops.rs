@@ -5,7 +5,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{setup, Loaded};
+use attach_util::{first_bss_u64, setup, Loaded};
 use oxbpf::attach::struct_ops::attach_struct_ops;
 use oxbpf::link::link_type;
 use oxbpf::map::MapFlags;
@@ -80,18 +80,7 @@ fn plain_struct_ops_map_registered_by_update_and_unregistered_on_drop() {
         available()
     );
     connect_with("oxbpf_ccl").unwrap();
-    let bss = obj
-        .maps()
-        .iter()
-        .find(|m| m.name().ends_with(".bss"))
-        .unwrap();
-    let v = bss
-        .handle()
-        .unwrap()
-        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .unwrap()
-        .unwrap();
-    let inits = u64::from_ne_bytes(v[..8].try_into().unwrap());
+    let inits = first_bss_u64(&obj);
     println!("plain struct_ops: the BPF init ran {inits} times");
     assert!(inits >= 1, "the BPF init ran for the new connection");
     drop(link);

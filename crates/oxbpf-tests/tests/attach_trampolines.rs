@@ -7,7 +7,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{read_u64, reset_u64, setup};
+use attach_util::{first_bss_u64, read_u64, reset_u64, setup};
 use oxbpf::attach::{attach_type, tracing};
 use oxbpf::map::{MapFlags, MapHandle};
 use oxbpf::object::{Object, OpenObject};
@@ -302,18 +302,7 @@ fn freplace_replaces_a_global_function_or_its_refusal_is_explained() {
             XDP_DROP
         );
     }
-    let bss = ext
-        .maps()
-        .iter()
-        .find(|m| m.name().ends_with(".bss"))
-        .unwrap();
-    let v = bss
-        .handle()
-        .unwrap()
-        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .unwrap()
-        .unwrap();
-    let calls = u64::from_ne_bytes(v[..8].try_into().unwrap());
+    let calls = first_bss_u64(&ext);
     println!("freplace: the replacement ran {calls} times for {ROUNDS} runs of xdp_entry");
     assert_eq!(calls, u64::from(ROUNDS));
     drop(link);

@@ -17,6 +17,22 @@ pub struct Loaded {
     obj: oxbpf::object::Object,
 }
 
+/// The first `u64` of `obj`'s `.bss` (a counter its programs bump).
+pub fn first_bss_u64(obj: &oxbpf::object::Object) -> u64 {
+    let bss = obj
+        .maps()
+        .iter()
+        .find(|m| m.name().ends_with(".bss"))
+        .expect("a .bss map");
+    let v = bss
+        .handle()
+        .unwrap()
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .unwrap()
+        .expect(".bss holds its value");
+    u64::from_ne_bytes(v[..8].try_into().unwrap())
+}
+
 /// True when this kernel can create kprobes at all (the PMU or tracefs `kprobe_events`).
 pub fn have_kprobes() -> bool {
     [
