@@ -47,6 +47,7 @@ type Progs = HashMap<String, Vec<(u8, u8, i16, String)>>;
 fn libbpf_insns(path: &std::path::Path) -> Option<Progs> {
     let c = CString::new(path.to_string_lossy().as_bytes()).unwrap();
     let cs = |p: *const std::os::raw::c_char| {
+        // SAFETY: libbpf returns NUL-terminated names owned by the object, open while this runs.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     };
     // SAFETY: valid path; every pointer comes from the live object, closed at the end.

@@ -28,6 +28,7 @@ fn libbpf_view(
 ) {
     let c = CString::new(fixture(name).to_string_lossy().as_bytes()).unwrap();
     let cs = |p: *const std::os::raw::c_char| {
+        // SAFETY: libbpf returns NUL-terminated names owned by the object, open while this runs.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     };
     // SAFETY: valid path, default options; every pointer below comes from this live object.

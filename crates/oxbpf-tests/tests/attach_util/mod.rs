@@ -351,6 +351,7 @@ pub fn ping(dst: [u8; 4], count: u32) -> u32 {
             std::mem::size_of::<libc::timeval>() as u32,
         )
     };
+    // SAFETY: sockaddr_in is plain integers; all zeroes is a valid (unspecified) address.
     let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
     addr.sin_family = libc::AF_INET as u16;
     addr.sin_addr.s_addr = u32::from_ne_bytes(dst);
