@@ -12,9 +12,9 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-const EHDR_LEN: usize = 64;
-const SHDR_LEN: usize = 64;
-const SHT_NOBITS: u32 = 8;
+use object::elf::{FileHeader64, SectionHeader64, SHT_NOBITS};
+use object::read::elf::{FileHeader as _, SectionHeader as _};
+use object::Endianness;
 
 /// The bytes of the object file at `path`; DWARF sections may read as zeros.
 pub(crate) fn read_object_file(path: &Path) -> io::Result<Vec<u8>> {
@@ -30,55 +30,48 @@ pub(crate) fn read_object_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Reads the header, the section table and every non-DWARF section into `buf`; `None` when the
-/// layout is not one this shortcut handles.
+/// Reads the header, the section table and every non-DWARF section into `buf`, using the same
+/// ELF reader as the parser; `None` when the layout is not one this shortcut handles.
 fn read_sections(file: &File, buf: &mut [u8]) -> io::Result<Option<()>> {
-    let Some(ehdr) = buf.get_mut(..EHDR_LEN) else {
+    let ehdr_len = std::mem::size_of::<FileHeader64<Endianness>>();
+    let Some(ehdr) = buf.get_mut(..ehdr_len) else {
         return Ok(None);
     };
     file.read_exact_at(ehdr, 0)?;
-    let ehdr: &[u8] = ehdr;
-    // ELF64 only (BPF objects are), either byte order.
-    if ehdr[..4] != *b"\x7fELF" || ehdr[4] != 2 {
+    let Ok(hdr) = FileHeader64::<Endianness>::parse(&buf[..]) else {
         return Ok(None);
-    }
-    let le = match ehdr[5] {
-        1 => true,
-        2 => false,
-        _ => return Ok(None),
     };
-    let rd = Reader { le };
-    let shoff = rd.u64(ehdr, 0x28);
-    let shentsize = rd.u16(ehdr, 0x3a) as usize;
-    let shnum = rd.u16(ehdr, 0x3c) as usize;
-    let shstrndx = rd.u16(ehdr, 0x3e) as usize;
+    let Ok(e) = hdr.endian() else {
+        return Ok(None);
+    };
+    let hdr = *hdr;
     // shnum 0 / shstrndx 0xffff mean the real values live in section 0 (extended numbering).
-    if shentsize != SHDR_LEN || shnum == 0 || shstrndx >= shnum {
+    let (shoff, shnum) = (hdr.e_shoff(e), usize::from(hdr.e_shnum(e)));
+    let shstrndx = usize::from(hdr.e_shstrndx(e));
+    let entsize = std::mem::size_of::<SectionHeader64<Endianness>>();
+    if usize::from(hdr.e_shentsize(e)) != entsize || shnum == 0 || shstrndx >= shnum {
         return Ok(None);
     }
-    let Some(table) = range(shoff, (shnum * SHDR_LEN) as u64, buf.len()) else {
+    let Some(table) = range(shoff, (shnum * entsize) as u64, buf.len()) else {
         return Ok(None);
     };
-    file.read_exact_at(&mut buf[table.clone()], shoff)?;
-    let shdrs = buf[table].to_vec();
-    let shdr = |i: usize| &shdrs[i * SHDR_LEN..(i + 1) * SHDR_LEN];
-    // (name offset, type, file offset, size) of section `i`.
-    let fields = |i: usize| {
-        let h = shdr(i);
-        (rd.u32(h, 0), rd.u32(h, 4), rd.u64(h, 0x18), rd.u64(h, 0x20))
-    };
-    let (_, _, str_off, str_size) = fields(shstrndx);
-    let Some(strs) = range(str_off, str_size, buf.len()) else {
+    file.read_exact_at(&mut buf[table], shoff)?;
+    let Ok(shdrs) = hdr.section_headers(e, &buf[..]) else {
         return Ok(None);
     };
-    file.read_exact_at(&mut buf[strs.clone()], str_off)?;
-    let names = buf[strs].to_vec();
-    for i in 1..shnum {
-        let (name, ty, off, size) = fields(i);
-        if ty == SHT_NOBITS || size == 0 || i == shstrndx {
+    let shdrs = shdrs.to_vec();
+    let strs = &shdrs[shstrndx];
+    let Some(strs_at) = range(strs.sh_offset(e), strs.sh_size(e), buf.len()) else {
+        return Ok(None);
+    };
+    file.read_exact_at(&mut buf[strs_at.clone()], strs.sh_offset(e))?;
+    let names = buf[strs_at].to_vec();
+    for (i, sh) in shdrs.iter().enumerate().skip(1) {
+        let (off, size) = (sh.sh_offset(e), sh.sh_size(e));
+        if sh.sh_type(e) == SHT_NOBITS || size == 0 || i == shstrndx {
             continue;
         }
-        let name = names.get(name as usize..).unwrap_or_default();
+        let name = names.get(sh.sh_name(e) as usize..).unwrap_or_default();
         if is_dwarf(name) {
             continue;
         }
@@ -104,32 +97,6 @@ fn range(off: u64, len: u64, file_len: usize) -> Option<std::ops::Range<usize>> 
     let start = usize::try_from(off).ok()?;
     let end = start.checked_add(usize::try_from(len).ok()?)?;
     (end <= file_len).then_some(start..end)
-}
-
-/// Fixed-offset reads in the file's byte order; callers pass slices long enough for the field.
-#[derive(Clone, Copy)]
-struct Reader {
-    le: bool,
-}
-
-impl Reader {
-    fn bytes<const N: usize>(self, b: &[u8], off: usize) -> [u8; N] {
-        let mut a = [0u8; N];
-        a.copy_from_slice(&b[off..off + N]);
-        if !self.le {
-            a.reverse();
-        }
-        a
-    }
-    fn u16(self, b: &[u8], off: usize) -> u16 {
-        u16::from_le_bytes(self.bytes(b, off))
-    }
-    fn u32(self, b: &[u8], off: usize) -> u32 {
-        u32::from_le_bytes(self.bytes(b, off))
-    }
-    fn u64(self, b: &[u8], off: usize) -> u64 {
-        u64::from_le_bytes(self.bytes(b, off))
-    }
 }
 
 #[cfg(test)]
