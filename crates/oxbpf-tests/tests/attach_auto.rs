@@ -3,7 +3,7 @@
 
 mod attach_util;
 
-use attach_util::{have_kprobes, open_only, setup, Target};
+use attach_util::{count_target_rounds, have_kprobes, open_only, setup, Target};
 use oxbpf::map::MapFlags;
 use oxbpf::object::Object;
 use oxbpf::ErrorKind;
@@ -35,17 +35,16 @@ fn attach_all_tracing_programs_from_their_sections() {
         names,
         ["btf_sys_enter", "dump_task", "raw_sys_enter", "tp_getppid"]
     );
-    let t = Target::spawn(ROUNDS);
-    obj.map("target_pid")
-        .unwrap()
-        .handle()
-        .unwrap()
-        .update(&0u32.to_ne_bytes(), &t.pid().to_ne_bytes(), MapFlags::ANY)
-        .unwrap();
-    t.run();
-    for (slot, what) in [(0, "tp"), (1, "raw_tp"), (2, "tp_btf")] {
-        assert_eq!(read(&obj, "counts", slot), u64::from(ROUNDS), "{what}");
-    }
+    let got = count_target_rounds(
+        &obj,
+        ROUNDS,
+        &[
+            (0, "tp_getppid"),
+            (1, "raw_sys_enter"),
+            (2, "btf_sys_enter"),
+        ],
+    );
+    assert_eq!(got, [u64::from(ROUNDS); 3], "tp, raw_tp, tp_btf");
     let err = obj.attach_program("on_cpu_clock").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotSupported);
     assert!(err.to_string().contains("attach_perf_event"), "{err}");

@@ -6,7 +6,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{read_u64, reset_u64, setup, Loaded, Target};
+use attach_util::{count_target_rounds, read_u64, setup, Loaded, Target};
 use oxbpf::attach::perf_event::{attach_perf_event, open_cpu_clock_event, PerfEventOpts};
 use oxbpf::attach::tracepoint::{attach_tracepoint, TracepointOpts};
 use oxbpf::attach::{attach_type, iter, raw_tp, tracing};
@@ -23,12 +23,16 @@ const ROUNDS: u32 = 7;
 
 /// Runs the target with its pid registered and returns how much slot `slot` grew.
 fn run_target(obj: &Loaded, slot: u32) -> u64 {
-    let counts = obj.map("counts");
-    reset_u64(&counts, slot);
-    let t = Target::spawn(ROUNDS);
-    obj.set_u32("target_pid", 0, t.pid());
-    t.run();
-    read_u64(&counts, slot)
+    let prog = match slot {
+        C_TP => "tp_getppid",
+        C_RAW_TP => "raw_sys_enter",
+        C_TP_BTF => "btf_sys_enter",
+        _ => unreachable!("slot {slot} has no syscall program"),
+    };
+    // The cookie slot is reset with the tracepoint's, so that a repeated run is not added twice.
+    let cookie = [(C_TP_COOKIE, prog)];
+    let extra: &[(u32, &str)] = if slot == C_TP { &cookie } else { &[] };
+    count_target_rounds(obj.object(), ROUNDS, &[&[(slot, prog)], extra].concat())[0]
 }
 
 #[test]
