@@ -235,3 +235,51 @@ fn opening_a_file_skips_dwarf_but_sees_the_same_object() {
         );
     }
 }
+
+#[test]
+fn damaged_files_open_as_their_bytes_parse() {
+    // open_file lays the sections out again; on damaged files it must still agree with parsing
+    // the same bytes from memory: same success, same kind of error, never a panic.
+    let path = oxbpf_tests::fixture("core_read");
+    let good = std::fs::read(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut variants: Vec<Vec<u8>> = [0, 10, 63, 64, 2000, good.len() / 2, good.len() - 1]
+        .iter()
+        .map(|&n| good[..n].to_vec())
+        .collect();
+    // Byte flips spread over the file (header, section table, BTF, code, DWARF).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut v = good.clone();
+        let at = if x.is_multiple_of(3) {
+            (x >> 8) as usize % 64
+        } else {
+            (x >> 8) as usize % v.len()
+        };
+        v[at] ^= (x >> 40) as u8 | 1;
+        variants.push(v);
+    }
+    for (i, bytes) in variants.iter().enumerate() {
+        let file = dir.path().join(format!("v{i}.bpf.o"));
+        std::fs::write(&file, bytes).unwrap();
+        let stem = oxbpf::obj::object_name_from_path(&file);
+        let from_file = oxbpf::Object::open_file(&file);
+        let from_memory = oxbpf::Object::open_memory(&stem, bytes);
+        match (from_file, from_memory) {
+            (Ok(f), Ok(m)) => assert_eq!(
+                format!("{:?}", f.spec()),
+                format!("{:?}", m.spec()),
+                "variant {i}"
+            ),
+            (Err(f), Err(m)) => assert_eq!(f.kind(), m.kind(), "variant {i}: {f} / {m}"),
+            (f, m) => panic!(
+                "variant {i}: file {:?} but memory {:?}",
+                f.err().map(|e| e.to_string()),
+                m.err().map(|e| e.to_string())
+            ),
+        }
+    }
+}

@@ -11,6 +11,7 @@
 pub mod attr;
 pub mod bpf;
 pub(crate) mod epoll;
+pub(crate) mod file;
 pub mod info;
 pub mod link;
 pub mod mmap;
