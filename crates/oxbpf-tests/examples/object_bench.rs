@@ -2,7 +2,7 @@
 //! run, printing medians and ratios. Run as root: `cargo run --release -p oxbpf-tests --example object_bench`.
 //!
 //! Loads go whole-object only; fixtures that libbpf cannot load whole are measured for open only.
-//! `ITERS=n` sets the repetitions, `ONLY=name` keeps one fixture, `OPEN_ONLY=1` skips loads (for
+//! `ITERS=n` sets the repetitions, `ONLY=a,b` keeps those fixtures, `OPEN_ONLY=1` skips loads (for
 //! profiling open, e.g. under `valgrind --tool=callgrind`).
 
 use std::time::{Duration, Instant};
@@ -12,16 +12,31 @@ fn median(mut v: Vec<Duration>) -> Option<Duration> {
     v.get(v.len() / 2).copied()
 }
 
-fn time(n: usize, mut f: impl FnMut() -> bool) -> Option<Duration> {
-    let mut v = Vec::with_capacity(n);
+/// Medians of `n` runs of `a` and of `b`, alternated so that both see the same machine (a burst
+/// of load elsewhere, a cold cache) rather than one of them taking it all; `None` for a side that
+/// failed.
+fn time_pair(
+    n: usize,
+    mut a: impl FnMut() -> bool,
+    mut b: impl FnMut() -> bool,
+) -> (Option<Duration>, Option<Duration>) {
+    let (mut va, mut vb) = (Some(Vec::with_capacity(n)), Some(Vec::with_capacity(n)));
     for _ in 0..n {
-        let t = Instant::now();
-        if !f() {
-            return None;
+        for (f, v) in [
+            (&mut a as &mut dyn FnMut() -> bool, &mut va),
+            (&mut b, &mut vb),
+        ] {
+            if let Some(times) = v {
+                let t = Instant::now();
+                if f() {
+                    times.push(t.elapsed());
+                } else {
+                    *v = None;
+                }
+            }
         }
-        v.push(t.elapsed());
     }
-    median(v)
+    (va.and_then(median), vb.and_then(median))
 }
 
 fn main() {
@@ -38,7 +53,10 @@ fn main() {
     let open_only = std::env::var_os("OPEN_ONLY").is_some();
     let names: Vec<&str> = oxbpf_tests::fixture_names()
         .into_iter()
-        .filter(|n| only.as_deref().is_none_or(|o| o == *n))
+        .filter(|n| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|o| o == *n))
+        })
         .collect();
     // Warm the per-process caches of both (vmlinux BTF, kconfig, kallsyms) before measuring.
     for &name in names.iter().filter(|_| !open_only) {
@@ -47,22 +65,26 @@ fn main() {
     }
     for &name in &names {
         let path = oxbpf_tests::fixture(name);
-        let ox_open = time(n, || oxbpf::Object::open_file(&path).is_ok());
-        let lb_open = time(n, || {
-            libbpf_rs::ObjectBuilder::default().open_file(&path).is_ok()
-        });
+        let (ox_open, lb_open) = time_pair(
+            n,
+            || oxbpf::Object::open_file(&path).is_ok(),
+            || libbpf_rs::ObjectBuilder::default().open_file(&path).is_ok(),
+        );
         let n_load = if open_only { 0 } else { n };
-        let ox_load = time(n_load, || {
-            oxbpf::Object::open_file(&path)
-                .and_then(|o| o.load())
-                .is_ok()
-        });
-        let lb_load = time(n_load, || {
-            libbpf_rs::ObjectBuilder::default()
-                .open_file(&path)
-                .and_then(|o| o.load())
-                .is_ok()
-        });
+        let (ox_load, lb_load) = time_pair(
+            n_load,
+            || {
+                oxbpf::Object::open_file(&path)
+                    .and_then(|o| o.load())
+                    .is_ok()
+            },
+            || {
+                libbpf_rs::ObjectBuilder::default()
+                    .open_file(&path)
+                    .and_then(|o| o.load())
+                    .is_ok()
+            },
+        );
         let us = |d: Option<Duration>| {
             d.map_or("-".to_string(), |d| {
                 format!("{:.1}us", d.as_secs_f64() * 1e6)

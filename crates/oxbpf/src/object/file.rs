@@ -3,8 +3,8 @@
 //! clang's `-g` objects are mostly DWARF (`.debug_*` and their relocations: 600 KB of a 666 KB
 //! CO-RE fixture), which the loader ignores, as libbpf does. We read the ELF header, the section
 //! table and only the sections the parser looks at, and lay them out again in a compact copy:
-//! header, then section table, then each section's bytes (8-aligned), with the table's offsets
-//! rewritten to match. DWARF and NOBITS sections keep their sizes but point at offset 0: the parser
+//! header, then section table, then the sections' bytes (neighbours in one read, alignment kept),
+//! with the table's offsets rewritten to match. DWARF and NOBITS sections keep their sizes but point at offset 0: the parser
 //! never reads their bytes. So neither the DWARF nor a file-sized zeroed buffer is ever touched.
 //! Anything unexpected (not ELF64, program headers, a section past the end, extended section
 //! numbering) falls back to reading the whole file, so the parser reports problems on the real
@@ -15,7 +15,7 @@ use std::io::{self, Read as _};
 use std::path::Path;
 
 use object::elf::{FileHeader64, SectionHeader64, SHT_NOBITS};
-use object::endian::{U16, U64};
+use object::endian::U64;
 use object::read::elf::{FileHeader as _, SectionHeader as _};
 use object::Endianness;
 
@@ -33,6 +33,10 @@ pub(crate) fn read_object_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Sections this close in the file are read with one `pread`, gap included: a system call costs
+/// more than copying a few kilobytes more.
+const READ_GAP: u64 = 4096;
+
 /// The header, section table and non-DWARF sections of `file` (of `file_len` bytes) as a compact
 /// ELF image; `None` when the layout is not one this shortcut handles.
 fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
@@ -42,9 +46,9 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
     if file_len < ehdr_len as u64 {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    pread_append(file, 0, ehdr_len, &mut out)?;
-    let Ok(hdr) = Ehdr::parse(&out[..]) else {
+    let mut head = Vec::new();
+    pread_append(file, 0, ehdr_len, &mut head)?;
+    let Ok(hdr) = Ehdr::parse(&head[..]) else {
         return Ok(None);
     };
     let Ok(e) = hdr.endian() else {
@@ -54,70 +58,83 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
     // shnum 0 / shstrndx 0xffff mean the real values live in section 0 (extended numbering).
     let (shoff, shnum) = (hdr.e_shoff(e), usize::from(hdr.e_shnum(e)));
     let shstrndx = usize::from(hdr.e_shstrndx(e));
+    let table_len = shnum * entsize;
     if usize::from(hdr.e_shentsize(e)) != entsize
         || hdr.e_phnum(e) != 0
         || shnum == 0
         || shstrndx >= shnum
-        || !inside(shoff, (shnum * entsize) as u64, file_len)
+        || !inside(shoff, table_len as u64, file_len)
     {
         return Ok(None);
     }
     let mut table = Vec::new();
-    pread_append(file, shoff, shnum * entsize, &mut table)?;
+    pread_append(file, shoff, table_len, &mut table)?;
     let Ok(shdrs) = object::pod::slice_from_all_bytes::<Shdr>(&table) else {
         return Ok(None);
     };
     let mut shdrs = shdrs.to_vec();
-    // The table goes right after the header; section bytes follow it.
-    hdr.e_shoff = U64::new(e, ehdr_len as u64);
-    hdr.e_phoff = U64::new(e, 0);
-    hdr.e_shentsize = U16::new(e, entsize as u16);
-    out.resize(ehdr_len + shnum * entsize, 0);
-    let names = {
-        let strs = &mut shdrs[shstrndx];
-        let Some(at) = append_section(file, file_len, e, strs, &mut out)? else {
-            return Ok(None);
-        };
-        at
-    };
+    let (names_off, names_len) = (shdrs[shstrndx].sh_offset(e), shdrs[shstrndx].sh_size(e));
+    if !inside(names_off, names_len, file_len) {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    pread_append(file, names_off, names_len as usize, &mut names)?;
+
+    // The sections to copy, in file order.
+    let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
     for (i, sh) in shdrs.iter_mut().enumerate().skip(1) {
-        if i == shstrndx {
-            continue;
-        }
-        let (size, nobits) = (sh.sh_size(e), sh.sh_type(e) == SHT_NOBITS);
-        let name = out.get(names.start + sh.sh_name(e) as usize..names.end);
-        if nobits || size == 0 || name.is_some_and(is_dwarf) {
+        let (off, size, nobits) = (sh.sh_offset(e), sh.sh_size(e), sh.sh_type(e) == SHT_NOBITS);
+        let name = names.get(sh.sh_name(e) as usize..).unwrap_or_default();
+        if i == shstrndx || nobits || size == 0 || is_dwarf(name) {
             // No bytes to copy: the parser reads neither NOBITS nor DWARF data, only sizes.
             sh.sh_offset = U64::new(e, 0);
             continue;
         }
-        if append_section(file, file_len, e, sh, &mut out)?.is_none() {
+        if !inside(off, size, file_len) {
             return Ok(None);
         }
+        wanted.push((off, size, i));
     }
-    out[..ehdr_len].copy_from_slice(object::pod::bytes_of(&hdr));
-    out[ehdr_len..ehdr_len + shnum * entsize].copy_from_slice(object::pod::bytes_of_slice(&shdrs));
-    Ok(Some(out))
-}
+    wanted.sort_unstable();
+    // Neighbours closer than READ_GAP become one read: (file start, file end, wanted[from..to]).
+    let mut runs: Vec<(u64, u64, usize, usize)> = Vec::new();
+    for (k, &(off, size, _)) in wanted.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if off <= run.1 + READ_GAP => {
+                run.1 = run.1.max(off + size);
+                run.3 = k + 1;
+            }
+            _ => runs.push((off, off + size, k, k + 1)),
+        }
+    }
 
-/// Appends the bytes of section `sh` to `out` at an 8-aligned offset and points `sh` there;
-/// returns where they landed, or `None` when the section lies outside the file.
-fn append_section(
-    file: &File,
-    file_len: u64,
-    e: Endianness,
-    sh: &mut SectionHeader64<Endianness>,
-    out: &mut Vec<u8>,
-) -> io::Result<Option<std::ops::Range<usize>>> {
-    let (off, size) = (sh.sh_offset(e), sh.sh_size(e));
-    if !inside(off, size, file_len) {
-        return Ok(None);
-    }
+    // Header, table, section names, then the runs: sized up front, so nothing is moved twice.
+    let total = ehdr_len
+        + table_len
+        + names.len()
+        + runs.iter().map(|r| (r.1 - r.0) as usize + 8).sum::<usize>()
+        + 8;
+    let mut out = Vec::with_capacity(total);
+    out.resize(ehdr_len + table_len, 0);
     out.resize(out.len().next_multiple_of(8), 0);
-    let start = out.len();
-    pread_append(file, off, size as usize, out)?;
-    sh.sh_offset = U64::new(e, start as u64);
-    Ok(Some(start..out.len()))
+    shdrs[shstrndx].sh_offset = U64::new(e, out.len() as u64);
+    out.extend_from_slice(&names);
+    for &(start, end, from, to) in &runs {
+        // Same position modulo 8 as in the file, so every section keeps its alignment.
+        let pad = (start as usize % 8 + 8 - out.len() % 8) % 8;
+        out.resize(out.len() + pad, 0);
+        let base = out.len() as u64;
+        pread_append(file, start, (end - start) as usize, &mut out)?;
+        for &(off, _, i) in &wanted[from..to] {
+            shdrs[i].sh_offset = U64::new(e, base + (off - start));
+        }
+    }
+    // The table goes right after the header.
+    hdr.e_shoff = U64::new(e, ehdr_len as u64);
+    hdr.e_phoff = U64::new(e, 0);
+    out[..ehdr_len].copy_from_slice(object::pod::bytes_of(&hdr));
+    out[ehdr_len..ehdr_len + table_len].copy_from_slice(object::pod::bytes_of_slice(&shdrs));
+    Ok(Some(out))
 }
 
 /// `.debug_*` and its `.rel`/`.rela` sections (what the parser skips, as libbpf does).
