@@ -5,9 +5,10 @@ use super::create::{
     create_map, fill_struct_ops_values, init_map_in_map_slots, init_prog_array_slots,
     populate_internal,
 };
+use super::func_info::{self, LoadExtInfo};
 use super::{resolve, verifier, Map, Object, OpenObject, Program};
 use crate::btf::BtfFeatures;
-use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind, TypeKindBuf};
+use crate::btf::{Btf, Kind, Linkage, TypeKind, TypeKindBuf};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
 use crate::kernel::features::{self, Feature};
@@ -15,10 +16,9 @@ use crate::kernel::features::{self, Feature};
 use crate::obj::maps::{self as objmaps, MapKind};
 use crate::obj::programs::ProgramSpec;
 use crate::obj::sections::{self, SecFlags};
-use crate::obj::ObjectSpec;
 use crate::program::load_with_growing_log;
 use crate::program::ProgramHandle;
-use crate::reloc::calls::{self, CallCtx, ExtSection, LinkedProgram};
+use crate::reloc::calls::{self, CallCtx, LinkedProgram};
 use crate::reloc::core::{
     fixup_verifier_log, poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
 };
@@ -45,51 +45,6 @@ pub(super) struct Loader {
     pinned: Vec<PathBuf>,
 }
 
-fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSection>) {
-    let sec_idx = |name: &str| spec.elf.sections.iter().position(|s| s.name == name);
-    let mut funcs = Vec::new();
-    let rec = ext.func_info_rec_size as usize;
-    for s in &ext.func_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(8);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            records.extend_from_slice(&r.insn_off.to_ne_bytes());
-            records.extend_from_slice(&r.type_id.to_ne_bytes());
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        funcs.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    let mut lines = Vec::new();
-    let rec = ext.line_info_rec_size as usize;
-    for s in &ext.line_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(16);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            for w in [r.insn_off, r.file_name_off, r.line_off, r.line_col] {
-                records.extend_from_slice(&w.to_ne_bytes());
-            }
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        lines.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    (funcs, lines)
-}
-
-/// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
 /// The BTF id of function `func` in the BTF of loaded program `prog` (an freplace target).
 fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32> {
     let info = crate::sys::info::prog_info(prog)?;
@@ -110,6 +65,7 @@ fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32
         })
 }
 
+/// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
 fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
     use crate::obj::sections::attach_type as a;
     let target = match target.split_once(':') {
@@ -179,7 +135,7 @@ impl Loader {
         let mut linked = self.link_programs()?;
         // `__arg_ctx` arguments retyped for verifiers that don't know the tag (before the BTF
         // goes up: the copies are added to it).
-        self.fixup_func_info(&mut linked)?;
+        func_info::fixup_func_info(&mut self.open.spec, &mut linked)?;
         // BTF into the kernel.
         let btf_fd = self.load_btf();
         // Maps, then data relocations and program loads; pins made here are undone on failure.
@@ -366,41 +322,10 @@ impl Loader {
             .find(|o| o.insn_idx == off && o.poisoned)
     }
 
-    /// libbpf's `bpf_program_fixup_func_info`, per linked entry program in program order: on
-    /// kernels without native `__arg_ctx`, global subprograms' context arguments get a private
-    /// FUNC/FUNC_PROTO copy typed with the program type's context struct.
-    fn fixup_func_info(&mut self, linked: &mut [Option<LinkedProgram>]) -> Result<()> {
-        let spec = &mut self.open.spec;
-        let Some(btf) = spec.btf.as_mut().filter(|_| spec.btf_ext.is_some()) else {
-            return Ok(());
-        };
-        // Without kernel func_info support libbpf keeps no func_info, so there is nothing to fix.
-        if !features::kernel_supports(Feature::BtfFunc) {
-            return Ok(());
-        }
-        for (p, l) in spec.programs.iter().zip(linked.iter_mut()) {
-            let Some((rec, fi)) = l.as_mut().and_then(|l| l.func_info.as_mut()) else {
-                continue;
-            };
-            if features::kernel_supports(Feature::ArgCtxTag) {
-                return Ok(());
-            }
-            crate::reloc::arg_ctx::fixup_func_info(btf, &p.name, p.prog_type, fi, *rec).map_err(
-                |e| {
-                    e.context(format!(
-                        "prog '{}': failed to perform .BTF.ext fix ups",
-                        p.name
-                    ))
-                },
-            )?;
-        }
-        Ok(())
-    }
-
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
         let spec = &self.open.spec;
         let (funcs, lines) = match &spec.btf_ext {
-            Some(ext) => ext_sections(spec, ext),
+            Some(ext) => func_info::ext_sections(spec, ext),
             None => (Vec::new(), Vec::new()),
         };
         let mut exc_cbs = vec![None; spec.programs.len()];
@@ -809,18 +734,8 @@ impl Loader {
                 }
             };
         }
-        let with_btf = btf_fd.is_some() && features::kernel_supports(Feature::BtfFunc);
+        let ext_info = LoadExtInfo::for_load(l, btf_fd.is_some());
         let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
-        let (fi_rec, fi) = l
-            .func_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
-        let (li_rec, li) = l
-            .line_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
         let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
             attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
@@ -831,10 +746,10 @@ impl Loader {
             prog_flags,
             kern_version,
             attach_btf_id,
-            func_info: fi,
-            func_info_rec_size: fi_rec,
-            line_info: li,
-            line_info_rec_size: li_rec,
+            func_info: ext_info.func_info,
+            func_info_rec_size: ext_info.func_info_rec_size,
+            line_info: ext_info.line_info,
+            line_info_rec_size: ext_info.line_info_rec_size,
             ..Default::default()
         };
         let license = &self.open.spec.license;
