@@ -44,6 +44,17 @@ pub fn have_kprobes() -> bool {
     .any(|p| std::path::Path::new(p).exists())
 }
 
+/// Whether this kernel knows struct_ops links (6.4): its BTF has the link-creating function. True
+/// when the kernel's BTF cannot be read (the test then fails on its own terms).
+pub fn struct_ops_links() -> bool {
+    oxbpf::kernel::vmlinux::vmlinux_btf()
+        .map(|btf| {
+            btf.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
+                .is_some()
+        })
+        .unwrap_or(true)
+}
+
 /// Opens fixture `name` with only the programs in `progs` (all when empty) set to autoload.
 pub fn open_only(name: &str, progs: &[&str]) -> oxbpf::Result<oxbpf::object::OpenObject> {
     let mut open = oxbpf::object::Object::open_file(oxbpf_tests::fixture(name))?;
