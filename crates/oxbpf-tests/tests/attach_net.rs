@@ -133,6 +133,14 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
     let pair = VethPair::new("tc");
     let before = oxbpf_tests::LeakCheck::start();
     let mut tcx_unknown = None;
+    // Pings through the pair: both directions' programs ran for each.
+    let pings_counted_both_ways = |how: &str| {
+        assert_eq!(pair.ping(PINGS), PINGS);
+        for (slot, dir) in [(C_TC_IN, "ingress"), (C_TC_OUT, "egress")] {
+            let n = read_u64(&counts, slot);
+            assert!(n >= u64::from(PINGS), "{how} {dir} saw {n}");
+        }
+    };
     VethPair::in_ns(&pair.b, || {
         let idx = ifindex("veth1").unwrap();
         reset_all(&obj);
@@ -152,17 +160,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             let l_out =
                 attach_tcx(pout.as_fd(), idx, TcDirection::Egress, &TcxOpts::default()).unwrap();
             assert_eq!(l_in.info().unwrap().link_type, link_type::TCX);
-            assert_eq!(pair.ping(PINGS), PINGS);
-            assert!(
-                read_u64(&counts, C_TC_IN) >= u64::from(PINGS),
-                "tcx ingress saw {}",
-                read_u64(&counts, C_TC_IN)
-            );
-            assert!(
-                read_u64(&counts, C_TC_OUT) >= u64::from(PINGS),
-                "tcx egress saw {}",
-                read_u64(&counts, C_TC_OUT)
-            );
+            pings_counted_both_ways("tcx");
             // Ordering in the tcx chain: a second ingress program placed before the first link runs
             // first, and the kernel's query lists it first; a stale expected revision is refused.
             let q = prog_query(QTarget::Ifindex(idx), attach_type::TCX_INGRESS, 0).unwrap();
@@ -225,17 +223,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             let text = String::from_utf8_lossy(&f.stdout);
             println!("tc filter show egress:\n{text}");
         }
-        assert_eq!(pair.ping(PINGS), PINGS);
-        assert!(
-            read_u64(&counts, C_TC_IN) >= u64::from(PINGS),
-            "cls_bpf ingress saw {}",
-            read_u64(&counts, C_TC_IN)
-        );
-        assert!(
-            read_u64(&counts, C_TC_OUT) >= u64::from(PINGS),
-            "cls_bpf egress saw {}",
-            read_u64(&counts, C_TC_OUT)
-        );
+        pings_counted_both_ways("cls_bpf");
         drop((l_in, l_out));
         // Filters and the qdisc we created are gone: nothing counts any more.
         reset_all(&obj);

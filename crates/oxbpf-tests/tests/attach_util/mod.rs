@@ -139,6 +139,16 @@ pub fn read_u64(map: &MapHandle, key: u32) -> u64 {
     u64::from_ne_bytes(v[..8].try_into().unwrap())
 }
 
+/// A handle of loaded object `obj`'s map `name`, kept apart from the object.
+pub fn map_handle(obj: &oxbpf::object::Object, name: &str) -> MapHandle {
+    obj.map(name)
+        .unwrap_or_else(|| panic!("no map {name}"))
+        .handle()
+        .unwrap()
+        .try_clone()
+        .unwrap()
+}
+
 /// Zeroes u64 slot `key` of array map `map`.
 pub fn reset_u64(map: &MapHandle, key: u32) {
     map.update(&key.to_ne_bytes(), &0u64.to_ne_bytes(), MapFlags::ANY)
@@ -160,15 +170,7 @@ pub fn count_target_rounds(
     rounds: u32,
     slots: &[(u32, &str)],
 ) -> Vec<u64> {
-    let handle = |name: &str| {
-        obj.map(name)
-            .unwrap()
-            .handle()
-            .unwrap()
-            .try_clone()
-            .unwrap()
-    };
-    let (counts, pids) = (handle("counts"), handle("target_pid"));
+    let (counts, pids) = (map_handle(obj, "counts"), map_handle(obj, "target_pid"));
     let misses = |prog: &str| {
         let p = obj
             .program(prog)
