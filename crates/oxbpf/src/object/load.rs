@@ -1,6 +1,8 @@
 //! The load pipeline (libbpf's `bpf_object_prepare` + `bpf_object_load`): externs, struct_ops
 //! layout, CO-RE, subprogram linking, BTF upload, maps, data relocations, program loads.
 
+mod attach_btf;
+
 use super::create::{
     create_map, fill_struct_ops_values, init_map_in_map_slots, init_prog_array_slots,
     populate_internal,
@@ -8,7 +10,7 @@ use super::create::{
 use super::func_info::{self, LoadExtInfo};
 use super::{resolve, verifier, Map, Object, OpenObject, Program};
 use crate::btf::BtfFeatures;
-use crate::btf::{Btf, Kind, Linkage, TypeKind, TypeKindBuf};
+use crate::btf::{Btf, Linkage, TypeKind, TypeKindBuf};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
 use crate::kernel::features::{self, Feature};
@@ -43,42 +45,6 @@ pub(super) struct Loader {
     core: Vec<Vec<CoreOutcome>>,
     /// Pins made by this load, removed again if the load fails.
     pinned: Vec<PathBuf>,
-}
-
-/// The BTF id of function `func` in the BTF of loaded program `prog` (an freplace target).
-fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32> {
-    let info = crate::sys::info::prog_info(prog)?;
-    if info.btf_id == 0 {
-        return Err(Error::invalid(format!(
-            "freplace target program has no BTF: cannot find '{func}'"
-        )));
-    }
-    let btf_fd =
-        crate::sys::info::get_fd_by_id(crate::sys::info::IdKind::Btf, info.btf_id, 0, None)?;
-    let (data, _) = crate::sys::info::btf_data(btf_fd.as_fd())?;
-    let btf = Btf::parse(&data)?;
-    btf.find_by_name_kind(func, crate::btf::Kind::Func)
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "freplace target function '{func}' not found in the target program's BTF"
-            ))
-        })
-}
-
-/// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
-fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
-    use crate::obj::sections::attach_type as a;
-    let target = match target.split_once(':') {
-        Some(("vmlinux", f)) => f,
-        _ => target,
-    };
-    let (prefix, kind) = match attach_type {
-        a::TRACE_RAW_TP => ("btf_trace_", Kind::Typedef),
-        a::LSM_MAC | a::LSM_CGROUP => ("bpf_lsm_", Kind::Func),
-        a::TRACE_ITER => ("bpf_iter_", Kind::Func),
-        _ => ("", Kind::Func),
-    };
-    vmlinux.find_by_name_kind(&format!("{prefix}{target}"), kind)
 }
 
 impl Loader {
@@ -670,82 +636,19 @@ impl Loader {
         if flags.contains(SecFlags::USDT) && features::kernel_supports(Feature::UprobeMultiLink) {
             expected_attach_type = sections::attach_type::TRACE_UPROBE_MULTI;
         }
-        let mut attach_btf_id = p.attach_btf_id;
-        let mut attach_obj: Option<u32> = None;
-        let mut attach_prog: Option<Arc<OwnedFd>> = None;
-        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
-            let Some(target) = p
-                .attach_target
-                .as_deref()
-                .or_else(|| sections::attach_target(&p.section))
-            else {
-                return Err(Error::invalid(format!(
-                    "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
-                )));
-            };
-            let target_prog = self
-                .open
-                .attach_progs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, fd)| Arc::clone(fd));
-            if let Some(fd) = target_prog {
-                attach_btf_id = prog_func_btf_id(fd.as_fd(), target)
-                    .map_err(|e| e.context(format!("prog '{name}'")))?;
-                attach_prog = Some(fd);
-            }
-        }
-        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
-            let target = p
-                .attach_target
-                .as_deref()
-                .or_else(|| sections::attach_target(&p.section))
-                .unwrap_or_default();
-            let vm = self.vmlinux()?;
-            let (module, func) = match target.split_once(':') {
-                Some((m, f)) => (Some(m), f),
-                None => (None, target),
-            };
-            let in_vmlinux = match module {
-                None | Some("vmlinux") => find_attach_btf_id(&vm, expected_attach_type, func),
-                Some(_) => None,
-            };
-            attach_btf_id = match in_vmlinux {
-                Some(id) => id,
-                None => {
-                    // A module's function: its BTF object fd goes with the BTF id.
-                    let mods = crate::kernel::module_btf::module_btfs()?;
-                    let hit = mods
-                        .iter()
-                        .filter(|m| module.is_none_or(|n| n == m.name))
-                        .find_map(|m| {
-                            find_attach_btf_id(&m.btf, expected_attach_type, func)
-                                .filter(|&id| id >= m.btf.first_id())
-                                .map(|id| (m.id, id))
-                        });
-                    let (obj, id) = hit.ok_or_else(|| {
-                        Error::not_found(format!(
-                            "prog '{name}': failed to find kernel BTF type ID of '{target}'"
-                        ))
-                    })?;
-                    self.mods.fd(obj)?;
-                    attach_obj = Some(obj);
-                    id
-                }
-            };
-        }
+        let attach = self.attach_btf(p, flags, expected_attach_type)?;
         let ext_info = LoadExtInfo::for_load(l, btf_fd.is_some());
         let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
         let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
-            attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
-            attach_prog_fd: attach_prog.as_ref().map(|f| f.as_fd()),
+            attach_btf_obj_fd: attach.obj.and_then(|id| self.mods.get(id)),
+            attach_prog_fd: attach.prog.as_ref().map(|f| f.as_fd()),
             fd_array: &fd_array,
             expected_attach_type,
             prog_btf_fd: btf_fd.map(|f| f.as_fd()),
             prog_flags,
             kern_version,
-            attach_btf_id,
+            attach_btf_id: attach.id,
             func_info: ext_info.func_info,
             func_info_rec_size: ext_info.func_info_rec_size,
             line_info: ext_info.line_info,
