@@ -4,27 +4,12 @@ use std::process::Command;
 
 use oxbpf::sys::info::list_btf;
 
-fn run(prog: &str, args: &[&str]) -> String {
-    let out = Command::new(prog).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{prog} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod util;
 
-fn oxbpf(args: &[&str]) -> String {
-    run(env!("CARGO_BIN_EXE_oxbpf"), args)
-}
+use util::oxbpf_ok;
 
 fn root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        println!("SKIP: not root: cannot open BTF objects by id");
-    }
-    root
+    util::root_or_skip("cannot open BTF objects by id")
 }
 
 #[test]
@@ -39,8 +24,8 @@ fn kernel_btf_by_id_equals_its_sysfs_file() {
         .expect("vmlinux BTF object");
     let id = vmlinux.id.to_string();
     for format in ["c", "raw"] {
-        let by_id = oxbpf(&["btf", "dump", "id", &id, "format", format]);
-        let by_file = oxbpf(&[
+        let by_id = oxbpf_ok(&["btf", "dump", "id", &id, "format", format]);
+        let by_file = oxbpf_ok(&[
             "btf",
             "dump",
             "file",
@@ -53,7 +38,7 @@ fn kernel_btf_by_id_equals_its_sysfs_file() {
             "vmlinux by id differs from its file ({format})"
         );
     }
-    assert!(oxbpf(&["btf", "dump", "id", &format!("{:#x}", vmlinux.id)]).starts_with("[1] "));
+    assert!(oxbpf_ok(&["btf", "dump", "id", &format!("{:#x}", vmlinux.id)]).starts_with("[1] "));
     // The library call behind it.
     let btf = oxbpf::kernel::btf_object::load_btf_by_id(vmlinux.id, None).unwrap();
     let file = oxbpf::btf::Btf::parse(&std::fs::read("/sys/kernel/btf/vmlinux").unwrap()).unwrap();
@@ -62,9 +47,9 @@ fn kernel_btf_by_id_equals_its_sysfs_file() {
     // A module's BTF by id is split on vmlinux, as its sysfs file is (when the kernel has modules).
     match objs.iter().find(|o| o.kernel_btf && o.name != "vmlinux") {
         Some(m) => {
-            let by_id = oxbpf(&["btf", "dump", "id", &m.id.to_string(), "format", "raw"]);
+            let by_id = oxbpf_ok(&["btf", "dump", "id", &m.id.to_string(), "format", "raw"]);
             let path = format!("/sys/kernel/btf/{}", m.name);
-            let by_file = oxbpf(&["btf", "dump", "file", &path, "format", "raw"]);
+            let by_file = oxbpf_ok(&["btf", "dump", "file", &path, "format", "raw"]);
             assert!(
                 by_id == by_file,
                 "module {} by id differs from {path}",
@@ -93,7 +78,7 @@ fn program_btf_by_id_dumps_its_types_as_bpftool_does() {
         let info = obj.program("fill").unwrap().info().unwrap();
         assert_ne!(info.btf_id, 0, "the program carries its object's BTF");
         let id = info.btf_id.to_string();
-        let c = oxbpf(&["btf", "dump", "id", &id, "format", "c"]);
+        let c = oxbpf_ok(&["btf", "dump", "id", &id, "format", "c"]);
         for def in [
             "struct skel_value {",
             "struct skel_bits {",
@@ -102,12 +87,14 @@ fn program_btf_by_id_dumps_its_types_as_bpftool_does() {
         ] {
             assert!(c.contains(def), "missing `{def}` in:\n{c}");
         }
-        let ours = oxbpf(&["btf", "dump", "id", &id, "format", "raw"]);
-        let theirs = run("bpftool", &["btf", "dump", "id", &id, "format", "raw"]);
+        let ours = oxbpf_ok(&["btf", "dump", "id", &id, "format", "raw"]);
+        let theirs = util::stdout_of(
+            Command::new("bpftool").args(["btf", "dump", "id", &id, "format", "raw"]),
+        );
         assert_eq!(ours, theirs);
         assert!(ours.contains("STRUCT 'skel_bits'"));
         // And the default format is raw, as in bpftool.
-        assert_eq!(oxbpf(&["btf", "dump", "id", &id]), ours);
+        assert_eq!(oxbpf_ok(&["btf", "dump", "id", &id]), ours);
     }
     assert_eq!(oxbpf_tests::open_fds(), before, "fd leak");
 }
@@ -118,7 +105,7 @@ fn bad_ids_are_clear_errors() {
         ("abc", "can't parse 'abc' as a BTF object id"),
         ("4294967295", "BTF object #4294967295"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
+        let out = util::oxbpf()
             .args(["btf", "dump", "id", id])
             .output()
             .unwrap();

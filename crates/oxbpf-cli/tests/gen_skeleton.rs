@@ -1,21 +1,13 @@
 //! `oxbpf gen skeleton`: Rust source with the object embedded and the named accessors.
 
-use std::process::Command;
+mod util;
+
+use util::oxbpf;
 
 #[test]
 fn gen_skeleton_writes_a_self_contained_skeleton() {
     let obj = oxbpf_tests::fixture("minimal");
-    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(["gen", "skeleton"])
-        .arg(&obj)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let src = String::from_utf8(out.stdout).unwrap();
+    let src = util::stdout_of(oxbpf().args(["gen", "skeleton"]).arg(&obj));
     assert!(
         src.contains("pub const OBJECT: &[u8] = b\"\\x7FELF"),
         "object embedded"
@@ -34,7 +26,7 @@ fn gen_skeleton_writes_a_self_contained_skeleton() {
     // --name and -o.
     let dir = tempfile_dir();
     let dst = dir.join("skel.rs");
-    let st = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
+    let st = oxbpf()
         .args(["gen", "skeleton", "--name", "other", "-o"])
         .arg(&dst)
         .arg(&obj)
@@ -46,7 +38,7 @@ fn gen_skeleton_writes_a_self_contained_skeleton() {
         .contains("pub struct OtherSkel"));
     std::fs::remove_dir_all(&dir).unwrap();
     // Not an object: an error naming it.
-    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
+    let out = oxbpf()
         .args(["gen", "skeleton", "/etc/hostname"])
         .output()
         .unwrap();

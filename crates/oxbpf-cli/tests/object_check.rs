@@ -1,34 +1,18 @@
 //! `oxbpf object check` run as a binary on the fixtures: the JSON contract, the verdicts and tags
 //! libbpf gets, the table, and the exit status.
 
-use std::process::Command;
+mod util;
 
-fn oxbpf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-}
+use util::oxbpf;
 
 #[test]
 fn json_lines_match_libbpf_verdicts_and_tags() {
-    if !oxbpf_tests::is_root() {
-        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    if !util::root_or_skip("cannot load BPF programs") {
+        return;
     }
     for name in ["minimal", "obj_subprogs", "obj_reject", "obj_ksyms"] {
         let path = oxbpf_tests::fixture(name);
-        let out = oxbpf()
-            .args(["object", "check", "--json"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = util::object_check_json(&[], &path);
         let (obj, progs) = lines.split_last().unwrap();
         assert_eq!(obj["kind"], "object");
         assert_eq!(obj["open_ok"], true);
@@ -60,16 +44,14 @@ fn json_lines_match_libbpf_verdicts_and_tags() {
 
 #[test]
 fn table_and_exit_status() {
-    if !oxbpf_tests::is_root() {
-        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    if !util::root_or_skip("cannot load BPF programs") {
+        return;
     }
-    let out = oxbpf()
-        .args(["object", "check"])
-        .arg(oxbpf_tests::fixture("obj_reject"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = util::stdout_of(
+        oxbpf()
+            .args(["object", "check"])
+            .arg(oxbpf_tests::fixture("obj_reject")),
+    );
     assert!(text.starts_with("OBJECT"), "{text}");
     assert!(
         text.contains("accepted") && text.contains("ok (single)"),
@@ -99,8 +81,8 @@ fn table_and_exit_status() {
 
 #[test]
 fn a_full_stderr_loses_messages_but_panics_nothing() {
-    if !oxbpf_tests::is_root() {
-        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    if !util::root_or_skip("cannot load BPF programs") {
+        return;
     }
     // The default printer writes to stderr, as libbpf's does; when that write fails (here ENOSPC
     // from /dev/full) the message is lost and the run goes on, as with libbpf's fprintf.

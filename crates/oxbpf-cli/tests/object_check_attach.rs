@@ -4,27 +4,15 @@
 use std::collections::HashMap;
 use std::process::Command;
 
+mod util;
+
 #[test]
 fn attach_reports_per_program() {
-    if !oxbpf_tests::is_root() {
-        return oxbpf_tests::skip("not root: cannot load BPF programs");
+    if !util::root_or_skip("cannot load BPF programs") {
+        return;
     }
     let path = oxbpf_tests::fixture("attach_trace");
-    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(["object", "check", "--json", "--attach"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = util::object_check_json(&["--attach"], &path);
     let progs: HashMap<String, &serde_json::Value> = lines
         .iter()
         .filter(|l| l["kind"] == "program")

@@ -4,21 +4,14 @@ use oxbpf::insn::{reg::R0, Insn};
 use oxbpf::map::{MapHandle, MapType};
 use oxbpf::program::{ProgLoadOpts, ProgramHandle, ProgramType};
 use oxbpf::sys::bpf::MapCreateOpts;
-use std::process::Command;
 
-fn oxbpf(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_oxbpf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap())
-}
+mod util;
+
+use util::oxbpf_status;
 
 #[test]
 fn prog_and_map_show_report_kernel_facts() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root: cannot load programs");
+    if !util::root_or_skip("cannot load programs") {
         return;
     }
     let prog = ProgramHandle::load(
@@ -30,7 +23,7 @@ fn prog_and_map_show_report_kernel_facts() {
     )
     .unwrap();
     let info = prog.info().unwrap();
-    let (ok, out) = oxbpf(&["prog", "show", &info.id.to_string(), "--json"]);
+    let (ok, out) = oxbpf_status(&["prog", "show", &info.id.to_string(), "--json"]);
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["id"], info.id);
@@ -38,7 +31,7 @@ fn prog_and_map_show_report_kernel_facts() {
     assert_eq!(v["name"], "cli_list");
     assert_eq!(v["tag"], info.tag_hex());
 
-    let (ok, out) = oxbpf(&["prog", "list"]);
+    let (ok, out) = oxbpf_status(&["prog", "list"]);
     assert!(ok);
     assert!(
         out.contains(&format!(
@@ -59,7 +52,7 @@ fn prog_and_map_show_report_kernel_facts() {
     )
     .unwrap();
     let id = map.id().unwrap();
-    let (ok, out) = oxbpf(&["map", "show", &id.to_string(), "--json"]);
+    let (ok, out) = oxbpf_status(&["map", "show", &id.to_string(), "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
@@ -73,15 +66,13 @@ fn prog_and_map_show_report_kernel_facts() {
     assert_eq!(v["max_entries"], 32);
 
     drop(prog);
-    let (ok, _) = oxbpf(&["prog", "show", &info.id.to_string()]);
+    let (ok, _) = oxbpf_status(&["prog", "show", &info.id.to_string()]);
     assert!(!ok, "a freed program id must be an error");
 }
 
 #[test]
 fn link_show_reports_a_raw_tracepoint_link() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIP: not root: cannot load programs");
+    if !util::root_or_skip("cannot load programs") {
         return;
     }
     let prog = ProgramHandle::load(
@@ -99,12 +90,12 @@ fn link_show_reports_a_raw_tracepoint_link() {
     )
     .unwrap();
     let info = link.info().unwrap();
-    let (ok, out) = oxbpf(&["link", "show", &info.id.to_string(), "--json"]);
+    let (ok, out) = oxbpf_status(&["link", "show", &info.id.to_string(), "--json"]);
     assert!(ok, "{out}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["type"], "raw_tracepoint");
     assert_eq!(v["prog_id"], prog.info().unwrap().id);
-    let (ok, out) = oxbpf(&["link", "list"]);
+    let (ok, out) = oxbpf_status(&["link", "list"]);
     assert!(ok);
     assert!(
         out.contains(&format!("{}: raw_tracepoint", info.id)),

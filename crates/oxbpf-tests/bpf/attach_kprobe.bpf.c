@@ -21,12 +21,7 @@ enum {
 	K_MAX,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} target_pid SEC(".maps");
+#include "attach_target.h"
 
 /* How often each program fired for the target process. */
 struct {
@@ -43,13 +38,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } seen SEC(".maps");
-
-static __always_inline int is_target(void)
-{
-	__u32 zero = 0, *pid = bpf_map_lookup_elem(&target_pid, &zero);
-
-	return pid && *pid == (__u32)(bpf_get_current_pid_tgid() >> 32);
-}
 
 static __always_inline void record(__u32 slot, __u64 value)
 {

@@ -10,74 +10,61 @@ enum {
 	C_MAX
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
-
-static __always_inline void bump(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#include "attach_counts.h"
 
 SEC("xdp")
 int xdp_count(struct xdp_md *ctx)
 {
-	bump(C_XDP);
+	bump(C_XDP, 1);
 	return XDP_PASS;
 }
 
 SEC("xdp")
 int xdp_count2(struct xdp_md *ctx)
 {
-	bump(C_XDP2);
+	bump(C_XDP2, 1);
 	return XDP_PASS;
 }
 
 SEC("tc")
 int tc_in(struct __sk_buff *skb)
 {
-	bump(C_TC_IN);
+	bump(C_TC_IN, 1);
 	return 0; /* TC_ACT_OK */
 }
 
 SEC("tc")
 int tc_out(struct __sk_buff *skb)
 {
-	bump(C_TC_OUT);
+	bump(C_TC_OUT, 1);
 	return 0;
 }
 
 SEC("cgroup_skb/ingress")
 int skb_in(struct __sk_buff *skb)
 {
-	bump(C_SKB_IN);
+	bump(C_SKB_IN, 1);
 	return 1;
 }
 
 SEC("cgroup_skb/egress")
 int skb_out(struct __sk_buff *skb)
 {
-	bump(C_SKB_OUT);
+	bump(C_SKB_OUT, 1);
 	return 1;
 }
 
 SEC("cgroup/sock_create")
 int sock_create(struct bpf_sock *sk)
 {
-	bump(C_SOCK);
+	bump(C_SOCK, 1);
 	return 1;
 }
 
 SEC("socket")
 int sock_filter(struct __sk_buff *skb)
 {
-	bump(C_SOCKF);
+	bump(C_SOCKF, 1);
 	return 0xffff; /* keep the whole packet (no ctx field access: no CO-RE needed) */
 }
 
@@ -86,13 +73,13 @@ int sock_filter(struct __sk_buff *skb)
 SEC("netkit/primary")
 int nk_primary(struct __sk_buff *skb)
 {
-	bump(C_NK_PRIMARY);
+	bump(C_NK_PRIMARY, 1);
 	return 0;
 }
 
 SEC("netkit/peer")
 int nk_peer(struct __sk_buff *skb)
 {
-	bump(C_NK_PEER);
+	bump(C_NK_PEER, 1);
 	return 0;
 }

@@ -8,20 +8,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 enum { C_UPROBE, C_URETPROBE, C_URET_SUM, C_LIBC, C_MAX };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
-
-static __always_inline void bump(__u32 slot, __u64 by)
-{
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
-
-	if (v)
-		__sync_fetch_and_add(v, by);
-}
+#include "attach_counts.h"
 
 SEC("uprobe")
 int on_add(void *ctx)

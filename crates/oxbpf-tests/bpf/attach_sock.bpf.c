@@ -7,12 +7,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 enum { C_LOOKUP, C_NF, C_MSG, C_SKB, C_MAX };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
+#include "attach_counts.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
@@ -21,18 +16,10 @@ struct {
 	__type(value, __u32);
 } socks SEC(".maps");
 
-static __always_inline void bump(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
-
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
-
 SEC("sk_lookup")
 int lookup(struct bpf_sk_lookup *ctx)
 {
-	bump(C_LOOKUP);
+	bump(C_LOOKUP, 1);
 	return SK_PASS;
 }
 
@@ -45,20 +32,20 @@ int dissect(struct __sk_buff *skb)
 SEC("netfilter")
 int nf_count(struct bpf_nf_ctx *ctx)
 {
-	bump(C_NF);
+	bump(C_NF, 1);
 	return 1; /* NF_ACCEPT */
 }
 
 SEC("sk_msg")
 int msg_verdict(struct sk_msg_md *msg)
 {
-	bump(C_MSG);
+	bump(C_MSG, 1);
 	return SK_PASS;
 }
 
 SEC("sk_skb/stream_verdict")
 int skb_verdict(struct __sk_buff *skb)
 {
-	bump(C_SKB);
+	bump(C_SKB, 1);
 	return SK_PASS;
 }

@@ -9,34 +9,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 enum { C_TP, C_RAW_TP, C_TP_BTF, C_PERF, C_KPROBE, C_FENTRY, C_TP_COOKIE, C_MAX };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} target_pid SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
-
-static __always_inline int is_target(void)
-{
-	__u32 zero = 0, *pid = bpf_map_lookup_elem(&target_pid, &zero);
-
-	return pid && *pid == (__u32)(bpf_get_current_pid_tgid() >> 32);
-}
-
-static __always_inline void bump(__u32 slot, __u64 by)
-{
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
-
-	if (v)
-		__sync_fetch_and_add(v, by);
-}
+#include "attach_target.h"
+#include "attach_counts.h"
 
 SEC("tp/syscalls/sys_enter_getppid")
 int tp_getppid(void *ctx)

@@ -9,12 +9,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 enum { C_USDT, C_GATED, C_MAX };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, C_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
+#include "attach_counts.h"
 
 /* One record per USDT firing: the probe's argument values as usdt.bpf.h decodes them. */
 struct usdt_rec {
@@ -29,14 +24,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct usdt_rec);
 } usdt_recs SEC(".maps");
-
-static __always_inline void bump(__u32 slot, __u64 by)
-{
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
-
-	if (v)
-		__sync_fetch_and_add(v, by);
-}
 
 SEC("usdt")
 int BPF_USDT(on_args, int i, long long big, short neg)

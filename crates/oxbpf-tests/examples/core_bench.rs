@@ -46,16 +46,7 @@ fn oxbpf_once(path: &Path, load: bool) -> Vec<OwnedFd> {
     );
     let targets = CoreTargets::new(vmlinux);
     let mut core = CoreRelocator::new(&btf, &targets);
-    for sec in &ext.core_relos {
-        for (i, relo) in sec.records.iter().enumerate() {
-            let idx = relo.insn_off as usize / 8;
-            let p = progs
-                .iter_mut()
-                .find(|p| p.1 == sec.name && idx >= p.2 && idx < p.2 + p.3.len())
-                .unwrap();
-            core.relocate(&p.0, &mut p.3, idx - p.2, relo, i).unwrap();
-        }
-    }
+    oxbpf_tests::raw_progs::relocate_core(&mut progs, &ext, &mut core, |_, _| ()).unwrap();
     if !load {
         return Vec::new();
     }

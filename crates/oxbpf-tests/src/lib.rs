@@ -63,6 +63,12 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Whether the running kernel is `major.minor` or newer, for behaviour no feature probe tells.
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let v = oxbpf::kernel::version::kernel_version().expect("kernel version");
+    v >= oxbpf::kernel::version::kernel_version_code(major, minor, 0)
+}
+
 /// The number of open file descriptors of this process, for leak checks around a test body.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")

@@ -1,7 +1,10 @@
 //! libbpf (through libbpf-sys) as the reference loader: what it loads, and with which tags.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::Path;
+
+use oxbpf::insn::Insn;
 
 /// One program's verdict under a loader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +45,27 @@ impl Drop for Obj {
 }
 
 fn open(path: &Path) -> Result<Obj, String> {
+    open_with(path, None)
+}
+
+/// Opens `path` with default options, or with CO-RE against `btf_custom_path` when given.
+fn open_with(path: &Path, btf_custom_path: Option<&Path>) -> Result<Obj, String> {
     let c = CString::new(path.to_string_lossy().as_bytes()).unwrap();
-    // SAFETY: c is a valid C string; a null opts pointer means defaults.
-    let p = unsafe { libbpf_sys::bpf_object__open_file(c.as_ptr(), std::ptr::null()) };
+    let p = match btf_custom_path {
+        // SAFETY: c is a valid C string; a null opts pointer means defaults.
+        None => unsafe { libbpf_sys::bpf_object__open_file(c.as_ptr(), std::ptr::null()) },
+        Some(btf) => {
+            let custom = CString::new(btf.to_string_lossy().as_bytes()).unwrap();
+            // SAFETY: zeroed open opts are the defaults; sz is set, and btf_custom_path points at a
+            // C string alive for the call (libbpf keeps its own copy).
+            unsafe {
+                let mut opts: libbpf_sys::bpf_object_open_opts = std::mem::zeroed();
+                opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _;
+                opts.btf_custom_path = custom.as_ptr();
+                libbpf_sys::bpf_object__open_file(c.as_ptr(), &opts)
+            }
+        }
+    };
     if p.is_null() {
         return Err(format!("open: {}", std::io::Error::last_os_error()));
     }
@@ -144,4 +165,43 @@ pub fn load(path: &Path) -> Result<Vec<ProgVerdict>, String> {
         out.push(verdict(target.unwrap(), "single", err));
     }
     Ok(out)
+}
+
+/// How far [`insns_after`] takes an object through libbpf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `bpf_object__prepare`: CO-RE and call relocation, no program load.
+    Prepare,
+    /// `bpf_object__load`: programs the kernel refuses keep the instructions libbpf relocated.
+    Load,
+}
+
+/// Each program's instructions after libbpf took `path` through `stage`, CO-RE against
+/// `btf_custom_path` when given (else the running kernel's BTF), with that call's return code
+/// (0, or a negative errno). Panics when libbpf cannot open the object.
+pub fn insns_after(
+    path: &Path,
+    btf_custom_path: Option<&Path>,
+    stage: Stage,
+) -> (i32, HashMap<String, Vec<Insn>>) {
+    let obj =
+        open_with(path, btf_custom_path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // SAFETY: obj is open and neither prepared nor loaded yet.
+    let rc = unsafe {
+        match stage {
+            Stage::Prepare => libbpf_sys::bpf_object__prepare(obj.0),
+            Stage::Load => libbpf_sys::bpf_object__load(obj.0),
+        }
+    };
+    let mut out = HashMap::new();
+    for p in progs(&obj) {
+        // SAFETY: p is a program of obj, open until the end of this function; libbpf's
+        // instruction array holds insn_cnt instructions.
+        let raw = unsafe {
+            let n = libbpf_sys::bpf_program__insn_cnt(p) as usize;
+            std::slice::from_raw_parts(libbpf_sys::bpf_program__insns(p).cast::<u8>(), n * 8)
+        };
+        out.insert(prog_name(p), Insn::slice_from_bytes(raw).unwrap());
+    }
+    (rc, out)
 }

@@ -4,6 +4,7 @@
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use oxbpf::btf::{Btf, BtfExt};
 use oxbpf::insn::Insn;
+use oxbpf::reloc::core::{CoreOutcome, CoreRelocator};
 use std::path::Path;
 
 /// A program: (name, section, first instruction in the section, instructions).
@@ -36,4 +37,28 @@ pub fn raw_programs(path: &Path) -> (Vec<RawProg>, Btf, BtfExt) {
         ));
     }
     (progs, btf, ext)
+}
+
+/// Applies `.BTF.ext`'s CO-RE records to `progs` (from [`raw_programs`]) with `core`, in libbpf's
+/// order (sections, then records); `each` gets the index in `progs` and the outcome of every
+/// relocation. Stops at the first error. Panics on a record outside every program.
+pub fn relocate_core(
+    progs: &mut [RawProg],
+    ext: &BtfExt,
+    core: &mut CoreRelocator<'_>,
+    mut each: impl FnMut(usize, CoreOutcome),
+) -> oxbpf::Result<()> {
+    for sec in &ext.core_relos {
+        for (i, relo) in sec.records.iter().enumerate() {
+            let idx = relo.insn_off as usize / 8;
+            let p = progs
+                .iter()
+                .position(|p| p.1 == sec.name && idx >= p.2 && idx < p.2 + p.3.len())
+                .expect("CO-RE record inside a program");
+            let (name, _, start, insns) = &mut progs[p];
+            let o = core.relocate(name, insns, idx - *start, relo, i)?;
+            each(p, o);
+        }
+    }
+    Ok(())
 }

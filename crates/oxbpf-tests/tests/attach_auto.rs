@@ -253,15 +253,7 @@ fn struct_ops_through_the_oxbpf_loader() {
         }
         // .struct_ops.link maps (BPF_F_LINK) arrived in 6.4: the kernel's BTF has no
         // bpf_struct_ops_link_create before; attach_struct_ops tests plain maps there.
-        Err(e)
-            if e.errno() == Some(libc::EINVAL)
-                && oxbpf::kernel::vmlinux::vmlinux_btf()
-                    .map(|b| {
-                        b.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
-                            .is_none()
-                    })
-                    .unwrap_or(false) =>
-        {
+        Err(e) if e.errno() == Some(libc::EINVAL) && !attach_util::struct_ops_links() => {
             return oxbpf_tests::skip(format!(
                 "struct_ops links unknown to this kernel (added in 6.4): {e}"
             ))

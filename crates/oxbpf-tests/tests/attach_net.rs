@@ -15,6 +15,7 @@ use oxbpf::attach::tc::{
 use oxbpf::attach::xdp::{attach_xdp, query_xdp, XdpMode, XdpOpts};
 use oxbpf::attach::{attach_type, ifindex};
 use oxbpf::link::link_type;
+use oxbpf::map::MapHandle;
 use oxbpf::sys::link::{prog_query, Relative, Target as QTarget, BPF_F_BEFORE, BPF_F_LINK};
 
 const C_XDP: u32 = 0;
@@ -33,6 +34,16 @@ fn reset_all(obj: &Loaded) {
     let counts = obj.map("counts");
     for k in 0..=C_NK_PEER {
         reset_u64(&counts, k);
+    }
+}
+
+/// Sends PINGS pings through `pair`, all answered, and checks that each program of `slots` (slot of
+/// `counts`, program) ran for every one; `how` says how the programs are attached.
+fn pings_counted(pair: &VethPair, counts: &MapHandle, slots: &[(u32, &str)], how: &str) {
+    assert_eq!(pair.ping(PINGS), PINGS, "{how}: pings answered");
+    for &(slot, prog) in slots {
+        let n = read_u64(counts, slot);
+        assert!(n >= u64::from(PINGS), "{how}: {prog} saw {n}");
     }
 }
 
@@ -56,16 +67,10 @@ fn xdp_counts_pings_by_link_and_by_netlink() {
         let mut link = attach_xdp(p1.as_fd(), idx, &XdpOpts::default()).unwrap();
         assert_eq!(link.info().unwrap().link_type, link_type::XDP);
         assert!(query_xdp(idx).unwrap().is_some());
-        assert_eq!(pair.ping(PINGS), PINGS);
-        assert!(
-            read_u64(&counts, C_XDP) >= u64::from(PINGS),
-            "xdp saw {}",
-            read_u64(&counts, C_XDP)
-        );
+        pings_counted(&pair, &counts, &[(C_XDP, "xdp")], "link");
         // Swap the program behind the link.
         link.update_prog(p2.as_fd()).unwrap();
-        assert_eq!(pair.ping(PINGS), PINGS);
-        assert!(read_u64(&counts, C_XDP2) >= u64::from(PINGS));
+        pings_counted(&pair, &counts, &[(C_XDP2, "replaced program")], "link");
         drop(link);
         assert_eq!(
             query_xdp(idx).unwrap(),
@@ -88,19 +93,11 @@ fn xdp_counts_pings_by_link_and_by_netlink() {
             .unwrap();
             assert!(link.fd().is_none());
             assert!(query_xdp(idx).unwrap().is_some(), "{mode:?}");
-            assert_eq!(pair.ping(PINGS), PINGS);
-            assert!(
-                read_u64(&counts, C_XDP) >= u64::from(PINGS),
-                "{mode:?}: xdp saw {}",
-                read_u64(&counts, C_XDP)
-            );
+            let how = format!("{mode:?}");
+            pings_counted(&pair, &counts, &[(C_XDP, "xdp")], &how);
             // Atomic replace over netlink.
             link.update_prog(p2.as_fd()).unwrap();
-            assert_eq!(pair.ping(PINGS), PINGS);
-            assert!(
-                read_u64(&counts, C_XDP2) >= u64::from(PINGS),
-                "{mode:?}: replaced program runs"
-            );
+            pings_counted(&pair, &counts, &[(C_XDP2, "replaced program")], &how);
             // A second netlink attach without replace is refused while ours is there.
             let err = attach_xdp(
                 p1.as_fd(),
@@ -133,6 +130,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
     let pair = VethPair::new("tc");
     let before = oxbpf_tests::LeakCheck::start();
     let mut tcx_unknown = None;
+    let both_ways = [(C_TC_IN, "ingress"), (C_TC_OUT, "egress")];
     VethPair::in_ns(&pair.b, || {
         let idx = ifindex("veth1").unwrap();
         reset_all(&obj);
@@ -152,17 +150,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             let l_out =
                 attach_tcx(pout.as_fd(), idx, TcDirection::Egress, &TcxOpts::default()).unwrap();
             assert_eq!(l_in.info().unwrap().link_type, link_type::TCX);
-            assert_eq!(pair.ping(PINGS), PINGS);
-            assert!(
-                read_u64(&counts, C_TC_IN) >= u64::from(PINGS),
-                "tcx ingress saw {}",
-                read_u64(&counts, C_TC_IN)
-            );
-            assert!(
-                read_u64(&counts, C_TC_OUT) >= u64::from(PINGS),
-                "tcx egress saw {}",
-                read_u64(&counts, C_TC_OUT)
-            );
+            pings_counted(&pair, &counts, &both_ways, "tcx");
             // Ordering in the tcx chain: a second ingress program placed before the first link runs
             // first, and the kernel's query lists it first; a stale expected revision is refused.
             let q = prog_query(QTarget::Ifindex(idx), attach_type::TCX_INGRESS, 0).unwrap();
@@ -225,17 +213,7 @@ fn tc_counts_pings_with_tcx_and_with_cls_bpf() {
             let text = String::from_utf8_lossy(&f.stdout);
             println!("tc filter show egress:\n{text}");
         }
-        assert_eq!(pair.ping(PINGS), PINGS);
-        assert!(
-            read_u64(&counts, C_TC_IN) >= u64::from(PINGS),
-            "cls_bpf ingress saw {}",
-            read_u64(&counts, C_TC_IN)
-        );
-        assert!(
-            read_u64(&counts, C_TC_OUT) >= u64::from(PINGS),
-            "cls_bpf egress saw {}",
-            read_u64(&counts, C_TC_OUT)
-        );
+        pings_counted(&pair, &counts, &both_ways, "cls_bpf");
         drop((l_in, l_out));
         // Filters and the qdisc we created are gone: nothing counts any more.
         reset_all(&obj);

@@ -5,7 +5,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{first_bss_u64, setup, Loaded};
+use attach_util::{first_bss_u64, setup, struct_ops_links, Loaded};
 use oxbpf::attach::struct_ops::attach_struct_ops;
 use oxbpf::link::link_type;
 use oxbpf::map::MapFlags;
@@ -45,16 +45,6 @@ fn bss_u64(obj: &Loaded, off: usize) -> u64 {
         .unwrap()
         .unwrap();
     u64::from_ne_bytes(v[off..off + 8].try_into().unwrap())
-}
-
-/// Whether this kernel knows struct_ops links (6.4): its BTF has the link-creating function.
-fn struct_ops_links() -> bool {
-    oxbpf::kernel::vmlinux::vmlinux_btf()
-        .map(|btf| {
-            btf.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
-                .is_some()
-        })
-        .unwrap_or(true)
 }
 
 #[test]

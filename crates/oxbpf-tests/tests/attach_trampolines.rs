@@ -7,7 +7,7 @@ mod attach_util;
 
 use std::os::fd::AsFd;
 
-use attach_util::{first_bss_u64, read_u64, reset_u64, setup};
+use attach_util::{first_bss_u64, map_handle, read_u64, reset_u64, setup};
 use oxbpf::attach::{attach_type, tracing};
 use oxbpf::map::{MapFlags, MapHandle};
 use oxbpf::object::{Object, OpenObject};
@@ -82,13 +82,7 @@ fn fentry_fexit_and_fmod_ret_fire_or_their_refusal_is_explained() {
                 continue;
             }
         };
-        let vars = obj
-            .map("vars")
-            .unwrap()
-            .handle()
-            .unwrap()
-            .try_clone()
-            .unwrap();
+        let vars = map_handle(&obj, "vars");
         set(&vars, V_TGID, u64::from(std::process::id()));
         // SAFETY: getpgid has no memory arguments.
         let pgid = i64::from(unsafe { libc::getpgid(0) });
@@ -173,13 +167,7 @@ fn lsm_program_refuses_an_open_or_its_refusal_is_explained() {
             lsms.trim()
         ));
     }
-    let vars = obj
-        .map("vars")
-        .unwrap()
-        .handle()
-        .unwrap()
-        .try_clone()
-        .unwrap();
+    let vars = map_handle(&obj, "vars");
     let file = std::env::temp_dir().join(format!("oxbpf_lsm_{}", std::process::id()));
     std::fs::write(&file, b"x").unwrap();
     let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap());

@@ -6,7 +6,6 @@
 //! with [`CoreTargets::custom`]; both must fail, or both must produce the same instructions.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,60 +30,23 @@ impl Rng {
     }
 }
 
-use oxbpf_tests::raw_progs::raw_programs as programs;
+use oxbpf_tests::libbpf_ref::{insns_after, Stage};
+use oxbpf_tests::raw_progs::{raw_programs as programs, relocate_core};
 
 /// oxbpf's instructions per program, or the error.
 fn oxbpf_relocate(path: &Path, target: Btf) -> Result<HashMap<String, Vec<Insn>>, String> {
     let (mut progs, btf, ext) = programs(path);
     let targets = CoreTargets::custom(Arc::new(TargetBtf::new("custom", Arc::new(target))));
     let mut core = CoreRelocator::new(&btf, &targets);
-    for sec in &ext.core_relos {
-        for (i, relo) in sec.records.iter().enumerate() {
-            let idx = relo.insn_off as usize / 8;
-            let p = progs
-                .iter_mut()
-                .find(|p| p.1 == sec.name && idx >= p.2 && idx < p.2 + p.3.len())
-                .unwrap();
-            core.relocate(&p.0, &mut p.3, idx - p.2, relo, i)
-                .map_err(|e| e.to_string())?;
-        }
-    }
+    relocate_core(&mut progs, &ext, &mut core, |_, _| ()).map_err(|e| e.to_string())?;
     Ok(progs.into_iter().map(|p| (p.0, p.3)).collect())
 }
 
 /// libbpf's instructions per program after `bpf_object__prepare` against `btf_path`, or its error.
 fn libbpf_relocate(path: &Path, btf_path: &Path) -> Result<HashMap<String, Vec<Insn>>, i32> {
-    let c = CString::new(path.to_str().unwrap()).unwrap();
-    let custom = CString::new(btf_path.to_str().unwrap()).unwrap();
-    // SAFETY: zeroed open opts are the defaults; sz and the custom path (alive until close) are set.
-    // Every pointer below comes from this object, open until bpf_object__close.
-    unsafe {
-        let mut opts: libbpf_sys::bpf_object_open_opts = std::mem::zeroed();
-        opts.sz = std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as _;
-        opts.btf_custom_path = custom.as_ptr();
-        let obj = libbpf_sys::bpf_object__open_file(c.as_ptr(), &opts);
-        assert!(!obj.is_null());
-        let rc = libbpf_sys::bpf_object__prepare(obj);
-        let mut out = HashMap::new();
-        let mut p = std::ptr::null_mut();
-        loop {
-            p = libbpf_sys::bpf_object__next_program(obj, p);
-            if p.is_null() {
-                break;
-            }
-            let name = CStr::from_ptr(libbpf_sys::bpf_program__name(p))
-                .to_string_lossy()
-                .into_owned();
-            let n = libbpf_sys::bpf_program__insn_cnt(p) as usize;
-            let raw =
-                std::slice::from_raw_parts(libbpf_sys::bpf_program__insns(p) as *const u8, n * 8);
-            out.insert(name, Insn::slice_from_bytes(raw).unwrap());
-        }
-        libbpf_sys::bpf_object__close(obj);
-        if rc != 0 {
-            return Err(rc);
-        }
-        Ok(out)
+    match insns_after(path, Some(btf_path), Stage::Prepare) {
+        (0, insns) => Ok(insns),
+        (rc, _) => Err(rc),
     }
 }
 

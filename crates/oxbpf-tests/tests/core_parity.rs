@@ -7,23 +7,21 @@
 //! loader exists.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 
-use oxbpf::btf::{Btf, BtfExt};
 use oxbpf::insn::Insn;
 use oxbpf::reloc::core::{
     poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
 };
 use oxbpf::sys::bpf::{prog_info, prog_load, LoadLog, ProgLoadOpts};
+use oxbpf_tests::libbpf_ref::{insns_after, Stage};
+use oxbpf_tests::raw_progs::{raw_programs, relocate_core};
 
 struct Prog {
     name: String,
     section: String,
-    /// First instruction in its section.
-    start: usize,
     insns: Vec<Insn>,
     outcomes: Vec<CoreOutcome>,
 }
@@ -44,39 +42,23 @@ fn modules() -> oxbpf::Result<Vec<Arc<TargetBtf>>> {
         .collect())
 }
 
-/// The programs of `path` (global functions in executable sections) and its BTF and BTF.ext.
-fn open_programs(path: &Path) -> (Vec<Prog>, Btf, BtfExt) {
-    let (raw, btf, ext) = oxbpf_tests::raw_progs::raw_programs(path);
-    let progs = raw
-        .into_iter()
-        .map(|(name, section, start, insns)| Prog {
-            name,
-            section,
-            start,
-            insns,
-            outcomes: Vec::new(),
-        })
-        .collect();
-    (progs, btf, ext)
-}
-
 /// Applies CO-RE to `path`'s programs with oxbpf against `targets`, in libbpf's order (sections,
 /// then records).
 fn relocate_against(path: &Path, targets: &CoreTargets) -> oxbpf::Result<Vec<Prog>> {
-    let (mut progs, btf, ext) = open_programs(path);
+    let (mut raw, btf, ext) = raw_programs(path);
     let mut core = CoreRelocator::new(&btf, targets);
-    for sec in &ext.core_relos {
-        for (i, relo) in sec.records.iter().enumerate() {
-            let idx = relo.insn_off as usize / 8;
-            let p = progs
-                .iter_mut()
-                .find(|p| p.section == sec.name && idx >= p.start && idx < p.start + p.insns.len())
-                .expect("CO-RE record inside a program");
-            let o = core.relocate(&p.name, &mut p.insns, idx - p.start, relo, i)?;
-            p.outcomes.push(o);
-        }
-    }
-    Ok(progs)
+    let mut outcomes: Vec<Vec<CoreOutcome>> = raw.iter().map(|_| Vec::new()).collect();
+    relocate_core(&mut raw, &ext, &mut core, |p, o| outcomes[p].push(o))?;
+    Ok(raw
+        .into_iter()
+        .zip(outcomes)
+        .map(|((name, section, _, insns), outcomes)| Prog {
+            name,
+            section,
+            insns,
+            outcomes,
+        })
+        .collect())
 }
 
 /// Applies CO-RE with oxbpf against the running kernel (vmlinux, then module BTFs).
@@ -88,31 +70,7 @@ fn relocate_with_oxbpf(path: &Path) -> Vec<Prog> {
 /// libbpf's instructions for each program after `bpf_object__load` relocated them (whether or not the
 /// kernel then accepted every program).
 fn libbpf_insns(path: &Path) -> HashMap<String, Vec<Insn>> {
-    let c = CString::new(path.to_str().unwrap()).unwrap();
-    let mut out = HashMap::new();
-    // SAFETY: c is a valid path; null opts means defaults. Every pointer below comes from this
-    // object, which stays open until bpf_object__close at the end.
-    unsafe {
-        let obj = libbpf_sys::bpf_object__open_file(c.as_ptr(), std::ptr::null());
-        assert!(!obj.is_null());
-        let _ = libbpf_sys::bpf_object__load(obj);
-        let mut p = std::ptr::null_mut();
-        loop {
-            p = libbpf_sys::bpf_object__next_program(obj, p);
-            if p.is_null() {
-                break;
-            }
-            let name = CStr::from_ptr(libbpf_sys::bpf_program__name(p))
-                .to_string_lossy()
-                .into_owned();
-            let n = libbpf_sys::bpf_program__insn_cnt(p) as usize;
-            let raw =
-                std::slice::from_raw_parts(libbpf_sys::bpf_program__insns(p) as *const u8, n * 8);
-            out.insert(name, Insn::slice_from_bytes(raw).unwrap());
-        }
-        libbpf_sys::bpf_object__close(obj);
-    }
-    out
+    insns_after(path, None, Stage::Load).1
 }
 
 fn prog_type(section: &str) -> u32 {

@@ -19,6 +19,20 @@ fn fixture_names() -> Vec<&'static str> {
 }
 const THEIRS: &str = "libbpf";
 
+/// Every `__TARGET_ARCH_*` bpf_tracing.h knows.
+const ARCHES: [&str; 10] = [
+    "x86",
+    "arm64",
+    "s390",
+    "riscv",
+    "powerpc",
+    "arm",
+    "mips",
+    "sparc",
+    "arc",
+    "loongarch",
+];
+
 /// Sections that describe the source rather than the program: DWARF, and BTF/BTF.ext (their line info
 /// embeds the text of the source lines, headers included, so they differ whenever the header text does).
 fn is_source_description(name: &str) -> bool {
@@ -264,18 +278,7 @@ fn each_header_compiles_on_its_own() {
     // bpf_endian.h needs nothing before it; libbpf's neither.
     syntax_check("#include <bpf/bpf_endian.h>\n", &inc, &[]).unwrap();
     // bpf_tracing.h for every architecture it knows, and without a target (usable until PT_REGS is used).
-    for arch in [
-        "x86",
-        "arm64",
-        "s390",
-        "riscv",
-        "powerpc",
-        "arm",
-        "mips",
-        "sparc",
-        "arc",
-        "loongarch",
-    ] {
+    for arch in ARCHES {
         let src = "#include \"vmlinux.h\"\n#include <bpf/bpf_tracing.h>\n#include <bpf/bpf_core_read.h>\n";
         syntax_check(src, &inc, &[&format!("-D__TARGET_ARCH_{arch}")])
             .unwrap_or_else(|e| panic!("{arch}:\n{e}"));
@@ -547,18 +550,7 @@ int BPF_KSYSCALL(sc, long a, long b, long c, long d, long e)
 #[test]
 fn pt_regs_code_is_identical_for_every_architecture() {
     let dir = tempfile::tempdir().unwrap();
-    for arch in [
-        "x86",
-        "arm64",
-        "s390",
-        "riscv",
-        "powerpc",
-        "arm",
-        "mips",
-        "sparc",
-        "arc",
-        "loongarch",
-    ] {
+    for arch in ARCHES {
         let mut shapes = Vec::new();
         for (set, inc) in [
             (OURS, oxbpf_gen::include_dir()),

@@ -136,8 +136,7 @@ fn freeze_blocks_user_writes() {
     // Freezing again: newer kernels refuse because a frozen map is no longer writable (EPERM);
     // older ones (5.10, 6.1) because it is already frozen (EBUSY).
     let again = m.freeze().unwrap_err().kind();
-    let v = oxbpf::kernel::version::kernel_version().unwrap();
-    if v >= oxbpf::kernel::version::kernel_version_code(6, 12, 0) {
+    if oxbpf_tests::kernel_at_least(6, 12) {
         assert_eq!(
             again,
             ErrorKind::PermissionDenied,

@@ -30,12 +30,6 @@ fn keys(m: &MapHandle) -> Vec<Vec<u8>> {
     m.keys().collect::<oxbpf::Result<Vec<_>>>().unwrap()
 }
 
-/// Whether the running kernel is `major.minor` or newer (for behaviour that has no probe).
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let v = oxbpf::kernel::version::kernel_version().expect("kernel version");
-    v >= oxbpf::kernel::version::kernel_version_code(major, minor, 0)
-}
-
 fn u32b(v: u32) -> Vec<u8> {
     v.to_ne_bytes().to_vec()
 }
@@ -74,7 +68,7 @@ fn exercise_hash(m: &MapHandle) {
     assert_eq!(m.lookup(&u32b(1), MapFlags::ANY).unwrap(), None);
     match m.lookup_and_delete(&u32b(0)) {
         // Hash maps take BPF_MAP_LOOKUP_AND_DELETE_ELEM since 5.14 (ENOTSUPP before).
-        Err(e) if e.errno() == Some(524) && !kernel_at_least(5, 14) => {
+        Err(e) if e.errno() == Some(524) && !oxbpf_tests::kernel_at_least(5, 14) => {
             assert_eq!(m.lookup(&u32b(0), MapFlags::ANY).unwrap(), Some(u64b(0)));
             assert!(m.delete(&u32b(0)).unwrap());
         }

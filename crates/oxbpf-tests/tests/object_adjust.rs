@@ -28,8 +28,7 @@ fn set_attach_target_overrides_the_section() {
     let info = obj.program("p_tp_btf").unwrap().info().unwrap();
     let vmlinux = oxbpf::kernel::vmlinux::vmlinux_btf().unwrap();
     let want = vmlinux.find_by_name_kind("btf_trace_sys_enter", Kind::Typedef);
-    let v = oxbpf::kernel::version::kernel_version().unwrap();
-    if v >= oxbpf::kernel::version::kernel_version_code(6, 0, 0) {
+    if oxbpf_tests::kernel_at_least(6, 0) {
         assert_eq!(Some(info.attach_btf_id), want);
     } else {
         // bpf_prog_info reports attach_btf_id from 6.0 on; older kernels leave it 0 (the tp_btf

@@ -99,11 +99,7 @@ fn arg_ctx_probe_answers_like_libbpf() {
     );
     assert_eq!(ours, theirs);
     // The verifier learnt the tag in 6.8.
-    let v = oxbpf::kernel::version::kernel_version().expect("kernel version");
-    assert_eq!(
-        ours,
-        v >= oxbpf::kernel::version::kernel_version_code(6, 8, 0)
-    );
+    assert_eq!(ours, oxbpf_tests::kernel_at_least(6, 8));
 }
 
 #[test]

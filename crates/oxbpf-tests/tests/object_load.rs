@@ -121,7 +121,7 @@ fn struct_ops_value_carries_program_fds() {
         // The fixture's maps are in `.struct_ops.link` (BPF_F_LINK), which struct_ops maps take
         // from 6.4 on; libbpf fails the same way before.
         Err(e)
-            if !kernel_at_least(6, 4)
+            if !oxbpf_tests::kernel_at_least(6, 4)
                 && e.errno() == Some(libc::EINVAL)
                 && e.to_string().contains("(struct_ops): BPF_MAP_CREATE") =>
         {
@@ -228,10 +228,4 @@ fn arena_globals_are_initialised_and_updated() {
     p.test_run(&[], &[], 0, 0, 0).unwrap(); // syscall programs take no repeat count
     let data = obj.map("arena").unwrap().data().unwrap();
     assert_eq!(i32::from_ne_bytes(data[at..at + 4].try_into().unwrap()), 6);
-}
-
-/// Whether the running kernel is `major.minor` or newer (for what has no feature probe).
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let v = oxbpf::kernel::version::kernel_version().expect("kernel version");
-    v >= oxbpf::kernel::version::kernel_version_code(major, minor, 0)
 }

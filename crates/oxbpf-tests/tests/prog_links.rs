@@ -106,9 +106,7 @@ fn cgroup_link_and_legacy_attach() {
         .iter()
         .position(|&i| i == pid)
         .expect("attached");
-    if oxbpf::kernel::version::kernel_version().unwrap()
-        >= oxbpf::kernel::version::kernel_version_code(6, 0, 0)
-    {
+    if oxbpf_tests::kernel_at_least(6, 0) {
         assert_eq!(listed.prog_attach_flags[at], BPF_F_ALLOW_MULTI);
     } else {
         // Per-program attach flags are reported since 6.0; before, only the hook's flags.

@@ -10,12 +10,6 @@ use oxbpf::sys::bpf::{self as sys, MapCreateOpts, TestRunOpts};
 use oxbpf::ErrorKind;
 use sys_util::{root, FdGuard};
 
-/// Whether the running kernel is `major.minor` or newer (for fields that have no feature probe).
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let v = oxbpf::kernel::version::kernel_version().expect("kernel version");
-    v >= oxbpf::kernel::version::kernel_version_code(major, minor, 0)
-}
-
 fn ret(t: ProgramType, v: i32, opts: &ProgLoadOpts<'_>) -> ProgramHandle {
     ProgramHandle::load(
         t,
@@ -76,7 +70,7 @@ fn info_tag_xlated_jited() {
     );
     assert_eq!(a.jited().unwrap().len(), ia.jited_prog_len as usize);
     // `verified_insns` arrived in 5.16; older kernels have no such field and report 0.
-    if kernel_at_least(5, 16) {
+    if oxbpf_tests::kernel_at_least(5, 16) {
         assert!(
             ia.verified_insns >= 2,
             "verified_insns {}",
@@ -264,7 +258,7 @@ fn isa_v4_instructions_run() {
         Ok(p) => p,
         // cpu=v4 instructions (bswap, movsx, sdiv, ja32) arrived in 6.6.
         Err(e)
-            if !kernel_at_least(6, 6)
+            if !oxbpf_tests::kernel_at_least(6, 6)
                 && e.errno() == Some(libc::EINVAL)
                 && format!("{e:#}").contains("unknown opcode") =>
         {

@@ -21,6 +21,7 @@
 
 mod create;
 mod file;
+mod func_info;
 mod load;
 mod resolve;
 pub mod verifier;

@@ -44,6 +44,17 @@ pub fn have_kprobes() -> bool {
     .any(|p| std::path::Path::new(p).exists())
 }
 
+/// Whether this kernel knows struct_ops links (6.4): its BTF has the link-creating function. True
+/// when the kernel's BTF cannot be read (the test then fails on its own terms).
+pub fn struct_ops_links() -> bool {
+    oxbpf::kernel::vmlinux::vmlinux_btf()
+        .map(|btf| {
+            btf.find_by_name_kind("bpf_struct_ops_link_create", oxbpf::btf::Kind::Func)
+                .is_some()
+        })
+        .unwrap_or(true)
+}
+
 /// Opens fixture `name` with only the programs in `progs` (all when empty) set to autoload.
 pub fn open_only(name: &str, progs: &[&str]) -> oxbpf::Result<oxbpf::object::OpenObject> {
     let mut open = oxbpf::object::Object::open_file(oxbpf_tests::fixture(name))?;
@@ -128,6 +139,16 @@ pub fn read_u64(map: &MapHandle, key: u32) -> u64 {
     u64::from_ne_bytes(v[..8].try_into().unwrap())
 }
 
+/// A handle of loaded object `obj`'s map `name`, kept apart from the object.
+pub fn map_handle(obj: &oxbpf::object::Object, name: &str) -> MapHandle {
+    obj.map(name)
+        .unwrap_or_else(|| panic!("no map {name}"))
+        .handle()
+        .unwrap()
+        .try_clone()
+        .unwrap()
+}
+
 /// Zeroes u64 slot `key` of array map `map`.
 pub fn reset_u64(map: &MapHandle, key: u32) {
     map.update(&key.to_ne_bytes(), &0u64.to_ne_bytes(), MapFlags::ANY)
@@ -149,15 +170,7 @@ pub fn count_target_rounds(
     rounds: u32,
     slots: &[(u32, &str)],
 ) -> Vec<u64> {
-    let handle = |name: &str| {
-        obj.map(name)
-            .unwrap()
-            .handle()
-            .unwrap()
-            .try_clone()
-            .unwrap()
-    };
-    let (counts, pids) = (handle("counts"), handle("target_pid"));
+    let (counts, pids) = (map_handle(obj, "counts"), map_handle(obj, "target_pid"));
     let misses = |prog: &str| {
         let p = obj
             .program(prog)

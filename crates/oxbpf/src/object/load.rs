@@ -1,13 +1,16 @@
 //! The load pipeline (libbpf's `bpf_object_prepare` + `bpf_object_load`): externs, struct_ops
 //! layout, CO-RE, subprogram linking, BTF upload, maps, data relocations, program loads.
 
+mod attach_btf;
+
 use super::create::{
     create_map, fill_struct_ops_values, init_map_in_map_slots, init_prog_array_slots,
     populate_internal,
 };
+use super::func_info::{self, LoadExtInfo};
 use super::{resolve, verifier, Map, Object, OpenObject, Program};
 use crate::btf::BtfFeatures;
-use crate::btf::{Btf, BtfExt, Kind, Linkage, TypeKind, TypeKindBuf};
+use crate::btf::{Btf, Linkage, TypeKind, TypeKindBuf};
 use crate::error::{Error, ErrorKind, Result, ResultExt};
 use crate::insn::Insn;
 use crate::kernel::features::{self, Feature};
@@ -15,10 +18,9 @@ use crate::kernel::features::{self, Feature};
 use crate::obj::maps::{self as objmaps, MapKind};
 use crate::obj::programs::ProgramSpec;
 use crate::obj::sections::{self, SecFlags};
-use crate::obj::ObjectSpec;
 use crate::program::load_with_growing_log;
 use crate::program::ProgramHandle;
-use crate::reloc::calls::{self, CallCtx, ExtSection, LinkedProgram};
+use crate::reloc::calls::{self, CallCtx, LinkedProgram};
 use crate::reloc::core::{
     fixup_verifier_log, poisoned_insn_in_log, CoreOutcome, CoreRelocator, CoreTargets, TargetBtf,
 };
@@ -43,86 +45,6 @@ pub(super) struct Loader {
     core: Vec<Vec<CoreOutcome>>,
     /// Pins made by this load, removed again if the load fails.
     pinned: Vec<PathBuf>,
-}
-
-fn ext_sections(spec: &ObjectSpec, ext: &BtfExt) -> (Vec<ExtSection>, Vec<ExtSection>) {
-    let sec_idx = |name: &str| spec.elf.sections.iter().position(|s| s.name == name);
-    let mut funcs = Vec::new();
-    let rec = ext.func_info_rec_size as usize;
-    for s in &ext.func_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(8);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            records.extend_from_slice(&r.insn_off.to_ne_bytes());
-            records.extend_from_slice(&r.type_id.to_ne_bytes());
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        funcs.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    let mut lines = Vec::new();
-    let rec = ext.line_info_rec_size as usize;
-    for s in &ext.line_info {
-        let Some(idx) = sec_idx(&s.name) else {
-            continue;
-        };
-        let extra = rec.saturating_sub(16);
-        let mut records = Vec::with_capacity(s.records.len() * rec);
-        for (i, r) in s.records.iter().enumerate() {
-            for w in [r.insn_off, r.file_name_off, r.line_off, r.line_col] {
-                records.extend_from_slice(&w.to_ne_bytes());
-            }
-            records.extend_from_slice(s.extra.get(i * extra..(i + 1) * extra).unwrap_or(&[]));
-        }
-        lines.push(ExtSection {
-            sec_idx: idx,
-            rec_size: rec,
-            records,
-        });
-    }
-    (funcs, lines)
-}
-
-/// libbpf's `btf_get_kernel_prefix_kind` + lookup: the kernel BTF id an attach-BTF program targets.
-/// The BTF id of function `func` in the BTF of loaded program `prog` (an freplace target).
-fn prog_func_btf_id(prog: std::os::fd::BorrowedFd<'_>, func: &str) -> Result<u32> {
-    let info = crate::sys::info::prog_info(prog)?;
-    if info.btf_id == 0 {
-        return Err(Error::invalid(format!(
-            "freplace target program has no BTF: cannot find '{func}'"
-        )));
-    }
-    let btf_fd =
-        crate::sys::info::get_fd_by_id(crate::sys::info::IdKind::Btf, info.btf_id, 0, None)?;
-    let (data, _) = crate::sys::info::btf_data(btf_fd.as_fd())?;
-    let btf = Btf::parse(&data)?;
-    btf.find_by_name_kind(func, crate::btf::Kind::Func)
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "freplace target function '{func}' not found in the target program's BTF"
-            ))
-        })
-}
-
-fn find_attach_btf_id(vmlinux: &Btf, attach_type: u32, target: &str) -> Option<u32> {
-    use crate::obj::sections::attach_type as a;
-    let target = match target.split_once(':') {
-        Some(("vmlinux", f)) => f,
-        _ => target,
-    };
-    let (prefix, kind) = match attach_type {
-        a::TRACE_RAW_TP => ("btf_trace_", Kind::Typedef),
-        a::LSM_MAC | a::LSM_CGROUP => ("bpf_lsm_", Kind::Func),
-        a::TRACE_ITER => ("bpf_iter_", Kind::Func),
-        _ => ("", Kind::Func),
-    };
-    vmlinux.find_by_name_kind(&format!("{prefix}{target}"), kind)
 }
 
 impl Loader {
@@ -179,7 +101,7 @@ impl Loader {
         let mut linked = self.link_programs()?;
         // `__arg_ctx` arguments retyped for verifiers that don't know the tag (before the BTF
         // goes up: the copies are added to it).
-        self.fixup_func_info(&mut linked)?;
+        func_info::fixup_func_info(&mut self.open.spec, &mut linked)?;
         // BTF into the kernel.
         let btf_fd = self.load_btf();
         // Maps, then data relocations and program loads; pins made here are undone on failure.
@@ -366,41 +288,10 @@ impl Loader {
             .find(|o| o.insn_idx == off && o.poisoned)
     }
 
-    /// libbpf's `bpf_program_fixup_func_info`, per linked entry program in program order: on
-    /// kernels without native `__arg_ctx`, global subprograms' context arguments get a private
-    /// FUNC/FUNC_PROTO copy typed with the program type's context struct.
-    fn fixup_func_info(&mut self, linked: &mut [Option<LinkedProgram>]) -> Result<()> {
-        let spec = &mut self.open.spec;
-        let Some(btf) = spec.btf.as_mut().filter(|_| spec.btf_ext.is_some()) else {
-            return Ok(());
-        };
-        // Without kernel func_info support libbpf keeps no func_info, so there is nothing to fix.
-        if !features::kernel_supports(Feature::BtfFunc) {
-            return Ok(());
-        }
-        for (p, l) in spec.programs.iter().zip(linked.iter_mut()) {
-            let Some((rec, fi)) = l.as_mut().and_then(|l| l.func_info.as_mut()) else {
-                continue;
-            };
-            if features::kernel_supports(Feature::ArgCtxTag) {
-                return Ok(());
-            }
-            crate::reloc::arg_ctx::fixup_func_info(btf, &p.name, p.prog_type, fi, *rec).map_err(
-                |e| {
-                    e.context(format!(
-                        "prog '{}': failed to perform .BTF.ext fix ups",
-                        p.name
-                    ))
-                },
-            )?;
-        }
-        Ok(())
-    }
-
     fn link_programs(&self) -> Result<Vec<Option<LinkedProgram>>> {
         let spec = &self.open.spec;
         let (funcs, lines) = match &spec.btf_ext {
-            Some(ext) => ext_sections(spec, ext),
+            Some(ext) => func_info::ext_sections(spec, ext),
             None => (Vec::new(), Vec::new()),
         };
         let mut exc_cbs = vec![None; spec.programs.len()];
@@ -745,96 +636,23 @@ impl Loader {
         if flags.contains(SecFlags::USDT) && features::kernel_supports(Feature::UprobeMultiLink) {
             expected_attach_type = sections::attach_type::TRACE_UPROBE_MULTI;
         }
-        let mut attach_btf_id = p.attach_btf_id;
-        let mut attach_obj: Option<u32> = None;
-        let mut attach_prog: Option<Arc<OwnedFd>> = None;
-        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
-            let Some(target) = p
-                .attach_target
-                .as_deref()
-                .or_else(|| sections::attach_target(&p.section))
-            else {
-                return Err(Error::invalid(format!(
-                    "prog '{name}': no BTF-based attach target is specified, use bpf_program__set_attach_target()"
-                )));
-            };
-            let target_prog = self
-                .open
-                .attach_progs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, fd)| Arc::clone(fd));
-            if let Some(fd) = target_prog {
-                attach_btf_id = prog_func_btf_id(fd.as_fd(), target)
-                    .map_err(|e| e.context(format!("prog '{name}'")))?;
-                attach_prog = Some(fd);
-            }
-        }
-        if flags.contains(SecFlags::ATTACH_BTF) && attach_btf_id == 0 {
-            let target = p
-                .attach_target
-                .as_deref()
-                .or_else(|| sections::attach_target(&p.section))
-                .unwrap_or_default();
-            let vm = self.vmlinux()?;
-            let (module, func) = match target.split_once(':') {
-                Some((m, f)) => (Some(m), f),
-                None => (None, target),
-            };
-            let in_vmlinux = match module {
-                None | Some("vmlinux") => find_attach_btf_id(&vm, expected_attach_type, func),
-                Some(_) => None,
-            };
-            attach_btf_id = match in_vmlinux {
-                Some(id) => id,
-                None => {
-                    // A module's function: its BTF object fd goes with the BTF id.
-                    let mods = crate::kernel::module_btf::module_btfs()?;
-                    let hit = mods
-                        .iter()
-                        .filter(|m| module.is_none_or(|n| n == m.name))
-                        .find_map(|m| {
-                            find_attach_btf_id(&m.btf, expected_attach_type, func)
-                                .filter(|&id| id >= m.btf.first_id())
-                                .map(|id| (m.id, id))
-                        });
-                    let (obj, id) = hit.ok_or_else(|| {
-                        Error::not_found(format!(
-                            "prog '{name}': failed to find kernel BTF type ID of '{target}'"
-                        ))
-                    })?;
-                    self.mods.fd(obj)?;
-                    attach_obj = Some(obj);
-                    id
-                }
-            };
-        }
-        let with_btf = btf_fd.is_some() && features::kernel_supports(Feature::BtfFunc);
+        let attach = self.attach_btf(p, flags, expected_attach_type)?;
+        let ext_info = LoadExtInfo::for_load(l, btf_fd.is_some());
         let prog_name = features::kernel_supports(Feature::ProgName).then_some(name.as_str());
-        let (fi_rec, fi) = l
-            .func_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
-        let (li_rec, li) = l
-            .line_info
-            .as_ref()
-            .filter(|_| with_btf)
-            .map_or((0, &[][..]), |(r, b)| (*r as u32, b.as_slice()));
         let fd_array = self.mods.fd_array();
         let opts = ProgLoadOpts {
-            attach_btf_obj_fd: attach_obj.and_then(|id| self.mods.get(id)),
-            attach_prog_fd: attach_prog.as_ref().map(|f| f.as_fd()),
+            attach_btf_obj_fd: attach.obj.and_then(|id| self.mods.get(id)),
+            attach_prog_fd: attach.prog.as_ref().map(|f| f.as_fd()),
             fd_array: &fd_array,
             expected_attach_type,
             prog_btf_fd: btf_fd.map(|f| f.as_fd()),
             prog_flags,
             kern_version,
-            attach_btf_id,
-            func_info: fi,
-            func_info_rec_size: fi_rec,
-            line_info: li,
-            line_info_rec_size: li_rec,
+            attach_btf_id: attach.id,
+            func_info: ext_info.func_info,
+            func_info_rec_size: ext_info.func_info_rec_size,
+            line_info: ext_info.line_info,
+            line_info_rec_size: ext_info.line_info_rec_size,
             ..Default::default()
         };
         let license = &self.open.spec.license;
