@@ -169,9 +169,20 @@ fn report(kind: &str, size: u64, s: &mut [Samples; 3]) -> (f64, f64) {
     (rate[0] / rate[1], cpu[0] / cpu[1])
 }
 
-/// The order the libraries run in round `round` (rotating, so none always goes first).
+/// The order the libraries run in round `round`: all six orders in turn, so that each library
+/// runs first, second and third equally often and after each of the others equally often (with a
+/// plain rotation each would always follow the same one, and what one consumer leaves behind in
+/// the caches measurably biased the next).
 fn order(round: usize) -> [usize; 3] {
-    [round % 3, (round + 1) % 3, (round + 2) % 3]
+    const ORDERS: [[usize; 3]; 6] = [
+        [0, 1, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [0, 2, 1],
+        [2, 1, 0],
+        [1, 0, 2],
+    ];
+    ORDERS[round % 6]
 }
 
 /// The sample sizes to run: `OXBPF_BENCH_SIZES` (comma-separated) or all of [`SIZES`].

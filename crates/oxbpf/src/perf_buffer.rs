@@ -31,9 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{
-    prefetch, prefetch_distance, should_prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY,
-};
+use crate::ringbuf::{opaque, size_changed, stream_map_info, CallbackResult, PUBLISH_EVERY};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -176,6 +174,8 @@ impl PerfReader {
         let mut samples = 0usize;
         let mut stopped = false;
         let mut result = Ok(());
+        // The size of the previous record: samples of one program are mostly of one size.
+        let mut guess = 0usize;
         'outer: while samples < max {
             // Pairs with the kernel's release of data_head after writing the records.
             let head = head_ref.load(Ordering::Acquire);
@@ -195,11 +195,14 @@ impl PerfReader {
                     )));
                     break 'outer;
                 }
-                if should_prefetch(rec_size) {
-                    prefetch(data.wrapping_add(
-                        (tail as usize).wrapping_add(prefetch_distance(rec_size)) & mask,
-                    ));
-                }
+                // Step by the predicted size when the header agrees (as the ring buffer reader
+                // does): the next header's address does not wait for this load.
+                let step = if rec_size == guess {
+                    opaque(guess)
+                } else {
+                    guess = size_changed(rec_size);
+                    guess
+                };
                 let rec: &[u8] = if off + rec_size <= size {
                     // SAFETY: the record is in bounds and between tail and head (published by
                     // the kernel, not rewritten until we move data_tail past it, which happens
@@ -241,7 +244,7 @@ impl PerfReader {
                         }
                     }
                 };
-                tail = tail.wrapping_add(rec_size as u64);
+                tail = tail.wrapping_add(step as u64);
                 if tail.wrapping_sub(published) >= every {
                     tail_ref.store(tail, Ordering::Release);
                     published = tail;

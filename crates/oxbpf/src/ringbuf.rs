@@ -55,43 +55,28 @@ pub(crate) const MAP_TYPE_USER_RINGBUF: u32 = 31;
 /// if smaller), so a slow callback does not keep the whole batch's space from the producer.
 pub const PUBLISH_EVERY: usize = 64 * 1024;
 
-/// How many records ahead (of the size of the current one) the reader asks the CPU to prefetch.
-/// Records are found by chasing lengths, so without a hint every header is a dependent miss.
-const PREFETCH_RECORDS: usize = 8;
-
-/// How far ahead to prefetch after a record of `total` bytes.
-#[inline(always)]
-pub(crate) fn prefetch_distance(total: usize) -> usize {
-    PREFETCH_RECORDS * total
-}
-
-/// Whether to prefetch after a record of `total` bytes. Small records share cache lines and the
-/// hardware prefetcher follows them (a hint per record only repeats requests already in flight);
-/// for records of a page or so the measured gain was nil. In between, each record is a new cache
-/// line found by chasing lengths, and the hint halves the cost (bench `streams`, 128 B).
-#[inline(always)]
-pub(crate) fn should_prefetch(total: usize) -> bool {
-    (64..512).contains(&total)
-}
-
-/// How far ahead the ring buffer reader prefetches after a record of `total` bytes, if at all.
+/// `v`, in a form the optimiser cannot relate to anything else it knows (no instruction emitted).
 ///
-/// Records of 64..512 bytes: as [`should_prefetch`]. Records of 512 bytes to 4 KiB: 16 records
-/// ahead. Each such record sits on a new 4 KiB page every few records, and the ring is mapped
-/// with small pages, so each page costs a TLB walk (a nested one in a VM); a hint four or more
-/// pages ahead starts the walk and the line fetch early. Measured on the bench (1 KiB records,
-/// interleaved rounds): 0.86-0.94x the CPU per record of no hint, where 8 records ahead gained
-/// nothing. The perf buffer reader does not use this range: there the same hint cost 7-25% more.
+/// The reader steps over a record by the size it *predicted*, once a compare has shown that the
+/// prediction holds; hidden this way, the compiler cannot substitute the loaded size back in, which
+/// would chain every header load to the previous one again (see [`RingReader::consume_with`]).
 #[inline(always)]
-pub(crate) fn ring_prefetch_ahead(total: usize) -> Option<usize> {
-    // One compare for the whole 64..=4096 range: this runs once per record, and small records
-    // (the common case, no hint) must stay cheap.
-    if total.wrapping_sub(64) <= 4096 - 64 {
-        let records = if total < 512 { PREFETCH_RECORDS } else { 16 };
-        Some(records * total)
-    } else {
-        None
-    }
+pub(crate) fn opaque(mut v: usize) -> usize {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    // SAFETY: an empty asm block that only claims to modify a register it is given: no memory, no
+    // stack, no flags-visible effect.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags))
+    };
+    v
+}
+
+/// The size of the record stream changed: the new size, through a call the optimiser keeps as a
+/// branch (a select would make the step depend on the header load again).
+#[cold]
+#[inline(never)]
+pub(crate) fn size_changed(total: usize) -> usize {
+    total
 }
 
 /// Bytes a record of `len` (flags cleared) occupies in the ring: header plus data, padded to 8.
@@ -99,22 +84,6 @@ pub(crate) fn ring_prefetch_ahead(total: usize) -> Option<usize> {
 pub(crate) fn record_size(len: u32) -> usize {
     let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
     (len + HDR_SIZE + 7) & !7
-}
-
-/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
-        // address; SSE (which provides it) is part of the x86_64 baseline.
-        #[allow(unused_unsafe)]
-        unsafe {
-            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// What a sample callback tells the consumer: keep going, or stop after this sample.
@@ -285,11 +254,6 @@ impl RingReader {
                     self.cons
                 )));
             }
-            // Guess that the next records look like this one and start fetching their headers.
-            if let Some(ahead) = ring_prefetch_ahead(total) {
-                let ahead = (self.cons.wrapping_add(ahead)) & self.mask;
-                prefetch(self.data.as_ptr().wrapping_add(ahead));
-            }
             if len & DISCARD_BIT != 0 {
                 self.advance(total);
                 continue;
@@ -333,6 +297,8 @@ impl RingReader {
         let mut n = 0usize;
         let mut stopped = false;
         let mut bad = None;
+        // The size of the previous record: streams are mostly of one record type.
+        let mut guess = 0usize;
         'outer: while n < max {
             if cons == prod {
                 prod = producer.load(Ordering::Acquire);
@@ -362,14 +328,19 @@ impl RingReader {
                         break 'outer;
                     }
                 }
+                // Step by the predicted size when the header agrees: the next header's address
+                // then depends on the prediction, not on this load, so the CPU runs ahead and
+                // overlaps the loads of many records (instead of one load latency per record).
                 let total = record_size(len);
-                if total > prod.wrapping_sub(cons) {
-                    bad = Some((cons, total, prod.wrapping_sub(cons)));
+                let step = if total == guess {
+                    opaque(guess)
+                } else {
+                    guess = size_changed(total);
+                    guess
+                };
+                if step > prod.wrapping_sub(cons) {
+                    bad = Some((cons, step, prod.wrapping_sub(cons)));
                     break 'outer;
-                }
-                if let Some(ahead) = ring_prefetch_ahead(total) {
-                    // Guess that the next records look like this one (see `step`).
-                    prefetch(data.wrapping_add(cons.wrapping_add(ahead) & mask));
                 }
                 if len & DISCARD_BIT == 0 {
                     let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
@@ -382,12 +353,12 @@ impl RingReader {
                         unsafe { std::slice::from_raw_parts(data.add(off + HDR_SIZE), len) };
                     n += 1;
                     if f(sample).should_stop() {
-                        cons = cons.wrapping_add(total);
+                        cons = cons.wrapping_add(step);
                         stopped = true;
                         break 'outer;
                     }
                 }
-                cons = cons.wrapping_add(total);
+                cons = cons.wrapping_add(step);
                 if cons.wrapping_sub(published) >= every {
                     consumer.store(cons, Ordering::Release);
                     published = cons;

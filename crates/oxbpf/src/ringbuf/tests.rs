@@ -422,3 +422,27 @@ fn picks_up_a_position_published_by_another_consumer() {
     assert_eq!(got.iter().map(|s| seq_of(s)).collect::<Vec<_>>(), vec![3]);
     assert_eq!(drain(&mut a).len(), 0);
 }
+
+#[test]
+fn runs_of_one_size_then_another_are_all_read() {
+    // The reader steps by the size it predicts from the previous record; changes of size in the
+    // middle of runs (and a discarded record of a third size) must not shift what it reads.
+    let mut sim = SimRing::new(4096);
+    let lens: Vec<usize> = [(16, 20), (40, 3), (16, 5), (7, 1), (16, 6)]
+        .iter()
+        .flat_map(|&(len, n)| std::iter::repeat_n(len, n))
+        .collect();
+    for (i, len) in lens.iter().enumerate() {
+        assert!(sim.output(&record(i as u32, *len)));
+        if i == 22 {
+            let pos = sim.reserve(24).unwrap();
+            sim.commit(pos, true);
+        }
+    }
+    let mut r = sim.reader();
+    let got = drain(&mut r);
+    assert_eq!(got.len(), lens.len());
+    for (i, s) in got.iter().enumerate() {
+        assert_eq!(s, &record(i as u32, lens[i]), "sample {i}");
+    }
+}
