@@ -15,7 +15,9 @@
 //! while the consumer polls (epoll, 10 ms timeout); events/s, consumer CPU per event and records
 //! the producer could not place (ring full) per library.
 //!
-//! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 11).
+//! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 11),
+//! `OXBPF_BENCH_ONLY` the scenarios (`ring`, `perf`, `stream`), `OXBPF_BENCH_SIZES` the record sizes
+//! and `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1).
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -517,12 +519,18 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(11);
-    if !pin_to_cpu(1) {
-        println!("note: could not pin the consumer to CPU 1");
+    // The consumer's CPU: 1 by default; 0 (the producer's) reads records from local caches, which
+    // on this VM is one of the two modes the cross-CPU drain switches between from run to run.
+    let consumer_cpu = std::env::var("OXBPF_BENCH_CONSUMER_CPU")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1);
+    if !pin_to_cpu(consumer_cpu) {
+        println!("note: could not pin the consumer to CPU {consumer_cpu}");
     }
     let p = Producer::load();
     let pa = Producer::load();
-    println!("drain benchmark: {rounds} rounds per library, medians; consumer on CPU 1, producer on CPU 0");
+    println!("drain benchmark: {rounds} rounds per library, medians; consumer on CPU {consumer_cpu}, producer on CPU 0");
     let ring = if wanted("ring") {
         ringbuf(&p, &pa, rounds)
     } else {
