@@ -21,15 +21,10 @@ enum {
 	K_MAX,
 };
 
+#define C_MAX K_MAX
 #include "attach_target.h"
-
 /* How often each program fired for the target process. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, K_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counts SEC(".maps");
+#include "attach_counts.h"
 
 /* The last argument (entry) or return value (return probes) each program saw; K_COOKIE: the cookie. */
 struct {
@@ -41,10 +36,9 @@ struct {
 
 static __always_inline void record(__u32 slot, __u64 value)
 {
-	__u64 *v = bpf_map_lookup_elem(&counts, &slot);
+	__u64 *v;
 
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	bump(slot, 1);
 	v = bpf_map_lookup_elem(&seen, &slot);
 	if (v)
 		*v = value;
