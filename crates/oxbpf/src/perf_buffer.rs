@@ -48,29 +48,6 @@ const DATA_TAIL: usize = 1032;
 const DATA_OFFSET: usize = 1040;
 const DATA_SIZE: usize = 1048;
 
-/// Records of `PREFETCH` sizes get a hint this many records ahead (of their own size).
-const PREFETCH_RECORDS: usize = 8;
-
-/// Record sizes that get a prefetch hint. Each such record starts a new cache line, and the hint
-/// saved a fifth of the CPU per 128-byte record (bench `streams`, same run, hint on and off, with
-/// the size prediction in place). Small records share lines that the hardware prefetcher already
-/// follows, and records of a page or more gained nothing. The ring buffer reader has no hint:
-/// there the same one cost a fifth more.
-const PREFETCH: std::ops::Range<usize> = 64..512;
-
-/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
-    // address; SSE (which provides it) is part of the x86_64 baseline.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// One record of a perf ring, as handed to the reader's callback.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PerfRecord<'a> {
@@ -226,10 +203,6 @@ impl PerfReader {
                     guess = size_changed(rec_size);
                     guess
                 };
-                if PREFETCH.contains(&rec_size) {
-                    let ahead = (tail as usize).wrapping_add(PREFETCH_RECORDS * rec_size);
-                    prefetch(data.wrapping_add(ahead & mask));
-                }
                 let rec: &[u8] = if off + rec_size <= size {
                     // SAFETY: the record is in bounds and between tail and head (published by
                     // the kernel, not rewritten until we move data_tail past it, which happens
