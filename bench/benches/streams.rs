@@ -15,9 +15,9 @@
 //! while the consumer polls (epoll, 10 ms timeout); events/s, consumer CPU per event and records
 //! the producer could not place (ring full) per library.
 //!
-//! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 11),
-//! `OXBPF_BENCH_ONLY` the scenarios (`ring`, `perf`, `stream`), `OXBPF_BENCH_SIZES` the record sizes
-//! and `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1).
+//! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 12:
+//! each of the six run orders twice), `OXBPF_BENCH_ONLY` the scenarios (`ring`, `perf`, `stream`),
+//! `OXBPF_BENCH_SIZES` the record sizes and `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1).
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -518,7 +518,7 @@ fn main() {
     let rounds: usize = std::env::var("OXBPF_BENCH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(11);
+        .unwrap_or(12);
     // The consumer's CPU: 1 by default; 0 (the producer's) reads records from local caches, which
     // on this VM is one of the two modes the cross-CPU drain switches between from run to run.
     let consumer_cpu = std::env::var("OXBPF_BENCH_CONSUMER_CPU")

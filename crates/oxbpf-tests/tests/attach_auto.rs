@@ -43,6 +43,7 @@ fn attach_all_tracing_programs_from_their_sections() {
             (1, "raw_sys_enter"),
             (2, "btf_sys_enter"),
         ],
+        &[],
     );
     assert_eq!(got, [u64::from(ROUNDS); 3], "tp, raw_tp, tp_btf");
     let err = obj.attach_program("on_cpu_clock").unwrap_err();

@@ -30,9 +30,8 @@ fn run_target(obj: &Loaded, slot: u32) -> u64 {
         _ => unreachable!("slot {slot} has no syscall program"),
     };
     // The cookie slot is reset with the tracepoint's, so that a repeated run is not added twice.
-    let cookie = [(C_TP_COOKIE, prog)];
-    let extra: &[(u32, &str)] = if slot == C_TP { &cookie } else { &[] };
-    count_target_rounds(obj.object(), ROUNDS, &[&[(slot, prog)], extra].concat())[0]
+    let reset_too: &[u32] = if slot == C_TP { &[C_TP_COOKIE] } else { &[] };
+    count_target_rounds(obj.object(), ROUNDS, &[(slot, prog)], reset_too)[0]
 }
 
 #[test]

@@ -247,6 +247,24 @@ fn damaged_files_open_as_their_bytes_parse() {
         .iter()
         .map(|&n| good[..n].to_vec())
         .collect();
+    // Layouts the compact read must leave to the parser: no section table (e_shoff 0), a
+    // misaligned one, and an empty section placed past the end of the file.
+    let shoff = u64::from_le_bytes(good[40..48].try_into().unwrap());
+    for bad_shoff in [0, shoff + 4] {
+        let mut v = good.clone();
+        v[40..48].copy_from_slice(&bad_shoff.to_le_bytes());
+        variants.push(v);
+    }
+    {
+        use object::{Object as _, ObjectSection as _};
+        let file = object::File::parse(&good[..]).unwrap();
+        let license = file.section_by_name("license").unwrap().index().0;
+        let at = shoff as usize + 64 * license;
+        let mut v = good.clone();
+        v[at + 24..at + 32].copy_from_slice(&(good.len() as u64 + 4096).to_le_bytes());
+        v[at + 32..at + 40].copy_from_slice(&0u64.to_le_bytes());
+        variants.push(v);
+    }
     // Byte flips spread over the file (header, section table, BTF, code, DWARF).
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..300 {

@@ -157,18 +157,20 @@ pub fn reset_u64(map: &MapHandle, key: u32) {
 
 /// Runs a fresh `attach_target` for `rounds` rounds with its pid in array map `target_pid`, and
 /// returns how much each u64 slot of map `counts` named in `slots` grew; each slot is paired with
-/// the program that bumps it.
+/// the program that bumps it. The slots in `reset_too` are zeroed before each run as well.
 ///
 /// Kernel 7.2 runs syscall-tracepoint programs preemptibly. A task preempted inside a program still
-/// holds that program's per-CPU recursion guard, so the kernel skips the program for every other
-/// task on that CPU until it resumes, and counts a recursion miss. On a one-CPU VM this can swallow
-/// a whole run. A shortfall that comes with new recursion misses of its program is therefore run
-/// again, up to four more times. Any other shortfall is returned, so that the caller's assertion
-/// reports it.
+/// holds a per-CPU recursion guard (the program's own for raw_tp and tp_btf, the one all tracepoint
+/// and kprobe programs share for tp), so the kernel skips the program for other tasks on that CPU
+/// until it resumes, and counts a recursion miss. On a one-CPU VM this can swallow a whole run. A
+/// slot that falls short while its program's recursion misses grew is therefore run again, up to
+/// four more times (misses of other tasks qualify too: they cannot be told apart). Any other
+/// shortfall, or one that lasts, is returned for the caller's assertion to report.
 pub fn count_target_rounds(
     obj: &oxbpf::object::Object,
     rounds: u32,
     slots: &[(u32, &str)],
+    reset_too: &[u32],
 ) -> Vec<u64> {
     let (counts, pids) = (map_handle(obj, "counts"), map_handle(obj, "target_pid"));
     let misses = |prog: &str| {
@@ -181,7 +183,11 @@ pub fn count_target_rounds(
     loop {
         attempt += 1;
         let before: Vec<u64> = slots.iter().map(|&(_, p)| misses(p)).collect();
-        for &(slot, _) in slots {
+        for slot in slots
+            .iter()
+            .map(|&(s, _)| s)
+            .chain(reset_too.iter().copied())
+        {
             reset_u64(&counts, slot);
         }
         let t = Target::spawn(rounds);
@@ -203,8 +209,8 @@ pub fn count_target_rounds(
             return got;
         }
         eprintln!(
-            "note: the kernel skipped {skipped:?} (recursion misses: a preempted run held the \
-             guard); running the target again"
+            "note: attempt {attempt}: the kernel skipped {skipped:?} (recursion misses: a \
+             preempted run held the guard); running the target again"
         );
     }
 }

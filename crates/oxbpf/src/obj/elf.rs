@@ -148,6 +148,15 @@ fn is_dwarf(name: &str) -> bool {
     name.starts_with(".debug_")
 }
 
+/// True when [`Elf::parse`] never reads the bytes of a section of type `sh_type` named `name`:
+/// DWARF (`.debug_*`) and its relocations (`.rel.debug_*`), matched as libbpf's
+/// `ignore_elf_section` matches them. Symbol and string tables are read whatever their names.
+pub fn debug_data_unread(sh_type: u32, name: &[u8]) -> bool {
+    let dwarf = |n: &[u8]| n.starts_with(b".debug_");
+    matches!(sh_type, elf::SHT_PROGBITS | elf::SHT_REL | elf::SHT_RELA)
+        && (dwarf(name) || name.strip_prefix(b".rel").is_some_and(dwarf))
+}
+
 /// libbpf's `ignore_elf_section`.
 fn ignored(sh_type: u32, size: u64, name: &str) -> bool {
     if sh_type == elf::SHT_STRTAB || sh_type == SHT_LLVM_ADDRSIG {

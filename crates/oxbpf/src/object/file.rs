@@ -14,21 +14,32 @@ use std::fs::File;
 use std::io::{self, Read as _};
 use std::path::Path;
 
-use object::elf::{FileHeader64, SectionHeader64, SHT_NOBITS};
+use object::elf::{FileHeader64, SectionHeader64, SHT_NOBITS, SHT_SYMTAB};
 use object::endian::U64;
 use object::read::elf::{FileHeader as _, SectionHeader as _};
 use object::Endianness;
 
+use crate::obj::elf::debug_data_unread;
 use crate::sys::file::pread_append;
 
 /// The bytes of the object file at `path`, possibly laid out again without its DWARF.
 pub(crate) fn read_object_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
     let len = file.metadata()?.len();
-    if let Some(buf) = read_compact(&file, len)? {
-        return Ok(buf);
+    match read_compact(&file, len) {
+        Ok(Some(buf)) => return Ok(buf),
+        Ok(None) => {}
+        // Shorter than its reported size, or offsets this platform cannot pread: read it plainly.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput
+            ) => {}
+        Err(e) => return Err(e),
     }
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(usize::try_from(len).unwrap_or(0))
+        .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "file larger than memory"))?;
     file.read_to_end(&mut buf)?;
     Ok(buf)
 }
@@ -55,7 +66,8 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
         return Ok(None);
     };
     let mut hdr = *hdr;
-    // shnum 0 / shstrndx 0xffff mean the real values live in section 0 (extended numbering).
+    // shnum 0 / shstrndx 0xffff mean the real values live in section 0 (extended numbering);
+    // shoff 0 means no sections, and the parser refuses a misaligned table: all left to it.
     let (shoff, shnum) = (hdr.e_shoff(e), usize::from(hdr.e_shnum(e)));
     let shstrndx = usize::from(hdr.e_shstrndx(e));
     let table_len = shnum * entsize;
@@ -63,6 +75,8 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
         || hdr.e_phnum(e) != 0
         || shnum == 0
         || shstrndx >= shnum
+        || shoff == 0
+        || shoff % align_of::<Shdr>() as u64 != 0
         || !inside(shoff, table_len as u64, file_len)
     {
         return Ok(None);
@@ -73,25 +87,39 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
         return Ok(None);
     };
     let mut shdrs = shdrs.to_vec();
-    let (names_off, names_len) = (shdrs[shstrndx].sh_offset(e), shdrs[shstrndx].sh_size(e));
-    if !inside(names_off, names_len, file_len) {
+    let names_off = shdrs[shstrndx].sh_offset(e);
+    let Ok(names_len) = usize::try_from(shdrs[shstrndx].sh_size(e)) else {
+        return Ok(None);
+    };
+    if !inside(names_off, names_len as u64, file_len) {
         return Ok(None);
     }
     let mut names = Vec::new();
-    pread_append(file, names_off, names_len as usize, &mut names)?;
+    pread_append(file, names_off, names_len, &mut names)?;
+    // A symbol table's string table is read whatever it is called.
+    let linked: Vec<usize> = shdrs
+        .iter()
+        .filter(|sh| sh.sh_type(e) == SHT_SYMTAB)
+        .map(|sh| sh.sh_link(e) as usize)
+        .collect();
 
     // The sections to copy, in file order.
     let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
     for (i, sh) in shdrs.iter_mut().enumerate().skip(1) {
-        let (off, size, nobits) = (sh.sh_offset(e), sh.sh_size(e), sh.sh_type(e) == SHT_NOBITS);
+        let (off, size, sh_type) = (sh.sh_offset(e), sh.sh_size(e), sh.sh_type(e));
         let name = names.get(sh.sh_name(e) as usize..).unwrap_or_default();
-        if i == shstrndx || nobits || size == 0 || is_dwarf(name) {
+        if sh_type == SHT_NOBITS || (debug_data_unread(sh_type, name) && !linked.contains(&i)) {
             // No bytes to copy: the parser reads neither NOBITS nor DWARF data, only sizes.
             sh.sh_offset = U64::new(e, 0);
             continue;
         }
+        // The parser checks the range of every section it reads, empty ones included.
         if !inside(off, size, file_len) {
             return Ok(None);
+        }
+        if i == shstrndx || size == 0 {
+            sh.sh_offset = U64::new(e, 0);
+            continue;
         }
         wanted.push((off, size, i));
     }
@@ -109,19 +137,26 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
     }
 
     // Header, table, section names, then the runs: sized up front, so nothing is moved twice.
-    let total = ehdr_len
-        + table_len
-        + names.len()
-        + runs.iter().map(|r| (r.1 - r.0) as usize + 8).sum::<usize>()
-        + 8;
-    let mut out = Vec::with_capacity(total);
+    let mut total = Some(ehdr_len + table_len + names_len + 8);
+    for r in &runs {
+        let run = usize::try_from(r.1 - r.0)
+            .ok()
+            .and_then(|n| n.checked_add(8));
+        total = total.zip(run).and_then(|(t, n)| t.checked_add(n));
+    }
+    let Some(total) = total else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    out.try_reserve_exact(total)
+        .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "object larger than memory"))?;
     out.resize(ehdr_len + table_len, 0);
     out.resize(out.len().next_multiple_of(8), 0);
     shdrs[shstrndx].sh_offset = U64::new(e, out.len() as u64);
     out.extend_from_slice(&names);
     for &(start, end, from, to) in &runs {
         // Same position modulo 8 as in the file, so every section keeps its alignment.
-        let pad = (start as usize % 8 + 8 - out.len() % 8) % 8;
+        let pad = ((start % 8) as usize + 8 - out.len() % 8) % 8;
         out.resize(out.len() + pad, 0);
         let base = out.len() as u64;
         pread_append(file, start, (end - start) as usize, &mut out)?;
@@ -137,15 +172,6 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(out))
 }
 
-/// `.debug_*` and its `.rel`/`.rela` sections (what the parser skips, as libbpf does).
-fn is_dwarf(name: &[u8]) -> bool {
-    let name = name
-        .strip_prefix(b".rela")
-        .or_else(|| name.strip_prefix(b".rel"))
-        .unwrap_or(name);
-    name.starts_with(b".debug_")
-}
-
 /// True when `off..off + len` lies inside a file of `file_len` bytes.
 fn inside(off: u64, len: u64, file_len: u64) -> bool {
     off.checked_add(len).is_some_and(|end| end <= file_len)
@@ -156,13 +182,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dwarf_names() {
-        assert!(is_dwarf(b".debug_info\0"));
-        assert!(is_dwarf(b".rel.debug_str_offsets\0"));
-        assert!(is_dwarf(b".rela.debug_line\0"));
-        assert!(!is_dwarf(b".BTF\0"));
-        assert!(!is_dwarf(b".rel.BTF.ext\0"));
-        assert!(!is_dwarf(b".relxdp\0"));
+    fn dwarf_names_match_the_parser() {
+        use object::elf::{SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB};
+        assert!(debug_data_unread(SHT_PROGBITS, b".debug_info\0"));
+        assert!(debug_data_unread(SHT_REL, b".rel.debug_str_offsets\0"));
+        // The parser strips ".rel" only: ".rela.debug_line" is a section it reads.
+        assert!(!debug_data_unread(SHT_RELA, b".rela.debug_line\0"));
+        assert!(!debug_data_unread(SHT_PROGBITS, b".BTF\0"));
+        assert!(!debug_data_unread(SHT_REL, b".rel.BTF.ext\0"));
+        assert!(!debug_data_unread(SHT_PROGBITS, b".relxdp\0"));
+        // Symbol and string tables are read whatever their names.
+        assert!(!debug_data_unread(SHT_SYMTAB, b".debug_x\0"));
+        assert!(!debug_data_unread(SHT_STRTAB, b".debug_str\0"));
     }
 
     #[test]

@@ -5,9 +5,11 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 /// Appends the `len` bytes at offset `off` of `file` to `buf`, reading them straight into its
-/// spare capacity (no zero-filling first); fails with `UnexpectedEof` when the file is shorter.
+/// spare capacity (no zero-filling first); fails with `UnexpectedEof` when the file is shorter,
+/// `OutOfMemory` when `len` more bytes cannot be allocated.
 pub fn pread_append(file: &File, off: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.reserve(len);
+    buf.try_reserve(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "read larger than memory"))?;
     let mut done = 0;
     while done < len {
         let at = off
