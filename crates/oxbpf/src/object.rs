@@ -94,7 +94,7 @@ impl Object {
         let data = file::read_object_file(path)
             .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
         let name = crate::obj::object_name_from_path(path);
-        let spec = ObjectSpec::parse(&data, &name, opts)
+        let spec = ObjectSpec::parse_owned(data, &name, opts)
             .with_context(|| format!("object '{}'", path.display()))?;
         Ok(OpenObject {
             spec,

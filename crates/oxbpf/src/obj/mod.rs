@@ -86,8 +86,20 @@ fn truncate_name(name: &str) -> String {
 impl ObjectSpec {
     /// Parses an object from its bytes. `name` is the object name (see [`object_name_from_path`]).
     pub fn parse(data: &[u8], name: &str, opts: &OpenOptions) -> Result<ObjectSpec> {
+        Self::from_elf(elf::Elf::parse(data)?, name, opts)
+    }
+
+    /// As [`ObjectSpec::parse`], freeing `data` as soon as the ELF layer has copied what it keeps,
+    /// before BTF is parsed: the peak memory of an open is then below glibc's trim threshold, so
+    /// repeated opens do not grow and shrink the heap (and fault its pages in) every time.
+    pub(crate) fn parse_owned(data: Vec<u8>, name: &str, opts: &OpenOptions) -> Result<ObjectSpec> {
+        let elf = elf::Elf::parse(&data)?;
+        drop(data);
+        Self::from_elf(elf, name, opts)
+    }
+
+    fn from_elf(elf: elf::Elf, name: &str, opts: &OpenOptions) -> Result<ObjectSpec> {
         let name = truncate_name(opts.object_name.as_deref().unwrap_or(name));
-        let elf = elf::Elf::parse(data)?;
         let mut license = String::new();
         let mut kern_version = None;
         let mut btf_data = None;
