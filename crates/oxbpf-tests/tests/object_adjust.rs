@@ -128,8 +128,14 @@ fn module_btfs_are_split_on_vmlinux() {
             m.name
         );
         assert!(!m.name.is_empty() && m.name != "vmlinux");
+        // Read by id (BPF_BTF_GET_FD_BY_ID + info), it is the module's BTF as sysfs shows it.
+        let sysfs = std::fs::read(format!("/sys/kernel/btf/{}", m.name)).unwrap();
+        assert_eq!(m.btf.to_bytes(), sysfs, "module '{}'", m.name);
     }
-    println!("{} module BTFs", mods.len());
+    println!(
+        "{} module BTFs, each equal to its /sys/kernel/btf file",
+        mods.len()
+    );
 }
 
 #[test]
