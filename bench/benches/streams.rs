@@ -7,9 +7,11 @@
 //! 16 MiB ring buffer, or CPU 0's 16 MiB perf ring, to ~95%; then the consumer, pinned to CPU 1,
 //! drains it with its library's `consume()` and a callback that checks every sequence number. Only
 //! the drain is timed (wall clock and the consumer thread's CPU time). Every callback does the same
-//! work (read the sequence number, compare, count). All consumers stay mapped for the whole run
-//! (page faults happen in the warm-up), and each round runs the three libraries in a rotating
-//! order so background load hits them alike. Reported: medians over the rounds.
+//! work (read the sequence number, compare, count). Ring buffer consumers stay mapped for the whole
+//! run; perf buffer consumers get fresh rings every round (each maps a ring of its own, and where
+//! its pages land moves its drain time by up to 2x). Page faults happen in untimed warm-up drains.
+//! Each round runs the three libraries in one of the six orders, so background load hits them
+//! alike. Reported: medians over the rounds.
 //!
 //! Scenario "stream": a producer thread on CPU 0 keeps firing the program (bursts of 1024 records)
 //! while the consumer polls (epoll, 10 ms timeout); events/s, consumer CPU per event and records
@@ -272,64 +274,70 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
         let rec = 8 + (size + 4).div_ceil(8) * 8;
         let n = records_for(rec, (PERF_PAGES * 4096) as u64);
         let checks = [Check::new(), Check::new(), Check::new()];
-        let mut ox = oxbpf::perf_buffer::PerfBuffer::builder(map.as_fd())
-            .pages(PERF_PAGES)
-            .cpus(&[0])
-            .sample_cb(|_, s: &[u8]| checks[0].see(s))
-            .lost_cb(|_, n| panic!("oxbpf lost {n}"))
-            .build()
-            .unwrap();
-        let ox_fd = ox.buffer_fd(0).unwrap().as_raw_fd();
-        let lb = libbpf_rs::PerfBufferBuilder::new(&map)
-            .pages(PERF_PAGES)
-            .sample_cb(|_, s: &[u8]| checks[1].see(s))
-            .lost_cb(|_, n| panic!("libbpf lost {n}"))
-            .build()
-            .unwrap();
-        let lb_fd = lb.buffer_fd(0).unwrap();
-        let mut aya_buf = aya_arr.open(0, Some(PERF_PAGES)).unwrap();
-        let aya_fd = aya_buf.as_raw_fd();
         let mut s: [Samples; 3] = Default::default();
         let mut seq = 0u64;
-        for round in 0..rounds + 2 {
-            for which in order(round) {
-                // Point CPU 0's slot at the consumer under test.
-                let fd = [ox_fd, lb_fd, aya_fd][which];
-                map.update(
-                    &0u32.to_ne_bytes(),
-                    &(fd as u32).to_ne_bytes(),
-                    libbpf_rs::MapFlags::ANY,
-                )
+        for round in 0..rounds {
+            // Each perf consumer maps a ring of its own, and where its pages land moves its
+            // drain time by up to 2x: fresh rings every round, so that no library keeps a lucky
+            // or an unlucky placement for the whole run. One untimed fill and drain each first
+            // maps the pages in.
+            let mut ox = oxbpf::perf_buffer::PerfBuffer::builder(map.as_fd())
+                .pages(PERF_PAGES)
+                .cpus(&[0])
+                .sample_cb(|_, s: &[u8]| checks[0].see(s))
+                .lost_cb(|_, n| panic!("oxbpf lost {n}"))
+                .build()
                 .unwrap();
-                assert_eq!(p.produce("produce_perf", n, size, seq), 0, "perf ring full");
-                let mut scratch = Samples::default();
-                let samples = if round < 2 {
-                    &mut scratch
-                } else {
-                    &mut s[which]
-                };
-                let check = &checks[which];
-                check.next.set(seq);
-                let counted = || check.next.get() - seq;
-                match which {
-                    0 => timed(n, samples, || ox.consume().unwrap() as u64),
-                    1 => timed(n, samples, || {
-                        lb.consume().unwrap();
-                        counted()
-                    }),
-                    _ => timed(n, samples, || {
-                        aya_buf.for_each(|ev| match ev {
-                            aya::maps::perf::PerfEvent::Sample { head, tail } => {
-                                aya_perf_sample(check, head, tail)
-                            }
-                            aya::maps::perf::PerfEvent::Lost { count } => {
-                                panic!("aya lost {count}")
-                            }
-                        });
-                        counted()
-                    }),
+            let ox_fd = ox.buffer_fd(0).unwrap().as_raw_fd();
+            let lb = libbpf_rs::PerfBufferBuilder::new(&map)
+                .pages(PERF_PAGES)
+                .sample_cb(|_, s: &[u8]| checks[1].see(s))
+                .lost_cb(|_, n| panic!("libbpf lost {n}"))
+                .build()
+                .unwrap();
+            let lb_fd = lb.buffer_fd(0).unwrap();
+            let mut aya_buf = aya_arr.open(0, Some(PERF_PAGES)).unwrap();
+            let aya_fd = aya_buf.as_raw_fd();
+            for timed_pass in [false, true] {
+                for which in order(round) {
+                    // Point CPU 0's slot at the consumer under test.
+                    let fd = [ox_fd, lb_fd, aya_fd][which];
+                    map.update(
+                        &0u32.to_ne_bytes(),
+                        &(fd as u32).to_ne_bytes(),
+                        libbpf_rs::MapFlags::ANY,
+                    )
+                    .unwrap();
+                    assert_eq!(p.produce("produce_perf", n, size, seq), 0, "perf ring full");
+                    let mut scratch = Samples::default();
+                    let samples = if timed_pass {
+                        &mut s[which]
+                    } else {
+                        &mut scratch
+                    };
+                    let check = &checks[which];
+                    check.next.set(seq);
+                    let counted = || check.next.get() - seq;
+                    match which {
+                        0 => timed(n, samples, || ox.consume().unwrap() as u64),
+                        1 => timed(n, samples, || {
+                            lb.consume().unwrap();
+                            counted()
+                        }),
+                        _ => timed(n, samples, || {
+                            aya_buf.for_each(|ev| match ev {
+                                aya::maps::perf::PerfEvent::Sample { head, tail } => {
+                                    aya_perf_sample(check, head, tail)
+                                }
+                                aya::maps::perf::PerfEvent::Lost { count } => {
+                                    panic!("aya lost {count}")
+                                }
+                            });
+                            counted()
+                        }),
+                    }
+                    seq += n;
                 }
-                seq += n;
             }
         }
         let bad: u64 = checks.iter().map(|c| c.bad.get()).sum();
