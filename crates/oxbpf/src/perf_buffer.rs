@@ -48,6 +48,29 @@ const DATA_TAIL: usize = 1032;
 const DATA_OFFSET: usize = 1040;
 const DATA_SIZE: usize = 1048;
 
+/// Records of these sizes get a hint for each of their cache lines after the first.
+///
+/// The reader touches only a record's first line (header and the sample's first bytes). For
+/// records of two to five lines, the lines it touches then skip one to four lines at an uneven
+/// stride, which the hardware prefetcher follows poorly: 144-byte records (128-byte samples) took
+/// 6.6-13 ns each, against 4.2-5.3 ns with every line hinted, and 208-byte ones 9.4 against 6.0
+/// (bench `streams`, both cache modes). Smaller records touch nearly every line anyway; at 496
+/// bytes the seven hints cost 40% more than they saved.
+const LINE_HINTS: std::ops::RangeInclusive<usize> = 96..=320;
+
+/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
+    // address; SSE (which provides it) is part of the x86_64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// One record of a perf ring, as handed to the reader's callback.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PerfRecord<'a> {
@@ -203,6 +226,16 @@ impl PerfReader {
                     guess = size_changed(rec_size);
                     guess
                 };
+                // One compare for the range: this runs for every record.
+                if rec_size.wrapping_sub(*LINE_HINTS.start())
+                    <= LINE_HINTS.end() - LINE_HINTS.start()
+                {
+                    let mut line = 64;
+                    while line < rec_size {
+                        prefetch(data.wrapping_add((off + line) & mask));
+                        line += 64;
+                    }
+                }
                 let rec: &[u8] = if off + rec_size <= size {
                     // SAFETY: the record is in bounds and between tail and head (published by
                     // the kernel, not rewritten until we move data_tail past it, which happens
