@@ -144,17 +144,18 @@ fn ferr(what: impl std::fmt::Display) -> Error {
 /// `SHT_LLVM_ADDRSIG`: address-significance table, ignored.
 const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
 
-fn is_dwarf(name: &str) -> bool {
-    name.starts_with(".debug_")
+/// DWARF (`.debug_*`) or its relocations (`.rel.debug_*`), named as libbpf's
+/// `ignore_elf_section` names them: only `.rel` is stripped, so `.rela.debug_*` is not DWARF here.
+fn dwarf_or_its_relocations(name: &[u8]) -> bool {
+    let dwarf = |n: &[u8]| n.starts_with(b".debug_");
+    dwarf(name) || name.strip_prefix(b".rel").is_some_and(dwarf)
 }
 
 /// True when [`Elf::parse`] never reads the bytes of a section of type `sh_type` named `name`:
-/// DWARF (`.debug_*`) and its relocations (`.rel.debug_*`), matched as libbpf's
-/// `ignore_elf_section` matches them. Symbol and string tables are read whatever their names.
+/// DWARF and its relocations. Symbol and string tables are read whatever their names.
 pub fn debug_data_unread(sh_type: u32, name: &[u8]) -> bool {
-    let dwarf = |n: &[u8]| n.starts_with(b".debug_");
     matches!(sh_type, elf::SHT_PROGBITS | elf::SHT_REL | elf::SHT_RELA)
-        && (dwarf(name) || name.strip_prefix(b".rel").is_some_and(dwarf))
+        && dwarf_or_its_relocations(name)
 }
 
 /// libbpf's `ignore_elf_section`.
@@ -165,15 +166,10 @@ fn ignored(sh_type: u32, size: u64, name: &str) -> bool {
     if sh_type == elf::SHT_PROGBITS && size == 0 && name == ".text" {
         return true;
     }
-    if is_dwarf(name) {
+    if dwarf_or_its_relocations(name.as_bytes()) {
         return true;
     }
-    if let Some(target) = name.strip_prefix(".rel") {
-        if is_dwarf(target) || target == ".BTF" || target == ".BTF.ext" {
-            return true;
-        }
-    }
-    false
+    matches!(name.strip_prefix(".rel"), Some(".BTF" | ".BTF.ext"))
 }
 
 fn has_prefix_dot(name: &str, base: &str) -> bool {

@@ -4,11 +4,11 @@
 //! CO-RE fixture), which the loader ignores, as libbpf does. We read the ELF header, the section
 //! table and only the sections the parser looks at, and lay them out again in a compact copy:
 //! header, then section table, then the sections' bytes (neighbours in one read, alignment kept),
-//! with the table's offsets rewritten to match. DWARF and NOBITS sections keep their sizes but point at offset 0: the parser
-//! never reads their bytes. So neither the DWARF nor a file-sized zeroed buffer is ever touched.
-//! Anything unexpected (not ELF64, program headers, a section past the end, extended section
-//! numbering) falls back to reading the whole file, so the parser reports problems on the real
-//! bytes.
+//! with the table's offsets rewritten to match. DWARF and NOBITS sections keep their sizes but
+//! point at offset 0: the parser never reads their bytes. So neither the DWARF nor a file-sized
+//! zeroed buffer is ever touched. Anything unexpected (not ELF64, program headers, a section past
+//! the end, extended section numbering) falls back to reading the whole file, so the parser
+//! reports problems on the real bytes.
 
 use std::fs::File;
 use std::io::{self, Read as _};
@@ -106,6 +106,10 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
     // The sections to copy, in file order.
     let mut wanted: Vec<(u64, u64, usize)> = Vec::new();
     for (i, sh) in shdrs.iter_mut().enumerate().skip(1) {
+        if i == shstrndx {
+            // Already read, and placed below.
+            continue;
+        }
         let (off, size, sh_type) = (sh.sh_offset(e), sh.sh_size(e), sh.sh_type(e));
         let name = names.get(sh.sh_name(e) as usize..).unwrap_or_default();
         if sh_type == SHT_NOBITS || (debug_data_unread(sh_type, name) && !linked.contains(&i)) {
@@ -117,7 +121,7 @@ fn read_compact(file: &File, file_len: u64) -> io::Result<Option<Vec<u8>>> {
         if !inside(off, size, file_len) {
             return Ok(None);
         }
-        if i == shstrndx || size == 0 {
+        if size == 0 {
             sh.sh_offset = U64::new(e, 0);
             continue;
         }
