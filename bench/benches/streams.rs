@@ -110,6 +110,11 @@ impl Check {
         }
     }
 
+    /// How many records it has seen since sequence number `seq` (for readers that do not count).
+    fn seen_since(&self, seq: u64) -> u64 {
+        self.next.get() - seq
+    }
+
     #[inline(always)]
     fn see(&self, s: &[u8]) {
         let seq = u64::from_ne_bytes(s[..8].try_into().unwrap());
@@ -144,6 +149,25 @@ impl Samples {
         self.rate.push(records as f64 / wall.as_secs_f64() / 1e6);
         self.cpu_ns.push(cpu.as_nanos() as f64 / records as f64);
     }
+}
+
+/// One drain of the `n` records numbered from `seq` by library `which`, timed into `s[which]`,
+/// or into nothing when `keep` is false (a warm-up). `drain` gets that library's check and
+/// returns how many records it handed out.
+fn drain_once(
+    n: u64,
+    seq: u64,
+    which: usize,
+    keep: bool,
+    checks: &[Check; 3],
+    s: &mut [Samples; 3],
+    drain: impl FnOnce(&Check) -> u64,
+) {
+    let check = &checks[which];
+    check.next.set(seq);
+    let mut scratch = Samples::default();
+    let samples = if keep { &mut s[which] } else { &mut scratch };
+    timed(n, samples, || drain(check));
 }
 
 fn timed(records: u64, s: &mut Samples, drain: impl FnOnce() -> u64) {
@@ -231,29 +255,28 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
             for which in order(round) {
                 let prod = if which == 2 { pa } else { p };
                 assert_eq!(prod.produce("produce_ring_a", n, size, seq), 0, "ring full");
-                let mut scratch = Samples::default();
                 // Two warm-up rounds map the pages in.
-                let samples = if round < 2 {
-                    &mut scratch
-                } else {
-                    &mut s[which]
-                };
-                let check = &checks[which];
-                check.next.set(seq);
-                let counted = || check.next.get() - seq;
-                match which {
-                    0 => timed(n, samples, || ox.consume().unwrap() as u64),
-                    1 => timed(n, samples, || {
-                        lb.consume().unwrap();
-                        counted()
-                    }),
-                    _ => timed(n, samples, || {
-                        while let Some(item) = aya_ring.next() {
-                            check.see(&item);
+                drain_once(
+                    n,
+                    seq,
+                    which,
+                    round >= 2,
+                    &checks,
+                    &mut s,
+                    |check| match which {
+                        0 => ox.consume().unwrap() as u64,
+                        1 => {
+                            lb.consume().unwrap();
+                            check.seen_since(seq)
                         }
-                        counted()
-                    }),
-                }
+                        _ => {
+                            while let Some(item) = aya_ring.next() {
+                                check.see(&item);
+                            }
+                            check.seen_since(seq)
+                        }
+                    },
+                );
                 seq += n;
             }
         }
@@ -309,33 +332,32 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
                     )
                     .unwrap();
                     assert_eq!(p.produce("produce_perf", n, size, seq), 0, "perf ring full");
-                    let mut scratch = Samples::default();
-                    let samples = if timed_pass {
-                        &mut s[which]
-                    } else {
-                        &mut scratch
-                    };
-                    let check = &checks[which];
-                    check.next.set(seq);
-                    let counted = || check.next.get() - seq;
-                    match which {
-                        0 => timed(n, samples, || ox.consume().unwrap() as u64),
-                        1 => timed(n, samples, || {
-                            lb.consume().unwrap();
-                            counted()
-                        }),
-                        _ => timed(n, samples, || {
-                            aya_buf.for_each(|ev| match ev {
-                                aya::maps::perf::PerfEvent::Sample { head, tail } => {
-                                    aya_perf_sample(check, head, tail)
-                                }
-                                aya::maps::perf::PerfEvent::Lost { count } => {
-                                    panic!("aya lost {count}")
-                                }
-                            });
-                            counted()
-                        }),
-                    }
+                    drain_once(
+                        n,
+                        seq,
+                        which,
+                        timed_pass,
+                        &checks,
+                        &mut s,
+                        |check| match which {
+                            0 => ox.consume().unwrap() as u64,
+                            1 => {
+                                lb.consume().unwrap();
+                                check.seen_since(seq)
+                            }
+                            _ => {
+                                aya_buf.for_each(|ev| match ev {
+                                    aya::maps::perf::PerfEvent::Sample { head, tail } => {
+                                        aya_perf_sample(check, head, tail)
+                                    }
+                                    aya::maps::perf::PerfEvent::Lost { count } => {
+                                        panic!("aya lost {count}")
+                                    }
+                                });
+                                check.seen_since(seq)
+                            }
+                        },
+                    );
                     seq += n;
                 }
             }
