@@ -71,13 +71,9 @@ pub(crate) fn opaque(mut v: usize) -> usize {
     v
 }
 
-/// The size of the record stream changed: the new size, through a call the optimiser keeps as a
-/// branch (a select would make the step depend on the header load again).
-#[cold]
-#[inline(never)]
-pub(crate) fn size_changed(total: usize) -> usize {
-    total
-}
+/// Record sizes the fast path of [`RingReader::consume_with`] matches: below 2^30, so that no
+/// header with BUSY (2^31) or DISCARD (2^30) set can match.
+const FAST_MAX: usize = 1 << 30;
 
 /// Bytes a record of `len` (flags cleared) occupies in the ring: header plus data, padded to 8.
 #[inline(always)]
@@ -279,6 +275,15 @@ impl RingReader {
     ///
     /// The same protocol as [`RingReader::step`], written as one loop over locals: the callback is
     /// opaque to the optimiser, so state kept in `self` would be reloaded after every sample.
+    ///
+    /// Streams are mostly runs of one record size, so the loop has two paths. The fast path takes
+    /// a run of records of the previous record's size: one compare of the raw header against that
+    /// size rejects a change of size, a busy record and a discarded one alike (their flag bits
+    /// make the header too big to match), and the run's length is bounded up front by the bytes
+    /// reserved and by the next publish point, so nothing else is checked per record. The next
+    /// header's address does not depend on this one's load, so the CPU overlaps the loads of many
+    /// records; with few instructions per record, more records fit in its window. Anything else,
+    /// one record at a time, goes to the slow path, which also learns the new size.
     #[inline]
     pub(crate) fn consume_with<F, R>(&mut self, max: usize, mut f: F) -> Result<(usize, bool)>
     where
@@ -297,7 +302,8 @@ impl RingReader {
         let mut n = 0usize;
         let mut stopped = false;
         let mut bad = None;
-        // The size of the previous record: streams are mostly of one record type.
+        // The size of the previous record, or 0 before the first (or after one too big to match
+        // with flags set, see `FAST_MAX`).
         let mut guess = 0usize;
         'outer: while n < max {
             if cons == prod {
@@ -312,60 +318,89 @@ impl RingReader {
                     }
                 }
             }
-            while cons != prod {
-                let off = cons & mask;
-                // SAFETY: `off < size`, 8-aligned, inside the `2 * size` data area; the kernel
-                // writes headers concurrently, so they are read only through an atomic.
-                let hdr = unsafe { &*data.add(off).cast::<AtomicU32>() };
-                let mut len = hdr.load(Ordering::Acquire);
-                if len & BUSY_BIT != 0 {
-                    // The producer wakes us on commit only if it sees our position at this
-                    // record: publish it (SeqCst), then re-check the header.
-                    consumer.store(cons, Ordering::SeqCst);
-                    published = cons;
-                    len = hdr.load(Ordering::SeqCst);
-                    if len & BUSY_BIT != 0 {
-                        break 'outer;
+            if guess != 0 {
+                // The run may take every reserved byte up to the next publish point.
+                let mut left = prod
+                    .wrapping_sub(cons)
+                    .min(every.saturating_sub(cons.wrapping_sub(published)));
+                let mut budget = max - n;
+                while left >= guess && budget != 0 {
+                    let off = cons & mask;
+                    // SAFETY: `off < size`, 8-aligned, inside the `2 * size` data area; the
+                    // kernel writes headers concurrently, so they are read only through an atomic.
+                    let len =
+                        unsafe { &*data.add(off).cast::<AtomicU32>() }.load(Ordering::Acquire);
+                    // With BUSY or DISCARD set this is at least 2^30, which `guess` never is (in
+                    // u64, so that it cannot wrap on 32-bit targets either).
+                    if (u64::from(len) + HDR_SIZE as u64 + 7) & !7 != guess as u64 {
+                        break;
                     }
-                }
-                // Step by the predicted size when the header agrees: the next header's address
-                // then depends on the prediction, not on this load, so the CPU runs ahead and
-                // overlaps the loads of many records (instead of one load latency per record).
-                let total = record_size(len);
-                let step = if total == guess {
-                    opaque(guess)
-                } else {
-                    guess = size_changed(total);
-                    guess
-                };
-                if step > prod.wrapping_sub(cons) {
-                    bad = Some((cons, step, prod.wrapping_sub(cons)));
-                    break 'outer;
-                }
-                if len & DISCARD_BIT == 0 {
-                    let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
-                    // SAFETY: the record is committed (BUSY clear, read with Acquire after the
-                    // producer's release) and lies within the double-mapped data area
-                    // (`off + 8 + len <= size + size`). The producer does not reuse these bytes
-                    // until `consumer_pos` moves past them, which happens only after `f`
-                    // returns; the slice cannot escape `f` (higher-ranked lifetime).
-                    let sample =
-                        unsafe { std::slice::from_raw_parts(data.add(off + HDR_SIZE), len) };
-                    n += 1;
+                    // SAFETY: committed (BUSY clear, read with Acquire after the producer's
+                    // release) and within the reserved bytes (`guess <= left`), so within the
+                    // double-mapped data area. The producer does not reuse these bytes until
+                    // `consumer_pos` moves past them, which happens only after `f` returns; the
+                    // slice cannot escape `f` (higher-ranked lifetime).
+                    let sample = unsafe {
+                        std::slice::from_raw_parts(data.add(off + HDR_SIZE), len as usize)
+                    };
+                    budget -= 1;
+                    // Hidden from the optimiser, which could otherwise step by the loaded size
+                    // (equal after the compare) and chain every header load to the previous one.
+                    cons = cons.wrapping_add(opaque(guess));
+                    left -= guess;
                     if f(sample).should_stop() {
-                        cons = cons.wrapping_add(step);
+                        n = max - budget;
                         stopped = true;
                         break 'outer;
                     }
                 }
-                cons = cons.wrapping_add(step);
+                n = max - budget;
                 if cons.wrapping_sub(published) >= every {
                     consumer.store(cons, Ordering::Release);
                     published = cons;
                 }
                 if n >= max {
-                    break 'outer;
+                    break;
                 }
+                if cons == prod {
+                    continue;
+                }
+            }
+            // Slow path: one record of any kind.
+            let off = cons & mask;
+            // SAFETY: as in the fast path.
+            let hdr = unsafe { &*data.add(off).cast::<AtomicU32>() };
+            let mut len = hdr.load(Ordering::Acquire);
+            if len & BUSY_BIT != 0 {
+                // The producer wakes us on commit only if it sees our position at this record:
+                // publish it (SeqCst), then re-check the header.
+                consumer.store(cons, Ordering::SeqCst);
+                published = cons;
+                len = hdr.load(Ordering::SeqCst);
+                if len & BUSY_BIT != 0 {
+                    break;
+                }
+            }
+            let total = record_size(len);
+            if total > prod.wrapping_sub(cons) {
+                bad = Some((cons, total, prod.wrapping_sub(cons)));
+                break;
+            }
+            guess = if total < FAST_MAX { total } else { 0 };
+            cons = cons.wrapping_add(total);
+            if len & DISCARD_BIT == 0 {
+                let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
+                // SAFETY: as in the fast path (`total <= prod - cons` was checked above).
+                let sample = unsafe { std::slice::from_raw_parts(data.add(off + HDR_SIZE), len) };
+                n += 1;
+                if f(sample).should_stop() {
+                    stopped = true;
+                    break;
+                }
+            }
+            if cons.wrapping_sub(published) >= every {
+                consumer.store(cons, Ordering::Release);
+                published = cons;
             }
         }
         self.cons = cons;
