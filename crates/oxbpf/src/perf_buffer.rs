@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{opaque, size_changed, stream_map_info, CallbackResult, PUBLISH_EVERY};
+use crate::ringbuf::{opaque, stream_map_info, CallbackResult, PUBLISH_EVERY};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -180,6 +180,12 @@ impl PerfReader {
     /// Hands records to `f` until the ring is empty, `max` samples were handed out, or `f` asks to
     /// stop. Returns `(samples, stopped)`. State lives in locals during the loop (the callback
     /// is opaque to the optimiser).
+    ///
+    /// Two paths, as in the ring buffer reader: the fast path takes a run of raw samples whose
+    /// header and raw size equal the previous record's (two compares per record), bounded up
+    /// front by the bytes written, the next publish point and the end of the ring (a record that
+    /// wraps goes to the slow path, which copies it); the slow path takes any one record and
+    /// learns the size of the next run.
     #[inline]
     pub(crate) fn consume_with<F>(&mut self, max: usize, mut f: F) -> Result<(usize, bool)>
     where
@@ -197,8 +203,10 @@ impl PerfReader {
         let mut samples = 0usize;
         let mut stopped = false;
         let mut result = Ok(());
-        // The size of the previous record: samples of one program are mostly of one size.
-        let mut guess = 0usize;
+        // The previous record, when it was a raw sample: its header (as one u64, never 0: the
+        // type is not), its raw size and its size in the ring. Samples of one program are mostly
+        // of one size.
+        let (mut run_hdr, mut run_raw, mut run_size) = (0u64, 0u32, 0usize);
         'outer: while samples < max {
             // Pairs with the kernel's release of data_head after writing the records.
             let head = head_ref.load(Ordering::Acquire);
@@ -206,6 +214,63 @@ impl PerfReader {
                 break;
             }
             while tail != head {
+                if run_hdr != 0 {
+                    let off = (tail as usize) & mask;
+                    let mut left = (head.wrapping_sub(tail))
+                        .min(every.saturating_sub(tail.wrapping_sub(published)))
+                        .min((size - off) as u64) as usize;
+                    let mut budget = max - samples;
+                    let hint = LINE_HINTS.contains(&run_size);
+                    while left >= run_size && budget != 0 {
+                        let off = (tail as usize) & mask;
+                        // SAFETY: the record's first 12 bytes are in bounds (`run_size >= 12`
+                        // bytes lie before the ring's end and before head, `left`), 8-aligned,
+                        // and between tail and head, which the kernel does not write.
+                        let (hdr, raw) = unsafe {
+                            (
+                                data.add(off).cast::<u64>().read(),
+                                data.add(off + 8).cast::<u32>().read(),
+                            )
+                        };
+                        if hdr != run_hdr || raw != run_raw {
+                            break;
+                        }
+                        if hint {
+                            let mut line = 64;
+                            while line < run_size {
+                                prefetch(data.wrapping_add(off + line));
+                                line += 64;
+                            }
+                        }
+                        // SAFETY: `12 + raw <= run_size` (checked when the run started) bytes
+                        // from `off`, all in bounds and published; not rewritten until data_tail
+                        // moves past them, after `f` returns; the slice cannot escape `f`.
+                        let sample =
+                            unsafe { std::slice::from_raw_parts(data.add(off + 12), raw as usize) };
+                        budget -= 1;
+                        // Hidden from the optimiser, which could otherwise step by the loaded
+                        // size and chain every header load to the previous one.
+                        tail = tail.wrapping_add(opaque(run_size) as u64);
+                        left -= run_size;
+                        if f(PerfRecord::Sample(sample)) {
+                            samples = max - budget;
+                            stopped = true;
+                            break 'outer;
+                        }
+                    }
+                    samples = max - budget;
+                    if tail.wrapping_sub(published) >= every {
+                        tail_ref.store(tail, Ordering::Release);
+                        published = tail;
+                    }
+                    if samples >= max {
+                        break 'outer;
+                    }
+                    if tail == head {
+                        break;
+                    }
+                }
+                // Slow path: one record of any kind.
                 let off = (tail as usize) & mask;
                 // SAFETY: records are 8-byte aligned, so the 8-byte header at `off < size` is in
                 // bounds; it lies between tail and head, which the kernel does not write.
@@ -218,25 +283,8 @@ impl PerfReader {
                     )));
                     break 'outer;
                 }
-                // Step by the predicted size when the header agrees (as the ring buffer reader
-                // does): the next header's address does not wait for this load.
-                let step = if rec_size == guess {
-                    opaque(guess)
-                } else {
-                    guess = size_changed(rec_size);
-                    guess
-                };
-                // One compare for the range: this runs for every record.
-                if rec_size.wrapping_sub(*LINE_HINTS.start())
-                    <= LINE_HINTS.end() - LINE_HINTS.start()
-                {
-                    let mut line = 64;
-                    while line < rec_size {
-                        prefetch(data.wrapping_add((off + line) & mask));
-                        line += 64;
-                    }
-                }
-                let rec: &[u8] = if off + rec_size <= size {
+                let wraps = off + rec_size > size;
+                let rec: &[u8] = if !wraps {
                     // SAFETY: the record is in bounds and between tail and head (published by
                     // the kernel, not rewritten until we move data_tail past it, which happens
                     // after `f` returns; the slice cannot escape `f`).
@@ -253,14 +301,19 @@ impl PerfReader {
                     }
                     scratch
                 };
-                // Fast path: a raw sample, the record nearly every read is.
+                // A raw sample, the record nearly every read is, starts a run.
                 let raw = if hdr[..4] == PERF_RECORD_SAMPLE.to_ne_bytes() && rec.len() >= 12 {
-                    let n = read_u32(rec, 8) as usize;
-                    rec.get(12..12 + n)
+                    let n = read_u32(rec, 8);
+                    rec.get(12..12 + n as usize).map(|s| (n, s))
                 } else {
                     None
                 };
-                let stop = if let Some(s) = raw {
+                run_hdr = 0;
+                let stop = if let Some((n, s)) = raw {
+                    if !wraps {
+                        run_hdr = u64::from_ne_bytes(hdr.try_into().expect("8 bytes"));
+                        (run_raw, run_size) = (n, rec_size);
+                    }
                     samples += 1;
                     f(PerfRecord::Sample(s))
                 } else {
@@ -277,7 +330,7 @@ impl PerfReader {
                         }
                     }
                 };
-                tail = tail.wrapping_add(step as u64);
+                tail = tail.wrapping_add(rec_size as u64);
                 if tail.wrapping_sub(published) >= every {
                     tail_ref.store(tail, Ordering::Release);
                     published = tail;

@@ -191,6 +191,24 @@ fn corrupt_records_are_errors() {
     assert!(sim.write(&rec));
     assert!(r.consume_with(usize::MAX, |_| false).is_err());
 
+    // The same in the middle of a run of records with the same header (the fast path).
+    let mut sim = SimPerf::new(256);
+    let mut r = sim.reader();
+    for i in 0..3 {
+        assert!(sim.write(&sample_record(&payload(i, 8))));
+    }
+    let mut rec = sample_record(&payload(3, 8));
+    rec[8..12].copy_from_slice(&1000u32.to_ne_bytes());
+    assert!(sim.write(&rec));
+    let mut seen = 0;
+    assert!(r
+        .consume_with(usize::MAX, |_| {
+            seen += 1;
+            false
+        })
+        .is_err());
+    assert_eq!(seen, 3);
+
     let mut sim = SimPerf::new(256);
     let mut r = sim.reader();
     let mut rec = sample_record(&payload(0, 8));
@@ -208,4 +226,80 @@ fn cpu_lists_parse_like_the_kernel_prints_them() {
     assert_eq!(parse_cpu_ranges("0\n"), Some(vec![0]));
     assert_eq!(parse_cpu_ranges("3-1"), None);
     assert_eq!(parse_cpu_ranges("x"), None);
+}
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Sample(u8),
+        Lost,
+        Consume(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => any::<u8>().prop_map(Op::Sample),
+            1 => Just(Op::Lost),
+            2 => any::<u8>().prop_map(Op::Consume),
+        ]
+    }
+
+    proptest! {
+        /// Runs of samples of a few sizes (the reader's fast path), lost records and records that
+        /// wrap around a small ring, read `max` samples at a time: every record comes out once,
+        /// in order, with its bytes, and the tail moves only past what was handed out.
+        #[test]
+        fn matches_a_fifo_model(ops in proptest::collection::vec(op(), 1..300)) {
+            let mut sim = SimPerf::new(512);
+            let mut r = sim.reader();
+            let mut fifo: std::collections::VecDeque<Got> = Default::default();
+            let mut seq = 0u32;
+            for op in ops {
+                match op {
+                    Op::Sample(l) => {
+                        let p = payload(seq, [8, 8, 8, 16, 45][l as usize % 5]);
+                        if sim.write(&sample_record(&p)) {
+                            let mut padded = p.clone();
+                            padded.resize((p.len() + 4).next_multiple_of(8) - 4, 0);
+                            fifo.push_back(Got::S(padded));
+                            seq += 1;
+                        }
+                    }
+                    Op::Lost => {
+                        if sim.write(&lost_record(u64::from(seq))) {
+                            fifo.push_back(Got::L(u64::from(seq)));
+                        }
+                    }
+                    Op::Consume(m) => {
+                        let max = m as usize % 6 + 1;
+                        let mut got = vec![];
+                        let (n, stopped) = r
+                            .consume_with(max, |rec| {
+                                match rec {
+                                    PerfRecord::Sample(s) => got.push(Got::S(s.to_vec())),
+                                    PerfRecord::Lost(n) => got.push(Got::L(n)),
+                                    PerfRecord::Other(_) => {}
+                                }
+                                false
+                            })
+                            .unwrap();
+                        prop_assert!(!stopped);
+                        let samples = got.iter().filter(|g| matches!(g, Got::S(_))).count();
+                        prop_assert_eq!(n, samples);
+                        prop_assert!(n <= max);
+                        let expected: Vec<Got> = fifo.drain(..got.len()).collect();
+                        prop_assert_eq!(&got, &expected);
+                        if n < max {
+                            // Fewer than asked: the ring is empty and the kernel told so.
+                            prop_assert!(fifo.is_empty());
+                            prop_assert_eq!(sim.tail(), sim.head);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
