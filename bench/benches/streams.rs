@@ -19,7 +19,9 @@
 //!
 //! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 12:
 //! each of the six run orders twice), `OXBPF_BENCH_ONLY` the scenarios (`ring`, `perf`, `stream`),
-//! `OXBPF_BENCH_SIZES` the record sizes and `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1).
+//! `OXBPF_BENCH_SIZES` the record sizes, `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1),
+//! `OXBPF_BENCH_RING_MIB` the ring buffer's size and `OXBPF_BENCH_BARE=1` adds a bare reader to the
+//! ring buffer drain as a yardstick (see `RawRing`).
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -35,7 +37,8 @@ const RING_BYTES: u32 = 16 << 20;
 const PERF_PAGES: usize = 4096;
 const SIZES: [u64; 3] = [16, 128, 1024];
 const BATCH: u64 = 1024;
-const LIBS: [&str; 3] = ["oxbpf", "libbpf", "aya"];
+/// The consumers, by slot: the three libraries and, for the ring buffer only, [`RawRing`].
+const LIBS: [&str; 4] = ["oxbpf", "libbpf", "aya", "bare"];
 
 struct Producer {
     obj: libbpf_rs::Object,
@@ -48,7 +51,7 @@ impl Producer {
             .expect("open producer");
         for mut m in open.maps_mut() {
             if m.name() == "ring_a" {
-                m.set_max_entries(RING_BYTES).unwrap();
+                m.set_max_entries(ring_bytes()).unwrap();
             }
         }
         Producer {
@@ -159,8 +162,8 @@ fn drain_once(
     seq: u64,
     which: usize,
     keep: bool,
-    checks: &[Check; 3],
-    s: &mut [Samples; 3],
+    checks: &[Check],
+    s: &mut [Samples],
     drain: impl FnOnce(&Check) -> u64,
 ) {
     let check = &checks[which];
@@ -179,30 +182,34 @@ fn timed(records: u64, s: &mut Samples, drain: impl FnOnce() -> u64) {
 }
 
 /// Prints one line per size; returns (oxbpf/libbpf throughput, oxbpf/libbpf CPU per record).
-fn report(kind: &str, size: u64, s: &mut [Samples; 3]) -> (f64, f64) {
-    let mut rate = [0.0; 3];
-    let mut cpu = [0.0; 3];
+fn report(kind: &str, size: u64, s: &mut [Samples]) -> (f64, f64) {
+    let mut rate = [0.0; 4];
+    let mut cpu = [0.0; 4];
     let mut line = format!("{kind:<5} {size:>5} B |");
-    for (i, lib) in LIBS.iter().enumerate() {
+    for (i, lib) in LIBS.iter().enumerate().take(s.len()) {
         rate[i] = median(&mut s[i].rate);
         cpu[i] = median(&mut s[i].cpu_ns);
         line += &format!(" {lib} {:>6.1} M/s {:>6.2} ns/rec |", rate[i], cpu[i]);
     }
-    println!(
-        "{line} oxbpf/libbpf: throughput x{:.2}, CPU/rec x{:.2}; oxbpf/aya CPU/rec x{:.2}",
+    line += &format!(
+        " oxbpf/libbpf: throughput x{:.2}, CPU/rec x{:.2}; oxbpf/aya CPU/rec x{:.2}",
         rate[0] / rate[1],
         cpu[0] / cpu[1],
         cpu[0] / cpu[2]
     );
+    if s.len() > 3 {
+        line += &format!("; bare/oxbpf throughput x{:.2}", rate[3] / rate[0]);
+    }
+    println!("{line}");
     (rate[0] / rate[1], cpu[0] / cpu[1])
 }
 
-/// The order the libraries run in round `round`: all six orders in turn, so that each library
-/// runs first, second and third equally often and after each of the others equally often (with a
-/// plain rotation each would always follow the same one, and what one consumer leaves behind in
-/// the caches measurably biased the next).
-fn order(round: usize) -> [usize; 3] {
-    const ORDERS: [[usize; 3]; 6] = [
+/// The order the `n` (3 or 4) consumers run in round `round`, so that each runs first, second,
+/// ... equally often and right after each of the others equally often (with a plain rotation each
+/// would always follow the same one, and what one consumer leaves behind in the caches measurably
+/// biased the next): all six orders of three in turn, or the four rows of a Williams square.
+fn order(round: usize, n: usize) -> &'static [usize] {
+    const THREE: [[usize; 3]; 6] = [
         [0, 1, 2],
         [1, 2, 0],
         [2, 0, 1],
@@ -210,7 +217,11 @@ fn order(round: usize) -> [usize; 3] {
         [2, 1, 0],
         [1, 0, 2],
     ];
-    ORDERS[round % 6]
+    const FOUR: [[usize; 4]; 4] = [[0, 1, 3, 2], [1, 2, 0, 3], [2, 3, 1, 0], [3, 0, 2, 1]];
+    match n {
+        3 => &THREE[round % 6],
+        _ => &FOUR[round % 4],
+    }
 }
 
 /// The sample sizes to run: `OXBPF_BENCH_SIZES` (comma-separated) or all of [`SIZES`].
@@ -221,13 +232,116 @@ fn sizes() -> Vec<u64> {
         .unwrap_or_else(|| SIZES.to_vec())
 }
 
+/// Whether the ring buffer drain also times [`RawRing`]: `OXBPF_BENCH_BARE=1`.
+fn bare() -> bool {
+    std::env::var("OXBPF_BENCH_BARE").is_ok_and(|v| v == "1")
+}
+
 /// Whether scenario `name` runs: `OXBPF_BENCH_ONLY` (comma-separated) or all.
 fn wanted(name: &str) -> bool {
     std::env::var("OXBPF_BENCH_ONLY").map_or(true, |v| v.split(',').any(|x| x.trim() == name))
 }
 
+/// The ring buffer's size: `OXBPF_BENCH_RING_MIB` MiB (a power of two) or [`RING_BYTES`].
+fn ring_bytes() -> u32 {
+    std::env::var("OXBPF_BENCH_RING_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(RING_BYTES, |m| m << 20)
+}
+
 fn records_for(record_bytes: u64, capacity: u64) -> u64 {
     (capacity * 95 / 100 / record_bytes) / BATCH * BATCH
+}
+
+/// A bare ring buffer reader, as a yardstick (`OXBPF_BENCH_BARE=1`): it knows the record size in
+/// advance, ignores busy and discard bits, publishes its position once and inlines the same check,
+/// so it does the least work a reader can do while touching the same cache lines (each record's
+/// first). Where a library drains about as fast, what is left is the memory system, not the
+/// reader. It is a bound on the work, not on the time: a library's loop can schedule better.
+struct RawRing {
+    consumer: *mut u8,
+    rest: *mut u8,
+    size: usize,
+}
+
+impl RawRing {
+    fn new(fd: std::os::fd::BorrowedFd<'_>, size: usize) -> RawRing {
+        let page = 4096;
+        // SAFETY: mapping a ring buffer map's fd the way the kernel lays it out: one writable
+        // page (positions of the consumer), then the producer page and the data twice, read-only.
+        let (consumer, rest) = unsafe {
+            (
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    0,
+                ),
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    page + 2 * size,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    fd.as_raw_fd(),
+                    page as libc::off_t,
+                ),
+            )
+        };
+        assert!(
+            consumer != libc::MAP_FAILED && rest != libc::MAP_FAILED,
+            "mmap ring"
+        );
+        RawRing {
+            consumer: consumer.cast(),
+            rest: rest.cast(),
+            size,
+        }
+    }
+
+    /// Drains what the producer committed; returns how many records it saw.
+    fn drain(&self, check: &Check) -> u64 {
+        // SAFETY: both positions are aligned u64s in live mappings; the kernel writes the producer
+        // position and we are the only writer of the consumer position while this runs.
+        let (cons, prod) = unsafe {
+            (
+                &*self.consumer.cast::<std::sync::atomic::AtomicU64>(),
+                &*self.rest.cast::<std::sync::atomic::AtomicU64>(),
+            )
+        };
+        let (c, p) = (cons.load(Ordering::Acquire), prod.load(Ordering::Acquire));
+        if c == p {
+            return 0;
+        }
+        let mask = self.size as u64 - 1;
+        // SAFETY: the data area starts one page in and is 2 * size long; offsets are masked, and
+        // a record never runs past the second copy.
+        let data = unsafe { self.rest.add(4096) };
+        let hdr = |pos: u64| unsafe { data.add((pos & mask) as usize) };
+        // SAFETY: a committed record (the producer ran to completion before the drain).
+        let len = unsafe { *hdr(c).cast::<u32>() } as u64;
+        let step = (len + 8).div_ceil(8) * 8;
+        let n = (p - c) / step;
+        for i in 0..n {
+            // SAFETY: as above: inside the data area, committed and not reused until we publish.
+            check
+                .see(unsafe { std::slice::from_raw_parts(hdr(c + i * step).add(8), len as usize) });
+        }
+        cons.store(p, Ordering::Release);
+        n
+    }
+}
+
+impl Drop for RawRing {
+    fn drop(&mut self) {
+        // SAFETY: the two mappings made in `new`, unused from here on.
+        unsafe {
+            libc::munmap(self.consumer.cast(), 4096);
+            libc::munmap(self.rest.cast(), 4096 + 2 * self.size);
+        }
+    }
 }
 
 /// `pa` is a second instance of the producer object: aya's ring buffer reader keeps its position
@@ -237,8 +351,9 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     let mut aya_ring = aya::maps::RingBuf::try_from(pa.aya_map("ring_a")).unwrap();
     let mut out = vec![];
     for size in sizes() {
-        let n = records_for((size + 8).div_ceil(8) * 8, u64::from(RING_BYTES));
-        let checks = [Check::new(), Check::new(), Check::new()];
+        let n = records_for((size + 8).div_ceil(8) * 8, u64::from(ring_bytes()));
+        let checks = [Check::new(), Check::new(), Check::new(), Check::new()];
+        let raw = RawRing::new(map.as_fd(), ring_bytes() as usize);
         let mut b = oxbpf::ringbuf::RingBuffer::builder();
         b.add(map.as_fd(), |s: &[u8]| checks[0].see(s)).unwrap();
         let mut ox = b.build().unwrap();
@@ -249,10 +364,11 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
         })
         .unwrap();
         let lb = lb_b.build().unwrap();
-        let mut s: [Samples; 3] = Default::default();
+        let consumers = if bare() { 4 } else { 3 };
+        let mut s: Vec<Samples> = (0..consumers).map(|_| Samples::default()).collect();
         let mut seq = 0u64;
         for round in 0..rounds + 2 {
-            for which in order(round) {
+            for &which in order(round, consumers) {
                 let prod = if which == 2 { pa } else { p };
                 assert_eq!(prod.produce("produce_ring_a", n, size, seq), 0, "ring full");
                 // Two warm-up rounds map the pages in.
@@ -269,6 +385,7 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
                             lb.consume().unwrap();
                             check.seen_since(seq)
                         }
+                        3 => raw.drain(check),
                         _ => {
                             while let Some(item) = aya_ring.next() {
                                 check.see(&item);
@@ -322,7 +439,7 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
             let mut aya_buf = aya_arr.open(0, Some(PERF_PAGES)).unwrap();
             let aya_fd = aya_buf.as_raw_fd();
             for timed_pass in [false, true] {
-                for which in order(round) {
+                for &which in order(round, 3) {
                     // Point CPU 0's slot at the consumer under test.
                     let fd = [ox_fd, lb_fd, aya_fd][which];
                     map.update(
@@ -436,7 +553,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
         let mut polls: [Vec<f64>; 3] = Default::default();
         let mut seq = 1u64 << 40;
         for round in 0..rounds {
-            for which in order(round) {
+            for &which in order(round, 3) {
                 let check = &checks[which];
                 check.next.set(seq);
                 let mut poll_once: Box<dyn FnMut() -> u64> = match which {
