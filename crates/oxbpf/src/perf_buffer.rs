@@ -114,7 +114,7 @@ pub(crate) fn parse_record(rec: &[u8]) -> Result<PerfRecord<'_>> {
     match ty {
         PERF_RECORD_SAMPLE => {
             let n = read_u32(rec, 8) as usize;
-            match rec.get(12..12 + n) {
+            match rec.get(12..).and_then(|r| r.get(..n)) {
                 Some(s) => Ok(PerfRecord::Sample(s)),
                 None => Err(sample_too_big(n, rec.len())),
             }
@@ -276,7 +276,13 @@ impl PerfReader {
                 // bounds; it lies between tail and head, which the kernel does not write.
                 let hdr = unsafe { std::slice::from_raw_parts(data.add(off), 8) };
                 let rec_size = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
-                if rec_size < 8 || (rec_size as u64) > head.wrapping_sub(tail) {
+                // The kernel writes records of a multiple of 8 bytes; anything else would
+                // misalign every later header, and nothing may be longer than the ring.
+                if rec_size < 8
+                    || rec_size % 8 != 0
+                    || rec_size > size
+                    || (rec_size as u64) > head.wrapping_sub(tail)
+                {
                     result = Err(Error::malformed(format!(
                         "perf record of {rec_size} bytes at position {tail} ({} bytes pending)",
                         head.wrapping_sub(tail)
@@ -304,7 +310,7 @@ impl PerfReader {
                 // A raw sample, the record nearly every read is, starts a run.
                 let raw = if hdr[..4] == PERF_RECORD_SAMPLE.to_ne_bytes() && rec.len() >= 12 {
                     let n = read_u32(rec, 8);
-                    rec.get(12..12 + n as usize).map(|s| (n, s))
+                    rec[12..].get(..n as usize).map(|s| (n, s))
                 } else {
                     None
                 };

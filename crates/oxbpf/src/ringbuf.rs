@@ -199,8 +199,11 @@ impl RingReader {
 
     /// Picks up a position another consumer of the same map published (libbpf re-reads
     /// `consumer_pos` on every call too). Only when we have nothing unpublished ourselves.
+    ///
+    /// Any process that maps the ring can write `consumer_pos`; one that is not 8-aligned is no
+    /// record boundary (and would misalign the header reads), so it is an error.
     #[inline(always)]
-    fn resync(&mut self) {
+    fn resync(&mut self) -> Result<()> {
         if self.published == self.cons {
             let c = self.consumer().load(Ordering::Relaxed);
             if c != self.cons {
@@ -209,6 +212,13 @@ impl RingReader {
                 self.prod = c;
             }
         }
+        if self.cons % 8 != 0 {
+            return Err(Error::malformed(format!(
+                "ring buffer consumer position {} is not 8-byte aligned",
+                self.cons
+            )));
+        }
+        Ok(())
     }
 
     /// Finds the next committed sample, skipping discarded ones, without advancing past it.
@@ -242,7 +252,9 @@ impl RingReader {
                 }
             }
             let total = record_size(len);
-            let avail = self.prod.wrapping_sub(self.cons);
+            // Never more than the ring: a consumer position written by another process may lag
+            // the producer's by more than that.
+            let avail = self.prod.wrapping_sub(self.cons).min(self.size());
             if total > avail {
                 return Err(Error::malformed(format!(
                     "ring buffer record at position {} claims {total} bytes, but only {avail} are \
@@ -290,7 +302,7 @@ impl RingReader {
         F: FnMut(&[u8]) -> R,
         R: CallbackResult,
     {
-        self.resync();
+        self.resync()?;
         // SAFETY: valid for the reader's lifetime (contract of `new`); these references do not
         // borrow `self`, which is only written back after the loop.
         let (consumer, producer) =
@@ -382,8 +394,9 @@ impl RingReader {
                 }
             }
             let total = record_size(len);
-            if total > prod.wrapping_sub(cons) {
-                bad = Some((cons, total, prod.wrapping_sub(cons)));
+            let avail = prod.wrapping_sub(cons).min(mask + 1);
+            if total > avail {
+                bad = Some((cons, total, avail));
                 break;
             }
             guess = if total < FAST_MAX { total } else { 0 };
@@ -418,7 +431,7 @@ impl RingReader {
     /// The next committed sample as a raw `(ptr, len)`; the caller must call
     /// [`RingReader::finish_sample`] with `len` once done reading it.
     fn next_raw(&mut self) -> Result<Option<(*const u8, usize)>> {
-        self.resync();
+        self.resync()?;
         Ok(match self.step()? {
             Step::Empty => None,
             Step::Sample { ptr, len } => Some((ptr, len)),

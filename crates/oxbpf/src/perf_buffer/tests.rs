@@ -228,6 +228,69 @@ fn cpu_lists_parse_like_the_kernel_prints_them() {
     assert_eq!(parse_cpu_ranges("x"), None);
 }
 
+#[test]
+fn tail_never_passes_an_unread_sample_and_moves_every_quarter_ring() {
+    // The kernel reuses bytes before data_tail at once: while the callback holds a sample, the
+    // published tail must not be past it. And a long drain must publish as it goes (every
+    // quarter of the ring here), so the producer gets space back before the drain ends.
+    let mut sim = SimPerf::new(4096);
+    let mut r = sim.reader();
+    let meta = sim.meta.as_ptr();
+    let mut next = 0u32;
+    let mut starts = std::collections::VecDeque::new();
+    let mut seen = 0u32;
+    for _ in 0..20 {
+        while sim.write(&sample_record(&payload(next, 8))) {
+            starts.push_back(sim.head - 24);
+            next += 1;
+        }
+        r.consume_with(usize::MAX, |rec| {
+            // SAFETY: `meta` is the live metadata vector; the reader writes it only between
+            // callbacks, on this thread.
+            let tail = unsafe { std::ptr::read_volatile(meta.add(DATA_TAIL / 8)) };
+            let start = starts.pop_front().unwrap();
+            assert!(tail <= start, "tail {tail} is past the sample at {start}");
+            assert!(
+                start - tail <= 4096 / 4,
+                "tail {tail} lags the sample at {start}"
+            );
+            let PerfRecord::Sample(s) = rec else {
+                panic!("{rec:?}")
+            };
+            assert_eq!(&s[..4], &seen.to_ne_bytes());
+            seen += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(sim.tail(), sim.head);
+    }
+    assert_eq!(seen, next);
+    assert!(next > 3000, "{next}");
+}
+
+#[test]
+fn record_sizes_that_are_not_multiples_of_8_or_exceed_the_ring_are_errors() {
+    // Two samples of 20 bytes: the second would start misaligned.
+    let mut sim = SimPerf::new(256);
+    let mut r = sim.reader();
+    let mut rec = sample_record(&payload(0, 8));
+    rec[6..8].copy_from_slice(&20u16.to_ne_bytes());
+    rec[8..12].copy_from_slice(&8u32.to_ne_bytes());
+    assert!(sim.write(&rec));
+    let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
+    assert!(e.to_string().contains("perf record of 20 bytes"), "{e}");
+
+    // A size larger than the ring, with a head (corrupt) far ahead of the tail.
+    let mut sim = SimPerf::new(256);
+    let mut r = sim.reader();
+    let mut rec = sample_record(&payload(0, 8));
+    rec[6..8].copy_from_slice(&512u16.to_ne_bytes());
+    assert!(sim.write(&rec));
+    sim.meta[DATA_HEAD / 8] = 4096;
+    let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
+    assert!(e.to_string().contains("perf record of 512 bytes"), "{e}");
+}
+
 mod model {
     use super::*;
     use proptest::prelude::*;

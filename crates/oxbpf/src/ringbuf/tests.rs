@@ -356,11 +356,12 @@ mod model {
             fifo_model(ops, |l| 4 + (l as usize % 90))?;
         }
 
-        /// The same with three sizes only, so that the reader's fast path (runs of one size)
-        /// meets busy, discarded and resized records in the middle of its runs.
+        /// The same with a few sizes only, so that the reader's fast path (runs of one record
+        /// size) meets busy, discarded and resized records in the middle of its runs, and
+        /// samples of different lengths (9, 12, 16) that take the same record size.
         #[test]
         fn matches_a_fifo_model_in_runs(ops in proptest::collection::vec(op(), 1..300)) {
-            fifo_model(ops, |l| [8, 8, 8, 8, 13, 40][l as usize % 6])?;
+            fifo_model(ops, |l| [8, 8, 8, 9, 12, 16, 16, 13, 40][l as usize % 9])?;
         }
     }
 
@@ -372,12 +373,15 @@ mod model {
         let mut seq = 0u32;
         // (position, seq, discarded?, committed?)
         let mut fifo: std::collections::VecDeque<(usize, u32, bool, bool)> = Default::default();
+        // The length of each reserved sample, by sequence number.
+        let mut lens = vec![];
         let mut busy: std::collections::VecDeque<(usize, u32)> = Default::default();
         for op in ops {
             match op {
                 Op::Output(l) | Op::Discard(l) | Op::ReserveBusy(l) => {
                     let len = len_of(l);
                     if let Some(pos) = sim.reserve(len as u32) {
+                        lens.push(len);
                         sim.fill(pos, &record(seq, len));
                         match op {
                             Op::Output(_) => {
@@ -426,7 +430,7 @@ mod model {
                     // Trailing discarded records may or may not have been skipped yet.
                     prop_assert_eq!(got.iter().map(|s| seq_of(s)).collect::<Vec<_>>(), expected);
                     for s in &got {
-                        prop_assert_eq!(s, &record(seq_of(s), s.len()));
+                        prop_assert_eq!(s, &record(seq_of(s), lens[seq_of(s) as usize]));
                     }
                     if let Some(&(pos, _, _, false)) = fifo.front() {
                         if got.len() < max {
@@ -477,4 +481,28 @@ fn runs_of_one_size_then_another_are_all_read() {
     for (i, s) in got.iter().enumerate() {
         assert_eq!(s, &record(i as u32, lens[i]), "sample {i}");
     }
+}
+
+#[test]
+fn a_consumer_position_written_by_another_process_is_checked() {
+    // Unaligned: no record starts there, and headers read from it would be misaligned.
+    let mut sim = SimRing::new(1024);
+    let mut r = sim.reader();
+    assert!(sim.output(&record(0, 8)));
+    sim.cons.store(4, Ordering::SeqCst);
+    let e = r.consume_with(usize::MAX, |_| ()).unwrap_err();
+    assert!(e.to_string().contains("not 8-byte aligned"), "{e}");
+
+    // Far behind the producer: a stale header there may claim up to 2^30 bytes, more than the
+    // ring (and its double mapping) holds.
+    let mut sim = SimRing::new(1024);
+    let mut r = sim.reader();
+    for i in 0..3 {
+        assert!(sim.output(&record(i, 8)));
+    }
+    sim.prod.store(1 << 20, Ordering::SeqCst);
+    sim.hdr(0, 0).store(1 << 29, Ordering::SeqCst);
+    sim.hdr(0, 1).store(1 << 29, Ordering::SeqCst);
+    let e = r.consume_with(usize::MAX, |_| ()).unwrap_err();
+    assert!(e.to_string().contains("only 1024 are reserved"), "{e}");
 }
