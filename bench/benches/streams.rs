@@ -596,7 +596,7 @@ fn ring_stream(p: &Producer, pa: &Producer, rounds: usize) {
         }
         let mut line = format!("ring stream {size:>5} B |");
         let mut m = [(0.0, 0.0); 3];
-        for (i, lib) in LIBS.iter().enumerate() {
+        for (i, lib) in LIBS.iter().enumerate().take(3) {
             m[i] = (median(&mut rate[i]), median(&mut cpu[i]));
             line += &format!(
                 " {lib} {:>5.2} M/s {:>5.1} ns/rec {:>5.1} polls/1k rec {:>6} refused |",
