@@ -268,8 +268,9 @@ struct RawRing {
 impl RawRing {
     fn new(fd: std::os::fd::BorrowedFd<'_>, size: usize) -> RawRing {
         let page = 4096;
-        // SAFETY: mapping a ring buffer map's fd the way the kernel lays it out: one writable
-        // page (positions of the consumer), then the producer page and the data twice, read-only.
+        // Mapped the way the kernel lays a ring buffer map out: one writable page (the consumer
+        // position), then the producer page and the data twice, read-only.
+        // SAFETY: fresh mappings of a ring buffer map's fd, no existing memory touched.
         let (consumer, rest) = unsafe {
             (
                 libc::mmap(
@@ -303,8 +304,8 @@ impl RawRing {
 
     /// Drains what the producer committed; returns how many records it saw.
     fn drain(&self, check: &Check) -> u64 {
-        // SAFETY: both positions are aligned u64s in live mappings; the kernel writes the producer
-        // position and we are the only writer of the consumer position while this runs.
+        // The kernel writes the producer position; we are the only writer of the consumer's.
+        // SAFETY: both positions are aligned u64s at the start of live mappings.
         let (cons, prod) = unsafe {
             (
                 &*self.consumer.cast::<std::sync::atomic::AtomicU64>(),
@@ -316,18 +317,19 @@ impl RawRing {
             return 0;
         }
         let mask = self.size as u64 - 1;
-        // SAFETY: the data area starts one page in and is 2 * size long; offsets are masked, and
-        // a record never runs past the second copy.
-        let data = unsafe { self.rest.add(4096) };
-        let hdr = |pos: u64| unsafe { data.add((pos & mask) as usize) };
-        // SAFETY: a committed record (the producer ran to completion before the drain).
-        let len = unsafe { *hdr(c).cast::<u32>() } as u64;
+        // The data area starts one page in and is 2 * size long (offsets are masked, and a record
+        // never runs past the second copy); the producer ran to completion before the drain, so
+        // every record is committed, and none is reused before we publish.
+        let data = self.rest.wrapping_add(4096);
+        let hdr = |pos: u64| data.wrapping_add((pos & mask) as usize);
+        // SAFETY: an aligned header inside the data area (see above).
+        let len = unsafe { hdr(c).cast::<u32>().read() } as u64;
         let step = (len + 8).div_ceil(8) * 8;
         let n = (p - c) / step;
         for i in 0..n {
-            // SAFETY: as above: inside the data area, committed and not reused until we publish.
-            check
-                .see(unsafe { std::slice::from_raw_parts(hdr(c + i * step).add(8), len as usize) });
+            let at = hdr(c + i * step).wrapping_add(8);
+            // SAFETY: a committed sample of `len` bytes inside the data area (see above).
+            check.see(unsafe { std::slice::from_raw_parts(at, len as usize) });
         }
         cons.store(p, Ordering::Release);
         n
