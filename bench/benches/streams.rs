@@ -20,8 +20,8 @@
 //! Run with `cargo bench -p oxbpf-bench` (root). `OXBPF_BENCH_ROUNDS` sets the rounds (default 12:
 //! each of the six run orders twice), `OXBPF_BENCH_ONLY` the scenarios (`ring`, `perf`, `stream`),
 //! `OXBPF_BENCH_SIZES` the record sizes, `OXBPF_BENCH_CONSUMER_CPU` the consumer's CPU (default 1),
-//! `OXBPF_BENCH_RING_MIB` the ring buffer's size and `OXBPF_BENCH_BARE=1` adds a bare reader to the
-//! ring buffer drain as a yardstick (see `RawRing`).
+//! `OXBPF_BENCH_RING_MIB` the ring buffer's size and `OXBPF_BENCH_BARE=1` adds a bare reader to
+//! each drain as a yardstick (see `bare.rs`).
 
 use std::cell::Cell;
 use std::hint::black_box;
@@ -33,11 +33,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use libbpf_rs::{MapCore, ObjectBuilder};
 use oxbpf_bench::{median, pin_to_cpu, thread_cpu_time};
 
+#[path = "streams/bare.rs"]
+mod bare;
+use bare::{RawPerf, RawRing};
+
 const RING_BYTES: u32 = 16 << 20;
 const PERF_PAGES: usize = 4096;
 const SIZES: [u64; 3] = [16, 128, 1024];
 const BATCH: u64 = 1024;
-/// The consumers, by slot: the three libraries and, for the ring buffer only, [`RawRing`].
+/// The consumers, by slot: the three libraries and the bare reader ([`RawRing`], [`RawPerf`]).
 const LIBS: [&str; 4] = ["oxbpf", "libbpf", "aya", "bare"];
 
 struct Producer {
@@ -232,7 +236,7 @@ fn sizes() -> Vec<u64> {
         .unwrap_or_else(|| SIZES.to_vec())
 }
 
-/// Whether the ring buffer drain also times [`RawRing`]: `OXBPF_BENCH_BARE=1`.
+/// Whether the drains also time a bare reader ([`RawRing`], [`RawPerf`]): `OXBPF_BENCH_BARE=1`.
 fn bare() -> bool {
     std::env::var("OXBPF_BENCH_BARE").is_ok_and(|v| v == "1")
 }
@@ -252,98 +256,6 @@ fn ring_bytes() -> u32 {
 
 fn records_for(record_bytes: u64, capacity: u64) -> u64 {
     (capacity * 95 / 100 / record_bytes) / BATCH * BATCH
-}
-
-/// A bare ring buffer reader, as a yardstick (`OXBPF_BENCH_BARE=1`): it knows the record size in
-/// advance, ignores busy and discard bits, publishes its position once and inlines the same check,
-/// so it does the least work a reader can do while touching the same cache lines (each record's
-/// first). Where a library drains about as fast, what is left is the memory system, not the
-/// reader. It is a bound on the work, not on the time: a library's loop can schedule better.
-struct RawRing {
-    consumer: *mut u8,
-    rest: *mut u8,
-    size: usize,
-}
-
-impl RawRing {
-    fn new(fd: std::os::fd::BorrowedFd<'_>, size: usize) -> RawRing {
-        let page = 4096;
-        // Mapped the way the kernel lays a ring buffer map out: one writable page (the consumer
-        // position), then the producer page and the data twice, read-only.
-        // SAFETY: fresh mappings of a ring buffer map's fd, no existing memory touched.
-        let (consumer, rest) = unsafe {
-            (
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    page,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    fd.as_raw_fd(),
-                    0,
-                ),
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    page + 2 * size,
-                    libc::PROT_READ,
-                    libc::MAP_SHARED,
-                    fd.as_raw_fd(),
-                    page as libc::off_t,
-                ),
-            )
-        };
-        assert!(
-            consumer != libc::MAP_FAILED && rest != libc::MAP_FAILED,
-            "mmap ring"
-        );
-        RawRing {
-            consumer: consumer.cast(),
-            rest: rest.cast(),
-            size,
-        }
-    }
-
-    /// Drains what the producer committed; returns how many records it saw.
-    fn drain(&self, check: &Check) -> u64 {
-        // The kernel writes the producer position; we are the only writer of the consumer's.
-        // SAFETY: both positions are aligned u64s at the start of live mappings.
-        let (cons, prod) = unsafe {
-            (
-                &*self.consumer.cast::<std::sync::atomic::AtomicU64>(),
-                &*self.rest.cast::<std::sync::atomic::AtomicU64>(),
-            )
-        };
-        let (c, p) = (cons.load(Ordering::Acquire), prod.load(Ordering::Acquire));
-        if c == p {
-            return 0;
-        }
-        let mask = self.size as u64 - 1;
-        // The data area starts one page in and is 2 * size long (offsets are masked, and a record
-        // never runs past the second copy); the producer ran to completion before the drain, so
-        // every record is committed, and none is reused before we publish.
-        let data = self.rest.wrapping_add(4096);
-        let hdr = |pos: u64| data.wrapping_add((pos & mask) as usize);
-        // SAFETY: an aligned header inside the data area (see above).
-        let len = unsafe { hdr(c).cast::<u32>().read() } as u64;
-        let step = (len + 8).div_ceil(8) * 8;
-        let n = (p - c) / step;
-        for i in 0..n {
-            let at = hdr(c + i * step).wrapping_add(8);
-            // SAFETY: a committed sample of `len` bytes inside the data area (see above).
-            check.see(unsafe { std::slice::from_raw_parts(at, len as usize) });
-        }
-        cons.store(p, Ordering::Release);
-        n
-    }
-}
-
-impl Drop for RawRing {
-    fn drop(&mut self) {
-        // SAFETY: the two mappings made in `new`, unused from here on.
-        unsafe {
-            libc::munmap(self.consumer.cast(), 4096);
-            libc::munmap(self.rest.cast(), 4096 + 2 * self.size);
-        }
-    }
 }
 
 /// `pa` is a second instance of the producer object: aya's ring buffer reader keeps its position
@@ -415,8 +327,9 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
         // PERF_RECORD_SAMPLE: 8-byte header, u32 size, data padded so the record is 8-aligned.
         let rec = 8 + (size + 4).div_ceil(8) * 8;
         let n = records_for(rec, (PERF_PAGES * 4096) as u64);
-        let checks = [Check::new(), Check::new(), Check::new()];
-        let mut s: [Samples; 3] = Default::default();
+        let checks = [Check::new(), Check::new(), Check::new(), Check::new()];
+        let consumers = if bare() { 4 } else { 3 };
+        let mut s: Vec<Samples> = (0..consumers).map(|_| Samples::default()).collect();
         let mut seq = 0u64;
         for round in 0..rounds {
             // Each perf consumer maps a ring of its own, and where its pages land moves its
@@ -440,10 +353,12 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
             let lb_fd = lb.buffer_fd(0).unwrap();
             let mut aya_buf = aya_arr.open(0, Some(PERF_PAGES)).unwrap();
             let aya_fd = aya_buf.as_raw_fd();
+            let raw = bare().then(|| RawPerf::new(PERF_PAGES));
+            let raw_fd = raw.as_ref().map_or(-1, |r| r.fd.as_raw_fd());
             for timed_pass in [false, true] {
-                for &which in order(round, 3) {
+                for &which in order(round, consumers) {
                     // Point CPU 0's slot at the consumer under test.
-                    let fd = [ox_fd, lb_fd, aya_fd][which];
+                    let fd = [ox_fd, lb_fd, aya_fd, raw_fd][which];
                     map.update(
                         &0u32.to_ne_bytes(),
                         &(fd as u32).to_ne_bytes(),
@@ -464,6 +379,7 @@ fn perfbuf(p: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
                                 lb.consume().unwrap();
                                 check.seen_since(seq)
                             }
+                            3 => raw.as_ref().unwrap().drain(check),
                             _ => {
                                 aya_buf.for_each(|ev| match ev {
                                     aya::maps::perf::PerfEvent::Sample { head, tail } => {
