@@ -186,8 +186,7 @@ impl RawPerf {
             let pos = t + i * rec + 12;
             let off = (pos & mask) as usize;
             if off + raw <= self.size {
-                // SAFETY: a published sample inside the data area, not reused before we move the
-                // tail.
+                // SAFETY: a published sample in the data area, kept until we move the tail.
                 check.see(unsafe { std::slice::from_raw_parts(at(pos), raw) });
             } else {
                 for (j, b) in scratch.iter_mut().enumerate() {

@@ -75,6 +75,19 @@ pub(crate) fn opaque(mut v: usize) -> usize {
 /// header with BUSY (2^31) or DISCARD (2^30) set can match.
 const FAST_MAX: usize = 1 << 30;
 
+/// Checks that a record of `total` bytes at position `at` lies within what the producer reserved
+/// (up to `prod`) and within the ring of `size` bytes: a consumer position written by another
+/// process may lag the producer's by more than the ring.
+fn check_fits(at: usize, prod: usize, size: usize, total: usize) -> Result<()> {
+    let avail = prod.wrapping_sub(at).min(size);
+    if total > avail {
+        return Err(Error::malformed(format!(
+            "ring buffer record at position {at} claims {total} bytes, but only {avail} are reserved"
+        )));
+    }
+    Ok(())
+}
+
 /// Bytes a record of `len` (flags cleared) occupies in the ring: header plus data, padded to 8.
 #[inline(always)]
 pub(crate) fn record_size(len: u32) -> usize {
@@ -252,16 +265,7 @@ impl RingReader {
                 }
             }
             let total = record_size(len);
-            // Never more than the ring: a consumer position written by another process may lag
-            // the producer's by more than that.
-            let avail = self.prod.wrapping_sub(self.cons).min(self.size());
-            if total > avail {
-                return Err(Error::malformed(format!(
-                    "ring buffer record at position {} claims {total} bytes, but only {avail} are \
-                     reserved",
-                    self.cons
-                )));
-            }
+            check_fits(self.cons, self.prod, self.size(), total)?;
             if len & DISCARD_BIT != 0 {
                 self.advance(total);
                 continue;
@@ -394,9 +398,8 @@ impl RingReader {
                 }
             }
             let total = record_size(len);
-            let avail = prod.wrapping_sub(cons).min(mask + 1);
-            if total > avail {
-                bad = Some((cons, total, avail));
+            if let Err(e) = check_fits(cons, prod, mask + 1, total) {
+                bad = Some(e);
                 break;
             }
             guess = if total < FAST_MAX { total } else { 0 };
@@ -420,10 +423,8 @@ impl RingReader {
         self.published = published;
         self.prod = prod;
         self.flush();
-        if let Some((at, total, avail)) = bad {
-            return Err(Error::malformed(format!(
-                "ring buffer record at position {at} claims {total} bytes, but only {avail} are reserved"
-            )));
+        if let Some(e) = bad {
+            return Err(e);
         }
         Ok((n, stopped))
     }
