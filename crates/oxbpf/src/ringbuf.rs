@@ -321,7 +321,7 @@ impl RingReader {
         // The size of the previous record, or 0 before the first (or after one too big to match
         // with flags set, see `FAST_MAX`).
         let mut guess = 0usize;
-        'outer: while n < max {
+        while n < max {
             if cons == prod {
                 prod = producer.load(Ordering::Acquire);
                 if cons == prod {
@@ -334,43 +334,52 @@ impl RingReader {
                     }
                 }
             }
-            if guess != 0 {
-                // The run may take every reserved byte up to the next publish point.
-                let mut left = prod
-                    .wrapping_sub(cons)
-                    .min(every.saturating_sub(cons.wrapping_sub(published)));
-                let mut budget = max - n;
-                while left >= guess && budget != 0 {
-                    let off = cons & mask;
-                    // SAFETY: `off < size`, 8-aligned, inside the `2 * size` data area; the
-                    // kernel writes headers concurrently, so they are read only through an atomic.
-                    let len =
-                        unsafe { &*data.add(off).cast::<AtomicU32>() }.load(Ordering::Acquire);
-                    // With BUSY or DISCARD set this is at least 2^30, which `guess` never is (in
-                    // u64, so that it cannot wrap on 32-bit targets either).
-                    if (u64::from(len) + HDR_SIZE as u64 + 7) & !7 != guess as u64 {
+            // The run may take every reserved byte up to the next publish point (at most a
+            // quarter of the ring, as `every` is), and at most `max - n` records.
+            let left = prod
+                .wrapping_sub(cons)
+                .min(every.saturating_sub(cons.wrapping_sub(published)));
+            // No run before the first record, while `guess` is 0.
+            if let Some(fit) = left.checked_div(guess) {
+                let run = fit.min(max - n);
+                // A record of `guess` bytes has a header value in `lo..lo + 8` (flags clear).
+                // In u64, a header with BUSY or DISCARD set (at least 2^30, `guess` never is)
+                // can never land in that window, even when `lo` wraps for `guess == 8`.
+                let lo = (guess as u64).wrapping_sub(HDR_SIZE as u64 + 7);
+                // Walk the run by pointer: it starts below `size` and spans at most a quarter
+                // of the ring, so it stays inside the `2 * size` double-mapped data area.
+                let start = data.wrapping_add(cons & mask);
+                let end = start.wrapping_add(run * guess);
+                let mut p = start;
+                while p < end {
+                    // SAFETY: `p` is 8-aligned and `p + guess <= end` lies inside the data
+                    // area (above); the kernel writes headers concurrently, so they are read
+                    // only through an atomic.
+                    let len = unsafe { &*p.cast::<AtomicU32>() }.load(Ordering::Acquire);
+                    if u64::from(len).wrapping_sub(lo) >= 8 {
                         break;
                     }
                     // SAFETY: committed (BUSY clear, read with Acquire after the producer's
-                    // release) and within the reserved bytes (`guess <= left`), so within the
-                    // double-mapped data area. The producer does not reuse these bytes until
-                    // `consumer_pos` moves past them, which happens only after `f` returns; the
-                    // slice cannot escape `f` (higher-ranked lifetime).
-                    let sample = unsafe {
-                        std::slice::from_raw_parts(data.add(off + HDR_SIZE), len as usize)
-                    };
-                    budget -= 1;
+                    // release) and within the reserved bytes (`p + guess <= end`). The
+                    // producer does not reuse these bytes until `consumer_pos` moves past them,
+                    // which happens only after `f` returns; the slice cannot escape `f`
+                    // (higher-ranked lifetime).
+                    let sample =
+                        unsafe { std::slice::from_raw_parts(p.add(HDR_SIZE), len as usize) };
                     // Hidden from the optimiser, which could otherwise step by the loaded size
                     // (equal after the compare) and chain every header load to the previous one.
-                    cons = cons.wrapping_add(opaque(guess));
-                    left -= guess;
+                    p = p.wrapping_add(opaque(guess));
                     if f(sample).should_stop() {
-                        n = max - budget;
                         stopped = true;
-                        break 'outer;
+                        break;
                     }
                 }
-                n = max - budget;
+                let took = p as usize - start as usize;
+                cons = cons.wrapping_add(took);
+                n += took / guess;
+                if stopped {
+                    break;
+                }
                 if cons.wrapping_sub(published) >= every {
                     consumer.store(cons, Ordering::Release);
                     published = cons;
@@ -384,7 +393,8 @@ impl RingReader {
             }
             // Slow path: one record of any kind.
             let off = cons & mask;
-            // SAFETY: as in the fast path.
+            // SAFETY: `off < size`, 8-aligned, inside the `2 * size` data area; the kernel writes
+            // headers concurrently, so they are read only through an atomic.
             let hdr = unsafe { &*data.add(off).cast::<AtomicU32>() };
             let mut len = hdr.load(Ordering::Acquire);
             if len & BUSY_BIT != 0 {

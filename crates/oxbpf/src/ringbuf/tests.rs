@@ -484,6 +484,29 @@ fn runs_of_one_size_then_another_are_all_read() {
 }
 
 #[test]
+fn empty_samples_run_and_flagged_headers_end_the_run() {
+    // Empty samples make 8-byte records, the one size whose header window (`guess - 15` and up)
+    // wraps below zero; a busy or discarded empty record must still end the run.
+    let mut sim = SimRing::new(1024);
+    for _ in 0..5 {
+        assert!(sim.output(&[]));
+    }
+    let gone = sim.reserve(0).unwrap();
+    sim.commit(gone, true);
+    for _ in 0..3 {
+        assert!(sim.output(&[]));
+    }
+    let busy = sim.reserve(0).unwrap();
+    assert!(sim.output(&[]));
+    let mut r = sim.reader();
+    let got = drain(&mut r);
+    assert_eq!(got, vec![Vec::<u8>::new(); 8]);
+    assert_eq!(sim.consumer_pos(), busy);
+    sim.commit(busy, false);
+    assert_eq!(drain(&mut r), vec![Vec::<u8>::new(); 2]);
+}
+
+#[test]
 fn a_consumer_position_written_by_another_process_is_checked() {
     // Unaligned: no record starts there, and headers read from it would be misaligned.
     let mut sim = SimRing::new(1024);
