@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{opaque, stream_map_info, CallbackResult, PUBLISH_EVERY};
+use crate::ringbuf::{opaque, prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -48,7 +48,8 @@ const DATA_TAIL: usize = 1032;
 const DATA_OFFSET: usize = 1040;
 const DATA_SIZE: usize = 1048;
 
-/// Records of these sizes get a hint for each of their cache lines after the first.
+/// Records of these sizes get a hint for each of their cache lines after the first (the ring
+/// buffer reader has its own range, measured the same way).
 ///
 /// The reader touches only a record's first line (header and the sample's first bytes). For
 /// records of two to five lines, the lines it touches then skip one to four lines at an uneven
@@ -57,19 +58,6 @@ const DATA_SIZE: usize = 1048;
 /// (bench `streams`, both cache modes). Smaller records touch nearly every line anyway; at 496
 /// bytes the seven hints cost 40% more than they saved.
 const LINE_HINTS: std::ops::RangeInclusive<usize> = 96..=320;
-
-/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
-    // address; SSE (which provides it) is part of the x86_64 baseline.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// One record of a perf ring, as handed to the reader's callback.
 #[derive(Debug, PartialEq, Eq)]

@@ -75,6 +75,28 @@ pub(crate) fn opaque(mut v: usize) -> usize {
 /// header with BUSY (2^31) or DISCARD (2^30) set can match.
 const FAST_MAX: usize = 1 << 30;
 
+/// Records of these sizes get a hint for each of their cache lines after the first, as the perf
+/// buffer reader's do (its `LINE_HINTS`), for the same reason: the reader touches each record's
+/// first line only, and for records of two to four lines those lines come at an uneven stride the
+/// hardware prefetcher follows poorly. Measured in one process against the same reader without
+/// hints (bench `streams`, 3-4 runs, both run orders): 136-byte records (128-byte samples)
+/// drained 1.12-1.37x faster with hints, 168-byte 1.40-1.56x, 208-byte 1.19-1.27x, 256-byte
+/// 1.11-1.16x; 104-byte ones were unchanged within noise and 264-byte ones (four hints) 0.80-1.03x.
+const LINE_HINTS: std::ops::RangeInclusive<usize> = 112..=256;
+
+/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
+    // address; SSE (which provides it) is part of the x86_64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Checks that a record of `total` bytes at position `at` lies within what the producer reserved
 /// (up to `prod`) and within the ring of `size` bytes: a consumer position written by another
 /// process may lag the producer's by more than the ring.
@@ -350,6 +372,7 @@ impl RingReader {
                 // of the ring, so it stays inside the `2 * size` double-mapped data area.
                 let start = data.wrapping_add(cons & mask);
                 let end = start.wrapping_add(run * guess);
+                let hint = LINE_HINTS.contains(&guess);
                 let mut p = start;
                 while p < end {
                     // SAFETY: `p` is 8-aligned and `p + guess <= end` lies inside the data
@@ -358,6 +381,13 @@ impl RingReader {
                     let len = unsafe { &*p.cast::<AtomicU32>() }.load(Ordering::Acquire);
                     if u64::from(len).wrapping_sub(lo) >= 8 {
                         break;
+                    }
+                    if hint {
+                        let mut line = 64;
+                        while line < guess {
+                            prefetch(p.wrapping_add(line));
+                            line += 64;
+                        }
                     }
                     // SAFETY: committed (BUSY clear, read with Acquire after the producer's
                     // release) and within the reserved bytes (`p + guess <= end`). The
