@@ -201,6 +201,14 @@ impl PerfReader {
             if head == tail {
                 break;
             }
+            // The kernel never gets more than the ring ahead of data_tail; a tail written by
+            // another process may be ahead of head, or lag it by more than that.
+            if head.wrapping_sub(tail) > size as u64 {
+                result = Err(Error::malformed(format!(
+                    "perf buffer data_tail {tail} is not within the {size} bytes before data_head {head}"
+                )));
+                break;
+            }
             while tail != head {
                 if run_hdr != 0 {
                     let off = (tail as usize) & mask;

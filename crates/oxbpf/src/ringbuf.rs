@@ -77,8 +77,8 @@ const FAST_MAX: usize = 1 << 30;
 
 /// Records of these sizes get a hint for each of their cache lines after the first, as the perf
 /// buffer reader's do (its `LINE_HINTS`), for the same reason: the reader touches each record's
-/// first line only, and for records of two to four lines those lines come at an uneven stride the
-/// hardware prefetcher follows poorly. Measured in one process against the same reader without
+/// first line only, and for records spanning two to five lines those lines come at an uneven stride
+/// the hardware prefetcher follows poorly. Measured in one process against the same reader without
 /// hints (bench `streams`, 3-4 runs, both run orders): 136-byte records (128-byte samples)
 /// drained 1.12-1.37x faster with hints, 168-byte 1.40-1.56x, 208-byte 1.19-1.27x, 256-byte
 /// 1.11-1.16x; 104-byte ones were unchanged within noise and 264-byte ones (four hints) 0.80-1.03x.
@@ -97,11 +97,17 @@ pub(crate) fn prefetch(p: *const u8) {
     let _ = p;
 }
 
-/// Checks that a record of `total` bytes at position `at` lies within what the producer reserved
-/// (up to `prod`) and within the ring of `size` bytes: a consumer position written by another
-/// process may lag the producer's by more than the ring.
+/// Checks that position `at` is at most `size` bytes behind the producer's `prod` (a consumer
+/// position written by another process may be ahead of it, or lag it by more than the ring), and
+/// that a record of `total` bytes there lies within what the producer reserved.
 fn check_fits(at: usize, prod: usize, size: usize, total: usize) -> Result<()> {
-    let avail = prod.wrapping_sub(at).min(size);
+    let avail = prod.wrapping_sub(at);
+    if avail > size {
+        return Err(Error::malformed(format!(
+            "ring buffer consumer position {at} is not within the {size} bytes before the \
+             producer position {prod}"
+        )));
+    }
     if total > avail {
         return Err(Error::malformed(format!(
             "ring buffer record at position {at} claims {total} bytes, but only {avail} are reserved"
@@ -356,8 +362,8 @@ impl RingReader {
                     }
                 }
             }
-            // The run may take every reserved byte up to the next publish point (at most a
-            // quarter of the ring, as `every` is), and at most `max - n` records.
+            // The run may take every reserved byte up to the next publish point (`every` is at
+            // most the ring's size, whatever the positions say), and at most `max - n` records.
             let left = prod
                 .wrapping_sub(cons)
                 .min(every.saturating_sub(cons.wrapping_sub(published)));
@@ -368,8 +374,8 @@ impl RingReader {
                 // In u64, a header with BUSY or DISCARD set (at least 2^30, `guess` never is)
                 // can never land in that window, even when `lo` wraps for `guess == 8`.
                 let lo = (guess as u64).wrapping_sub(HDR_SIZE as u64 + 7);
-                // Walk the run by pointer: it starts below `size` and spans at most a quarter
-                // of the ring, so it stays inside the `2 * size` double-mapped data area.
+                // Walk the run by pointer: it starts below `size` and spans at most `every <=
+                // size` bytes, so it stays inside the `2 * size` double-mapped data area.
                 let start = data.wrapping_add(cons & mask);
                 let end = start.wrapping_add(run * guess);
                 let hint = LINE_HINTS.contains(&guess);

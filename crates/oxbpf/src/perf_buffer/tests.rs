@@ -280,15 +280,34 @@ fn record_sizes_that_are_not_multiples_of_8_or_exceed_the_ring_are_errors() {
     let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
     assert!(e.to_string().contains("perf record of 20 bytes"), "{e}");
 
-    // A size larger than the ring, with a head (corrupt) far ahead of the tail.
+    // A size larger than the ring, with a head (corrupt) a whole ring ahead of the tail.
     let mut sim = SimPerf::new(256);
     let mut r = sim.reader();
     let mut rec = sample_record(&payload(0, 8));
     rec[6..8].copy_from_slice(&512u16.to_ne_bytes());
     assert!(sim.write(&rec));
-    sim.meta[DATA_HEAD / 8] = 4096;
+    sim.meta[DATA_HEAD / 8] = 256;
     let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
     assert!(e.to_string().contains("perf record of 512 bytes"), "{e}");
+}
+
+#[test]
+fn a_data_tail_written_by_another_process_is_checked() {
+    // Lagging head by more than the ring: those bytes were overwritten long ago.
+    let mut sim = SimPerf::new(256);
+    let mut r = sim.reader();
+    assert!(sim.write(&sample_record(&payload(0, 8))));
+    sim.meta[DATA_HEAD / 8] = 4096;
+    let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
+    assert!(e.to_string().contains("not within the 256 bytes"), "{e}");
+
+    // Ahead of head: nothing there was written.
+    let mut sim = SimPerf::new(256);
+    let mut r = sim.reader();
+    assert!(sim.write(&sample_record(&payload(0, 8))));
+    sim.meta[DATA_TAIL / 8] = sim.head + 8;
+    let e = r.consume_with(usize::MAX, |_| false).unwrap_err();
+    assert!(e.to_string().contains("not within the 256 bytes"), "{e}");
 }
 
 mod model {

@@ -463,11 +463,21 @@ fn picks_up_a_position_published_by_another_consumer() {
 fn runs_of_one_size_then_another_are_all_read() {
     // The reader steps by the size it predicts from the previous record; changes of size in the
     // middle of runs (and a discarded record of a third size) must not shift what it reads.
-    let mut sim = SimRing::new(4096);
-    let lens: Vec<usize> = [(16, 20), (40, 3), (16, 5), (7, 1), (16, 6)]
-        .iter()
-        .flat_map(|&(len, n)| std::iter::repeat_n(len, n))
-        .collect();
+    let mut sim = SimRing::new(8192);
+    // 128-, 200- and 248-byte samples make records the reader hints line by line.
+    let lens: Vec<usize> = [
+        (16, 20),
+        (40, 3),
+        (16, 5),
+        (7, 1),
+        (16, 6),
+        (128, 9),
+        (200, 5),
+        (248, 4),
+    ]
+    .iter()
+    .flat_map(|&(len, n)| std::iter::repeat_n(len, n))
+    .collect();
     for (i, len) in lens.iter().enumerate() {
         assert!(sim.output(&record(i as u32, *len)));
         if i == 22 {
@@ -481,6 +491,25 @@ fn runs_of_one_size_then_another_are_all_read() {
     for (i, s) in got.iter().enumerate() {
         assert_eq!(s, &record(i as u32, lens[i]), "sample {i}");
     }
+}
+
+#[test]
+fn empty_samples_next_to_short_ones_keep_their_own_sizes() {
+    // After an empty sample the run's size is 8; a sample of 1-7 bytes (a 16-byte record) must
+    // not be taken for one, which the header window of an 8-byte run (`len == 0` only) ensures.
+    let mut sim = SimRing::new(1024);
+    let lens = [0usize, 0, 0, 1, 0, 7, 2, 0, 0, 5, 8, 0, 3, 0];
+    let samples: Vec<Vec<u8>> = lens
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| vec![i as u8 + 1; l])
+        .collect();
+    for s in &samples {
+        assert!(sim.output(s));
+    }
+    let mut r = sim.reader();
+    assert_eq!(drain(&mut r), samples);
+    assert_eq!(sim.consumer_pos(), sim.prod.load(Ordering::SeqCst));
 }
 
 #[test]
@@ -527,5 +556,26 @@ fn a_consumer_position_written_by_another_process_is_checked() {
     sim.hdr(0, 0).store(1 << 29, Ordering::SeqCst);
     sim.hdr(0, 1).store(1 << 29, Ordering::SeqCst);
     let e = r.consume_with(usize::MAX, |_| ()).unwrap_err();
-    assert!(e.to_string().contains("only 1024 are reserved"), "{e}");
+    assert!(e.to_string().contains("not within the 1024 bytes"), "{e}");
+
+    // Ahead of the producer: the bytes there were never reserved.
+    let mut sim = SimRing::new(1024);
+    let mut r = sim.reader();
+    assert!(sim.output(&record(0, 8)));
+    sim.cons
+        .store(sim.prod.load(Ordering::SeqCst) + 8, Ordering::SeqCst);
+    let e = r.consume_with(usize::MAX, |_| ()).unwrap_err();
+    assert!(e.to_string().contains("not within the 1024 bytes"), "{e}");
+
+    // Within the ring, but a header claims more than was reserved.
+    let mut sim = SimRing::new(1024);
+    let mut r = sim.reader();
+    assert!(sim.output(&record(0, 8)));
+    sim.hdr(0, 0).store(64, Ordering::SeqCst);
+    let e = r.consume_with(usize::MAX, |_| ()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("claims 72 bytes, but only 16 are reserved"),
+        "{e}"
+    );
 }
