@@ -46,17 +46,22 @@ fn wraps_around_a_small_ring_many_times() {
     assert_eq!(ring.size(), 1 << 14);
     let mut seq = 0u64;
     let mut expect = 0u64;
+    // Both positions count bytes: an 8-byte header per record, records padded to 8.
+    let mut pos = 0usize;
     for round in 0..200u64 {
         // Sizes chosen so records straddle the end of the 16 KiB area at varying offsets.
         let size = 8 + (round * 37) % 500;
         let count = 20;
         assert_eq!(p.run("produce_ring_b", count, size, seq), 0, "ring full");
         seq += count;
+        pos += count as usize * (size as usize + 8).div_ceil(8) * 8;
+        assert_eq!(ring.producer_pos(), pos);
         while let Some(s) = ring.next().unwrap() {
             assert_eq!(seq_of(&s), expect);
             check_record(&s, size as usize);
             expect += 1;
         }
+        assert_eq!(ring.consumer_pos(), pos);
     }
     assert_eq!(expect, seq);
     assert_eq!(ring.pending_bytes(), 0);
@@ -121,6 +126,13 @@ fn a_callback_can_stop_consumption() {
         let mut rb = builder.build().unwrap();
         p.run("produce_ring_a", 10, 16, 0);
         assert_eq!(rb.poll(Duration::from_secs(1)).unwrap(), 5);
+        // The sample the callback stopped on counts as consumed (as in libbpf): 5 records of 24
+        // bytes (8-byte header, 16-byte sample).
+        let ring = rb.ring(0).unwrap();
+        assert_eq!(
+            (ring.consumer_pos(), ring.producer_pos()),
+            (5 * 24, 10 * 24)
+        );
         assert_eq!(rb.consume_n(2).unwrap(), 2);
         assert_eq!(rb.consume().unwrap(), 3);
     }

@@ -609,6 +609,21 @@ impl RingBuf {
     pub fn size(&self) -> usize {
         self.reader.size()
     }
+
+    /// The consumer position as published in the ring's shared page: bytes consumed since the map
+    /// was created, a counter that wraps (libbpf's `ring__consumer_pos`). `consume` and
+    /// `consume_n` publish this reader's position before they return, past a sample on which the
+    /// callback asked to stop (as libbpf does); `next` publishes it once the ring is drained and
+    /// at least every [`PUBLISH_EVERY`] bytes.
+    pub fn consumer_pos(&self) -> usize {
+        self.reader.consumer().load(Ordering::Acquire)
+    }
+
+    /// The producer position: bytes reserved since the map was created, committed or not, a
+    /// counter that wraps (libbpf's `ring__producer_pos`).
+    pub fn producer_pos(&self) -> usize {
+        self.reader.producer().load(Ordering::Acquire)
+    }
 }
 
 impl AsFd for RingBuf {
