@@ -321,10 +321,11 @@ impl RingReader {
     /// opaque to the optimiser, so state kept in `self` would be reloaded after every sample.
     ///
     /// Streams are mostly runs of one record size, so the loop has two paths. The fast path takes
-    /// a run of records of the previous record's size: one compare of the raw header against that
-    /// size rejects a change of size, a busy record and a discarded one alike (their flag bits
-    /// make the header too big to match), and the run's length is bounded up front by the bytes
-    /// reserved and by the next publish point, so nothing else is checked per record. The next
+    /// a run of records of the previous record's size: one compare of the raw header against the
+    /// lengths that round to that size rejects a change of size, a busy record and a discarded
+    /// one alike (their flag bits make the header too big to match), and the run's length is
+    /// computed up front from the bytes reserved, the next publish point and `max`, so nothing
+    /// else is checked per record. The next
     /// header's address does not depend on this one's load, so the CPU overlaps the loads of many
     /// records; with few instructions per record, more records fit in its window. Anything else,
     /// one record at a time, goes to the slow path, which also learns the new size.
