@@ -273,11 +273,9 @@ impl PerfReader {
                 let hdr = unsafe { std::slice::from_raw_parts(data.add(off), 8) };
                 let rec_size = usize::from(u16::from_ne_bytes([hdr[6], hdr[7]]));
                 // The kernel writes records of a multiple of 8 bytes; anything else would
-                // misalign every later header, and nothing may be longer than the ring.
-                if rec_size < 8
-                    || rec_size % 8 != 0
-                    || rec_size > size
-                    || (rec_size as u64) > head.wrapping_sub(tail)
+                // misalign every later header. Nothing may be longer than what is pending, which
+                // is at most the ring (checked when head was loaded).
+                if rec_size < 8 || rec_size % 8 != 0 || (rec_size as u64) > head.wrapping_sub(tail)
                 {
                     result = Err(Error::malformed(format!(
                         "perf record of {rec_size} bytes at position {tail} ({} bytes pending)",

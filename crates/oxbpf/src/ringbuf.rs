@@ -325,10 +325,10 @@ impl RingReader {
     /// lengths that round to that size rejects a change of size, a busy record and a discarded
     /// one alike (their flag bits make the header too big to match), and the run's length is
     /// computed up front from the bytes reserved, the next publish point and `max`, so nothing
-    /// else is checked per record. The next
-    /// header's address does not depend on this one's load, so the CPU overlaps the loads of many
-    /// records; with few instructions per record, more records fit in its window. Anything else,
-    /// one record at a time, goes to the slow path, which also learns the new size.
+    /// else is checked per record. The next header's address does not depend on this one's load,
+    /// so the CPU overlaps the loads of many records; with few instructions per record, more
+    /// records fit in its window. Anything else, one record at a time, goes to the slow path,
+    /// which also learns the new size.
     #[inline]
     pub(crate) fn consume_with<F, R>(&mut self, max: usize, mut f: F) -> Result<(usize, bool)>
     where
