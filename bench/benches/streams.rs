@@ -267,7 +267,7 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
     for size in sizes() {
         let n = records_for((size + 8).div_ceil(8) * 8, u64::from(ring_bytes()));
         let checks = [Check::new(), Check::new(), Check::new(), Check::new()];
-        let raw = RawRing::new(map.as_fd(), ring_bytes() as usize);
+        let raw = bare().then(|| RawRing::new(map.as_fd(), ring_bytes() as usize));
         let mut b = oxbpf::ringbuf::RingBuffer::builder();
         b.add(map.as_fd(), |s: &[u8]| checks[0].see(s)).unwrap();
         let mut ox = b.build().unwrap();
@@ -299,7 +299,7 @@ fn ringbuf(p: &Producer, pa: &Producer, rounds: usize) -> Vec<(u64, f64, f64)> {
                             lb.consume().unwrap();
                             check.seen_since(seq)
                         }
-                        3 => raw.drain(check),
+                        3 => raw.as_ref().unwrap().drain(check),
                         _ => {
                             while let Some(item) = aya_ring.next() {
                                 check.see(&item);
