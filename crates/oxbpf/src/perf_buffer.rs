@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{opaque, prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY};
+use crate::ringbuf::{opaque, prefetch, stream_map_info, CallbackResult, HINT_LAG, PUBLISH_EVERY};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -48,8 +48,9 @@ const DATA_TAIL: usize = 1032;
 const DATA_OFFSET: usize = 1040;
 const DATA_SIZE: usize = 1048;
 
-/// Records of these sizes get a hint for each of their cache lines after the first (the ring
-/// buffer reader has its own range, measured the same way).
+/// Records of these sizes get a hint for each of their cache lines after the first, when far
+/// enough behind head ([`HINT_LAG`]); the ring buffer reader has its own range, measured the
+/// same way.
 ///
 /// The reader touches only a record's first line (header and the sample's first bytes). For
 /// records of two to five lines, the lines it touches then skip one to four lines at an uneven
@@ -216,7 +217,13 @@ impl PerfReader {
                         .min(every.saturating_sub(tail.wrapping_sub(published)))
                         .min((size - off) as u64) as usize;
                     let mut budget = max - samples;
-                    let hint = LINE_HINTS.contains(&run_size);
+                    // Records of a hinted size starting more than `HINT_LAG` before head get
+                    // line hints: this counts down the bytes left until that point.
+                    let mut hinted = if LINE_HINTS.contains(&run_size) {
+                        head.wrapping_sub(tail).saturating_sub(HINT_LAG as u64) as usize
+                    } else {
+                        0
+                    };
                     while left >= run_size && budget != 0 {
                         let off = (tail as usize) & mask;
                         // SAFETY: the record's first 12 bytes are in bounds (`run_size >= 12`
@@ -231,7 +238,8 @@ impl PerfReader {
                         if hdr != run_hdr || raw != run_raw {
                             break;
                         }
-                        if hint {
+                        if hinted != 0 {
+                            hinted = hinted.saturating_sub(run_size);
                             let mut line = 64;
                             while line < run_size {
                                 prefetch(data.wrapping_add(off + line));

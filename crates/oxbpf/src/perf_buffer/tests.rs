@@ -120,6 +120,30 @@ fn samples_and_lost_records_in_order_with_kernel_padding() {
 }
 
 #[test]
+fn runs_far_behind_head_and_close_to_it_are_read_alike() {
+    // 128- and 200-byte samples make records of hinted sizes; the 1000-byte ones after them put
+    // the first runs more than `HINT_LAG` behind head, and the last run ends right at head.
+    let mut sim = SimPerf::new(4 << 20);
+    let mut r = sim.reader();
+    let lens: Vec<usize> = [(128, 9), (200, 5), (1000, HINT_LAG / 1000), (128, 9)]
+        .iter()
+        .flat_map(|&(len, n)| std::iter::repeat_n(len, n))
+        .collect();
+    for (i, len) in lens.iter().enumerate() {
+        assert!(sim.write(&sample_record(&payload(i as u32, *len))));
+    }
+    let got = drain(&mut r);
+    assert_eq!(got.len(), lens.len());
+    for (i, g) in got.iter().enumerate() {
+        match g {
+            Got::S(s) => assert_eq!(&s[..lens[i]], &payload(i as u32, lens[i])[..], "sample {i}"),
+            g => panic!("{g:?}"),
+        }
+    }
+    assert_eq!(sim.tail(), sim.head);
+}
+
+#[test]
 fn records_that_wrap_are_reassembled() {
     let mut sim = SimPerf::new(256);
     let mut r = sim.reader();

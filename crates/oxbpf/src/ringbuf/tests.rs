@@ -463,8 +463,10 @@ fn picks_up_a_position_published_by_another_consumer() {
 fn runs_of_one_size_then_another_are_all_read() {
     // The reader steps by the size it predicts from the previous record; changes of size in the
     // middle of runs (and a discarded record of a third size) must not shift what it reads.
-    let mut sim = SimRing::new(8192);
-    // 128-, 200- and 248-byte samples make records the reader hints line by line.
+    let mut sim = SimRing::new(4 << 20);
+    // 128-, 200- and 248-byte samples make records the reader hints line by line, and the
+    // 1000-byte ones after them put those more than `HINT_LAG` behind the producer; the last
+    // 136-byte ones are too close to it for hints.
     let lens: Vec<usize> = [
         (16, 20),
         (40, 3),
@@ -474,6 +476,8 @@ fn runs_of_one_size_then_another_are_all_read() {
         (128, 9),
         (200, 5),
         (248, 4),
+        (1000, HINT_LAG / 1000),
+        (128, 9),
     ]
     .iter()
     .flat_map(|&(len, n)| std::iter::repeat_n(len, n))
