@@ -67,6 +67,7 @@ pub mod skel;
 
 pub mod perf_buffer;
 pub mod ringbuf;
+mod stream;
 pub mod user_ringbuf;
 
 pub use error::{Error, ErrorKind, Result, ResultExt};

@@ -12,7 +12,7 @@
 //! `PERF_RECORD_LOST` says how many samples the kernel dropped because the ring was full.
 //!
 //! The reader loads `data_head` with Acquire and publishes `data_tail` with Release once per
-//! batch (and every [`crate::ringbuf::PUBLISH_EVERY`] bytes); the kernel never writes bytes
+//! batch (and every [`PUBLISH_EVERY`] bytes); the kernel never writes bytes
 //! between tail and head, so samples are handed out in place as `&[u8]` valid during the callback.
 //!
 //! # Wakeups
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
-use crate::ringbuf::{opaque, prefetch, stream_map_info, CallbackResult, HINT_LAG, PUBLISH_EVERY};
+use crate::stream::{far_behind, opaque, prefetch, stream_map_info, CallbackResult, PUBLISH_EVERY};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 use crate::sys::perf;
@@ -49,8 +49,8 @@ const DATA_OFFSET: usize = 1040;
 const DATA_SIZE: usize = 1048;
 
 /// Records of these sizes get a hint for each of their cache lines after the first, when far
-/// enough behind head ([`HINT_LAG`]); the ring buffer reader has its own range, measured the
-/// same way.
+/// enough behind head (`stream::HINT_LAG`); the ring buffer reader has its own range, measured
+/// the same way.
 ///
 /// The reader touches only a record's first line (header and the sample's first bytes). For
 /// records of two to five lines, the lines it touches then skip one to four lines at an uneven
@@ -217,13 +217,8 @@ impl PerfReader {
                         .min(every.saturating_sub(tail.wrapping_sub(published)))
                         .min((size - off) as u64) as usize;
                     let mut budget = max - samples;
-                    // Records of a hinted size starting more than `HINT_LAG` before head get
-                    // line hints: this counts down the bytes left until that point.
-                    let mut hinted = if LINE_HINTS.contains(&run_size) {
-                        head.wrapping_sub(tail).saturating_sub(HINT_LAG as u64) as usize
-                    } else {
-                        0
-                    };
+                    let hint =
+                        LINE_HINTS.contains(&run_size) && far_behind(head.wrapping_sub(tail));
                     while left >= run_size && budget != 0 {
                         let off = (tail as usize) & mask;
                         // SAFETY: the record's first 12 bytes are in bounds (`run_size >= 12`
@@ -238,8 +233,7 @@ impl PerfReader {
                         if hdr != run_hdr || raw != run_raw {
                             break;
                         }
-                        if hinted != 0 {
-                            hinted = hinted.saturating_sub(run_size);
+                        if hint {
                             let mut line = 64;
                             while line < run_size {
                                 prefetch(data.wrapping_add(off + line));

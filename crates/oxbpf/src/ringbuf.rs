@@ -29,15 +29,17 @@
 
 #![allow(unsafe_code)]
 
-use std::ops::ControlFlow;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result, ResultExt};
+use crate::stream::{far_behind, opaque, prefetch, stream_map_info};
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
+
+pub use crate::stream::{CallbackResult, PUBLISH_EVERY};
 
 /// Header bit: the record is reserved but not committed yet.
 pub(crate) const BUSY_BIT: u32 = 1 << 31;
@@ -51,67 +53,19 @@ pub(crate) const MAP_TYPE_RINGBUF: u32 = 27;
 /// `BPF_MAP_TYPE_USER_RINGBUF`.
 pub(crate) const MAP_TYPE_USER_RINGBUF: u32 = 31;
 
-/// The consumer publishes its position at least every this many bytes (or a quarter of the ring,
-/// if smaller), so a slow callback does not keep the whole batch's space from the producer.
-pub const PUBLISH_EVERY: usize = 64 * 1024;
-
-/// `v`, in a form the optimiser cannot relate to anything else it knows (no instruction emitted).
-///
-/// The reader steps over a record by the size it *predicted*, once a compare has shown that the
-/// prediction holds; hidden this way, the compiler cannot substitute the loaded size back in, which
-/// would chain every header load to the previous one again (see [`RingReader::consume_with`]).
-#[inline(always)]
-pub(crate) fn opaque(mut v: usize) -> usize {
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    // SAFETY: an empty asm block that only claims to modify a register it is given: no memory, no
-    // stack, no flags-visible effect.
-    unsafe {
-        std::arch::asm!("/* {0} */", inout(reg) v, options(pure, nomem, nostack, preserves_flags))
-    };
-    v
-}
-
 /// Record sizes the fast path of [`RingReader::consume_with`] matches: below 2^30, so that no
 /// header with BUSY (2^31) or DISCARD (2^30) set can match.
 const FAST_MAX: usize = 1 << 30;
 
 /// Records of these sizes get a hint for each of their cache lines after the first when far
-/// enough behind the producer ([`HINT_LAG`]), as the perf buffer reader's do (its `LINE_HINTS`),
+/// enough behind the producer (`stream::HINT_LAG`), as the perf buffer reader's do (its `LINE_HINTS`),
 /// for the same reason: the reader touches each record's first line only, and for records
 /// spanning two to five lines those lines come at an uneven stride the hardware prefetcher
 /// follows poorly. Measured in one process against the same reader without
-/// hints (bench `streams`, 3-4 runs, both run orders): 136-byte records (128-byte samples)
+/// hints (bench `streams`, 16 MiB drains, 3-4 runs, both run orders): 136-byte records (128-byte samples)
 /// drained 1.12-1.37x faster with hints, 168-byte 1.40-1.56x, 208-byte 1.19-1.27x, 256-byte
 /// 1.11-1.16x; 104-byte ones were unchanged within noise and 264-byte ones (four hints) 0.80-1.03x.
 const LINE_HINTS: std::ops::RangeInclusive<usize> = 112..=256;
-
-/// Line hints go only to records more than this far behind the producer's position (both
-/// readers). Records written more recently are most likely still in the producer core's own
-/// caches, and each extra line fetched from there costs both cores. Measured with the `streams`
-/// bench, 128-byte samples:
-/// - stream scenario (the consumer a few bursts behind): hinting every record gave 0.79-1.02x
-///   libbpf's throughput and 0.95-1.06x its CPU per record (11 runs); no hints 0.89-1.16x and
-///   0.85-0.96x (17 runs); this rule 0.90-1.06x and 0.89-0.98x (6 runs);
-/// - drains of 1 MiB rings, where this rule hints nothing: the ring buffer drained 5% faster
-///   than with every record hinted (medians 592 and 563 M records/s), the perf buffer 9% faster
-///   (449 and 413), 6 runs each;
-/// - drains of 16 MiB rings: unchanged (ring medians 295 and 290, perf 225 and 225).
-///
-/// 1 MiB is this machine's L2.
-pub(crate) const HINT_LAG: usize = 1 << 20;
-
-/// Asks the CPU to bring the cache line at `p` closer. Never faults, whatever `p` is.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 is a hint that never faults and has no architectural effect, for any
-    // address; SSE (which provides it) is part of the x86_64 baseline.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 /// Checks that position `at` is at most `size` bytes behind the producer's `prod` (a consumer
 /// position written by another process may be ahead of it, or lag it by more than the ring), and
@@ -137,28 +91,6 @@ fn check_fits(at: usize, prod: usize, size: usize, total: usize) -> Result<()> {
 pub(crate) fn record_size(len: u32) -> usize {
     let len = (len & !(BUSY_BIT | DISCARD_BIT)) as usize;
     (len + HDR_SIZE + 7) & !7
-}
-
-/// What a sample callback tells the consumer: keep going, or stop after this sample.
-///
-/// Implemented for `()` (always continue) and [`ControlFlow<()>`].
-pub trait CallbackResult {
-    /// True when consumption should stop after the current sample.
-    fn should_stop(self) -> bool;
-}
-
-impl CallbackResult for () {
-    #[inline(always)]
-    fn should_stop(self) -> bool {
-        false
-    }
-}
-
-impl CallbackResult for ControlFlow<()> {
-    #[inline(always)]
-    fn should_stop(self) -> bool {
-        self.is_break()
-    }
 }
 
 /// The protocol half of a ring buffer consumer: positions and data over raw shared memory, no
@@ -395,13 +327,8 @@ impl RingReader {
                 // size` bytes, so it stays inside the `2 * size` double-mapped data area.
                 let start = data.wrapping_add(cons & mask);
                 let end = start.wrapping_add(run * guess);
-                // Records starting before `hint_end` get line hints: those of a hinted size
-                // starting more than `HINT_LAG` before the producer position.
-                let hint_end = if LINE_HINTS.contains(&guess) {
-                    start.wrapping_add(prod.wrapping_sub(cons).saturating_sub(HINT_LAG))
-                } else {
-                    start
-                };
+                let hint =
+                    LINE_HINTS.contains(&guess) && far_behind(prod.wrapping_sub(cons) as u64);
                 let mut p = start;
                 while p < end {
                     // SAFETY: `p` is 8-aligned and `p + guess <= end` lies inside the data
@@ -411,7 +338,7 @@ impl RingReader {
                     if u64::from(len).wrapping_sub(lo) >= 8 {
                         break;
                     }
-                    if p < hint_end {
+                    if hint {
                         let mut line = 64;
                         while line < guess {
                             prefetch(p.wrapping_add(line));
@@ -706,7 +633,7 @@ impl<'cb> RingBufferBuilder<'cb> {
     }
 
     /// Adds the ring buffer map `map`, whose samples go to `callback`. The callback returns `()`
-    /// or [`ControlFlow`]; `Break` stops the current `poll`/`consume` after that sample.
+    /// or [`ControlFlow`](std::ops::ControlFlow); `Break` stops the current `poll`/`consume` after that sample.
     pub fn add<F, R>(&mut self, map: impl AsFd, mut callback: F) -> Result<&mut Self>
     where
         F: FnMut(&[u8]) -> R + 'cb,
@@ -830,29 +757,6 @@ mod asynchronous;
 pub(crate) use asynchronous::{async_fd, poll_until_ready, until_ready};
 #[cfg(feature = "tokio")]
 pub use asynchronous::{AsyncRingBuf, AsyncRingBuffer};
-
-/// What the stream readers need to know about a map.
-#[derive(Debug)]
-pub(crate) struct StreamMapInfo {
-    pub(crate) map_type: u32,
-    pub(crate) max_entries: u32,
-    pub(crate) name: String,
-}
-
-/// `BPF_OBJ_GET_INFO_BY_FD` on a map, reduced to what the stream readers check.
-pub(crate) fn stream_map_info(fd: BorrowedFd<'_>) -> Result<StreamMapInfo> {
-    let info = crate::sys::bpf::map_info(fd)?;
-    let end = info
-        .name
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(info.name.len());
-    Ok(StreamMapInfo {
-        map_type: info.type_,
-        max_entries: info.max_entries,
-        name: String::from_utf8_lossy(&info.name[..end]).into_owned(),
-    })
-}
 
 #[cfg(test)]
 mod tests;

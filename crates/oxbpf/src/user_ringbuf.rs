@@ -22,9 +22,8 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result, ResultExt};
-use crate::ringbuf::{
-    record_size, stream_map_info, BUSY_BIT, DISCARD_BIT, HDR_SIZE, MAP_TYPE_USER_RINGBUF,
-};
+use crate::ringbuf::{record_size, BUSY_BIT, DISCARD_BIT, HDR_SIZE, MAP_TYPE_USER_RINGBUF};
+use crate::stream::stream_map_info;
 use crate::sys::epoll::{Epoll, Interest};
 use crate::sys::mmap::{page_size, Mmap};
 

@@ -1,6 +1,7 @@
 //! The perf ring reader against an in-memory model of the kernel's writer.
 
 use super::*;
+use crate::stream::HINT_LAG;
 
 /// A metadata page and a data area in plain memory; `write` plays the kernel.
 struct SimPerf {
@@ -121,8 +122,9 @@ fn samples_and_lost_records_in_order_with_kernel_padding() {
 
 #[test]
 fn runs_far_behind_head_and_close_to_it_are_read_alike() {
-    // 128- and 200-byte samples make records of hinted sizes; the 1000-byte ones after them put
-    // the first runs more than `HINT_LAG` behind head, and the last run ends right at head.
+    // 128- and 200-byte samples make records of hinted sizes; the 1000-byte samples after them
+    // (1016-byte records, so more than `HINT_LAG` bytes in all) put the first runs far enough
+    // behind head for hints, and the last run, too close for them, ends right at head.
     let mut sim = SimPerf::new(4 << 20);
     let mut r = sim.reader();
     let lens: Vec<usize> = [(128, 9), (200, 5), (1000, HINT_LAG / 1000), (128, 9)]

@@ -1,6 +1,7 @@
 //! The consumer against an in-memory model of the kernel's producer side.
 
 use super::*;
+use crate::stream::HINT_LAG;
 use std::ops::ControlFlow;
 
 /// An in-memory ring: the positions and a `2 * size` data area whose halves the simulated producer
@@ -465,8 +466,8 @@ fn runs_of_one_size_then_another_are_all_read() {
     // middle of runs (and a discarded record of a third size) must not shift what it reads.
     let mut sim = SimRing::new(4 << 20);
     // 128-, 200- and 248-byte samples make records the reader hints line by line, and the
-    // 1000-byte ones after them put those more than `HINT_LAG` behind the producer; the last
-    // 136-byte ones are too close to it for hints.
+    // 1000-byte samples after them (1008-byte records, so more than `HINT_LAG` bytes in all) put
+    // those runs far enough behind the producer for hints; the last 136-byte run is too close.
     let lens: Vec<usize> = [
         (16, 20),
         (40, 3),
