@@ -58,13 +58,14 @@ pub(crate) const MAP_TYPE_USER_RINGBUF: u32 = 31;
 const FAST_MAX: usize = 1 << 30;
 
 /// Records of these sizes get a hint for each of their cache lines after the first when far
-/// enough behind the producer (`stream::HINT_LAG`), as the perf buffer reader's do (its `LINE_HINTS`),
-/// for the same reason: the reader touches each record's first line only, and for records
-/// spanning two to five lines those lines come at an uneven stride the hardware prefetcher
-/// follows poorly. Measured in one process against the same reader without
-/// hints (bench `streams`, 16 MiB drains, 3-4 runs, both run orders): 136-byte records (128-byte samples)
-/// drained 1.12-1.37x faster with hints, 168-byte 1.40-1.56x, 208-byte 1.19-1.27x, 256-byte
-/// 1.11-1.16x; 104-byte ones were unchanged within noise and 264-byte ones (four hints) 0.80-1.03x.
+/// enough behind the producer (`stream::HINT_LAG`), as the perf buffer reader's do (its
+/// `LINE_HINTS`), for the same reason: the reader touches each record's first line only, and for
+/// records spanning two to five lines those lines come at an uneven stride the hardware
+/// prefetcher follows poorly. Measured in one process against the same reader without hints
+/// (bench `streams`, 16 MiB drains, 3-4 runs, both run orders): 136-byte records (128-byte
+/// samples) drained 1.12-1.37x faster with hints, 168-byte 1.40-1.56x, 208-byte 1.19-1.27x,
+/// 256-byte 1.11-1.16x; 104-byte ones were unchanged within noise and 264-byte ones (four hints)
+/// 0.80-1.03x.
 const LINE_HINTS: std::ops::RangeInclusive<usize> = 112..=256;
 
 /// Checks that position `at` is at most `size` bytes behind the producer's `prod` (a consumer
@@ -633,7 +634,8 @@ impl<'cb> RingBufferBuilder<'cb> {
     }
 
     /// Adds the ring buffer map `map`, whose samples go to `callback`. The callback returns `()`
-    /// or [`ControlFlow`](std::ops::ControlFlow); `Break` stops the current `poll`/`consume` after that sample.
+    /// or [`ControlFlow`](std::ops::ControlFlow); `Break` stops the current `poll`/`consume`
+    /// after that sample.
     pub fn add<F, R>(&mut self, map: impl AsFd, mut callback: F) -> Result<&mut Self>
     where
         F: FnMut(&[u8]) -> R + 'cb,
