@@ -147,8 +147,9 @@ impl RawPerf {
 }
 
 /// How many of `n` records of `step` bytes, the last ending at the producer's position, get line
-/// hints: as in oxbpf's readers, those of a hinted size (`sized`) starting more than 1 MiB
-/// before that position.
+/// hints: those of a hinted size (`sized`) starting more than 1 MiB before that position. oxbpf's
+/// readers decide the same per run of at most 64 KiB (their `HINT_LAG` is private, hence the
+/// literal), so their last hinted record may fall up to 64 KiB from where this one's does.
 fn hinted_records(n: u64, step: u64, sized: bool) -> u64 {
     if sized {
         n.saturating_sub((1 << 20) / step)
